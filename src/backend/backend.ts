@@ -1,0 +1,105 @@
+import type { BinaryCode, LabelModeCode, ReduceCode, UnaryCode } from './codes.js';
+
+export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
+
+/**
+ * A backend's handle to the storage of one tensor: a byte offset into the shared WebAssembly.Memory
+ * (wasm, wasm-threads), a Float32Array (js), a GPUBuffer (webgpu). Only its backend looks inside.
+ */
+export type Handle = unknown;
+
+/**
+ * Arguments of one gemm: C = act(op(A)·op(B) + bias + beta·C), op(X) = X or Xᵀ.
+ * Sizes are of the product: op(A) is [m, k], op(B) is [k, n], C is [m, n]; all row-major and contiguous.
+ */
+export interface GemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  a: Handle;
+  transA: boolean;
+  b: Handle;
+  transB: boolean;
+  c: Handle;
+  /** A vector of length n added to every row, or null. */
+  bias: Handle | null;
+  /** Activation applied last (Unary code; identity = none). */
+  act: UnaryCode;
+  /** Parameter of leakyRelu / elu. */
+  alpha: number;
+  /** 0: overwrite C; 1: accumulate into C (gradient accumulation). */
+  beta: 0 | 1;
+}
+
+/**
+ * Strided 3-D view used by binary ops: element (o, r, c) sits at o·s0 + r·s1 + c·s2.
+ * A stride of 0 broadcasts that axis; the output is always contiguous [outer, rows, cols].
+ */
+export interface Strides {
+  s0: number;
+  s1: number;
+  s2: number;
+}
+
+/**
+ * The interface every backend implements. All sizes are in float32 elements; every method is a pure
+ * function of its arguments plus the storage behind the handles. Methods may enqueue work (webgpu)
+ * rather than run it: results are only observable through `read`/`readSync`, so an asynchronous backend
+ * plugs in without changing any caller. Empty work (a zero size) must be accepted and do nothing.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  /** True when `readSync` works (false for webgpu). */
+  readonly canReadSync: boolean;
+
+  /** Storage for `size` floats; contents undefined. Throws a clear Error when memory is exhausted. */
+  alloc(size: number): Handle;
+  free(handle: Handle): void;
+  /** Copies `data` into the storage, starting at element `offset`. */
+  write(handle: Handle, data: Float32Array, offset?: number): void;
+  /** A copy of `size` floats from the storage. */
+  readSync(handle: Handle, size: number): Float32Array;
+  read(handle: Handle, size: number): Promise<Float32Array>;
+
+  gemm(args: GemmArgs): void;
+  /** y = f(x); alpha parametrises leakyRelu/elu. In place (y === x) is allowed. */
+  unary(op: UnaryCode, n: number, x: Handle, y: Handle, alpha: number): void;
+  /**
+   * dx = dy · f'(x), given x and y = f(x) (whichever the derivative needs; both must be valid).
+   * In place (dx === dy) is allowed.
+   */
+  unaryGrad(op: UnaryCode, n: number, x: Handle, y: Handle, dy: Handle, dx: Handle, alpha: number): void;
+  /** out[o, r, c] = a[o, r, c] ⊕ b[o, r, c] over strided views; out may alias a full (unbroadcast) input. */
+  binary(op: BinaryCode, outer: number, rows: number, cols: number, a: Handle, as: Strides, b: Handle, bs: Strides, out: Handle): void;
+  /** out[o, i] = reduce_j x[o, j, i] for the contiguous [outer, n, inner] view of x. n ≥ 1. */
+  reduce(op: ReduceCode, outer: number, n: number, inner: number, x: Handle, out: Handle): void;
+  /** Row-wise softmax (or log-softmax) of a [rows, cols] matrix. In place allowed. */
+  softmax(rows: number, cols: number, x: Handle, y: Handle, log: boolean): void;
+  /**
+   * Fused softmax cross-entropy: probs = softmax(logits) and loss[r] = −Σ_c target[r, c]·log probs[r, c].
+   * Index labels outside [0, cols) give a NaN loss for that row (callers validate first).
+   */
+  softmaxXent(rows: number, cols: number, logits: Handle, labels: Handle, mode: LabelModeCode, probs: Handle, loss: Handle): void;
+  /** dlogits[r, c] = dy[r] · (probs[r, c] − target[r, c]). dlogits may alias probs. */
+  softmaxXentGrad(rows: number, cols: number, probs: Handle, labels: Handle, mode: LabelModeCode, dy: Handle, dlogits: Handle): void;
+  /** y = xᵀ for a [rows, cols] matrix; not in place. */
+  transpose(rows: number, cols: number, x: Handle, y: Handle): void;
+  fill(n: number, y: Handle, value: number): void;
+  copy(n: number, x: Handle, y: Handle): void;
+  /** y = alpha·x + beta, elementwise. In place allowed. */
+  affine(n: number, x: Handle, y: Handle, alpha: number, beta: number): void;
+  /** y += alpha·x. */
+  axpy(n: number, alpha: number, x: Handle, y: Handle): void;
+
+  /** Allocator figures for memory(). */
+  stats(): BackendStats;
+  /** Releases everything the backend holds (workers, memory, device). */
+  dispose(): void;
+}
+
+export interface BackendStats {
+  /** Bytes currently allocated to live storage (including alignment and tail padding). */
+  allocatedBytes: number;
+  /** Bytes the backend has reserved from the system (wasm memory size, GPU pool). */
+  reservedBytes: number;
+}

@@ -1,0 +1,63 @@
+// Operation codes shared by every backend. The AssemblyScript kernels (assembly/codes.ts) and the WGSL
+// shaders use the same numbers; the conformance suite compares every code against the js backend, so a
+// mismatch fails a test rather than passing silently.
+
+/** Elementwise unary functions; also the activation codes of the fused gemm epilogue. */
+export const Unary = {
+  identity: 0,
+  relu: 1,
+  leakyRelu: 2, // alpha = negative slope
+  elu: 3, // alpha
+  gelu: 4, // exact (erf) form, as torch.nn.GELU()
+  sigmoid: 5,
+  tanh: 6,
+  exp: 7,
+  log: 8,
+  sqrt: 9,
+  neg: 10,
+  abs: 11,
+  square: 12,
+  softplus: 13, // log(1 + e^x), computed without overflow
+  reciprocal: 14,
+  sign: 15,
+} as const;
+export type UnaryCode = (typeof Unary)[keyof typeof Unary];
+export type UnaryName = keyof typeof Unary;
+
+/** Elementwise binary functions. Comparisons produce 1 or 0. */
+export const Binary = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  max: 4,
+  min: 5,
+  greater: 6, // a > b
+  greaterEqual: 7, // a >= b
+  equal: 8, // a == b
+  pow: 9,
+} as const;
+export type BinaryCode = (typeof Binary)[keyof typeof Binary];
+export type BinaryName = keyof typeof Binary;
+
+/** Reductions over the middle axis of an [outer, n, inner] view. */
+export const Reduce = {
+  sum: 0,
+  mean: 1,
+  max: 2,
+  min: 3,
+  argmax: 4, // index written as a float (exact below 2^24)
+  argmin: 5,
+  sumSquares: 6,
+} as const;
+export type ReduceCode = (typeof Reduce)[keyof typeof Reduce];
+export type ReduceName = keyof typeof Reduce;
+
+/** How labels are given to the fused softmax cross-entropy kernels. */
+export const LabelMode = {
+  /** One label per row: a class index stored as a float. */
+  index: 0,
+  /** A [rows, cols] matrix of target probabilities (one-hot or soft). */
+  dense: 1,
+} as const;
+export type LabelModeCode = (typeof LabelMode)[keyof typeof LabelMode];

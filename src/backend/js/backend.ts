@@ -1,0 +1,172 @@
+import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import { binaryFn, unaryDeriv, unaryFn } from '../math.js';
+
+type H = Float32Array;
+
+/**
+ * The plain TypeScript backend: the oracle every other backend is tested against, and the last
+ * fallback. It computes every element in float64 and rounds once when storing, so it is as accurate as
+ * float32 output allows; it is written for clarity, not speed.
+ */
+export class JsBackend implements Backend {
+  readonly name = 'js' as const;
+  readonly canReadSync = true;
+  private allocated = 0;
+
+  alloc(size: number): H {
+    this.allocated += size * 4;
+    return new Float32Array(size);
+  }
+  free(h: unknown): void {
+    this.allocated -= (h as H).length * 4;
+  }
+  write(h: unknown, data: Float32Array, offset = 0): void {
+    (h as H).set(data, offset);
+  }
+  readSync(h: unknown, size: number): Float32Array {
+    return (h as H).slice(0, size);
+  }
+  read(h: unknown, size: number): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(h, size));
+  }
+
+  gemm(g: GemmArgs): void {
+    const { m, n, k, transA, transB, alpha, act, beta } = g;
+    const a = g.a as H, b = g.b as H, c = g.c as H, bias = g.bias as H | null;
+    const row = new Float64Array(n);
+    for (let i = 0; i < m; i++) {
+      row.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[p * m + i] : a[i * k + p];
+        if (transB) for (let j = 0; j < n; j++) row[j] += av * b[j * k + p];
+        else for (let j = 0, o = p * n; j < n; j++) row[j] += av * b[o + j];
+      }
+      for (let j = 0; j < n; j++) {
+        let v = row[j];
+        if (bias) v += bias[j];
+        if (beta) v += c[i * n + j];
+        c[i * n + j] = unaryFn(act, v, alpha);
+      }
+    }
+  }
+
+  unary(op: number, n: number, x: unknown, y: unknown, alpha: number): void {
+    const xs = x as H, ys = y as H;
+    for (let i = 0; i < n; i++) ys[i] = unaryFn(op, xs[i], alpha);
+  }
+
+  unaryGrad(op: number, n: number, x: unknown, y: unknown, dy: unknown, dx: unknown, alpha: number): void {
+    const xs = x as H, ys = y as H, dys = dy as H, dxs = dx as H;
+    for (let i = 0; i < n; i++) dxs[i] = dys[i] * unaryDeriv(op, xs[i], ys[i], alpha);
+  }
+
+  binary(op: number, outer: number, rows: number, cols: number, a: unknown, as: Strides, b: unknown, bs: Strides, out: unknown): void {
+    const av = a as H, bv = b as H, ov = out as H;
+    let o = 0;
+    for (let i = 0; i < outer; i++)
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++, o++)
+          ov[o] = binaryFn(op, av[i * as.s0 + r * as.s1 + c * as.s2], bv[i * bs.s0 + r * bs.s1 + c * bs.s2]);
+  }
+
+  reduce(op: number, outer: number, n: number, inner: number, x: unknown, out: unknown): void {
+    const xs = x as H, os = out as H;
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const at = (j: number) => xs[(o * n + j) * inner + i];
+        let r: number;
+        switch (op) {
+          case 0: case 1: { r = 0; for (let j = 0; j < n; j++) r += at(j); if (op === 1) r /= n; break; }
+          case 6: { r = 0; for (let j = 0; j < n; j++) r += at(j) * at(j); break; }
+          case 2: case 3: {
+            r = at(0);
+            for (let j = 1; j < n && !Number.isNaN(r); j++) { const v = at(j); if (Number.isNaN(v) || (op === 2 ? v > r : v < r)) r = v; }
+            break;
+          }
+          case 4: case 5: {
+            let best = at(0), idx = 0;
+            for (let j = 1; j < n && !Number.isNaN(best); j++) {
+              const v = at(j);
+              if (Number.isNaN(v) || (op === 4 ? v > best : v < best)) { best = v; idx = j; }
+            }
+            r = idx;
+            break;
+          }
+          default: throw new Error(`unknown reduce op code ${op}`);
+        }
+        os[o * inner + i] = r;
+      }
+  }
+
+  softmax(rows: number, cols: number, x: unknown, y: unknown, log: boolean): void {
+    const xs = x as H, ys = y as H;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      const lse = logSumExp(xs, o, cols);
+      for (let c = 0; c < cols; c++) ys[o + c] = log ? xs[o + c] - lse : Math.exp(xs[o + c] - lse);
+    }
+  }
+
+  softmaxXent(rows: number, cols: number, logits: unknown, labels: unknown, mode: number, probs: unknown, loss: unknown): void {
+    const z = logits as H, t = labels as H, p = probs as H, l = loss as H;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      const lse = logSumExp(z, o, cols);
+      let v = 0;
+      if (mode === 0) {
+        const k = t[r];
+        v = Number.isInteger(k) && k >= 0 && k < cols ? lse - z[o + k] : NaN;
+      } else {
+        for (let c = 0; c < cols; c++) if (t[o + c] !== 0) v += t[o + c] * (lse - z[o + c]);
+      }
+      for (let c = 0; c < cols; c++) p[o + c] = Math.exp(z[o + c] - lse);
+      l[r] = v;
+    }
+  }
+
+  softmaxXentGrad(rows: number, cols: number, probs: unknown, labels: unknown, mode: number, dy: unknown, dlogits: unknown): void {
+    const p = probs as H, t = labels as H, g = dy as H, d = dlogits as H;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      const k = t[r];
+      const valid = mode !== 0 || (Number.isInteger(k) && k >= 0 && k < cols);
+      for (let c = 0; c < cols; c++) {
+        const target = mode === 0 ? (c === k ? 1 : 0) : t[o + c];
+        d[o + c] = valid ? g[r] * (p[o + c] - target) : NaN;
+      }
+    }
+  }
+
+  transpose(rows: number, cols: number, x: unknown, y: unknown): void {
+    const xs = x as H, ys = y as H;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) ys[c * rows + r] = xs[r * cols + c];
+  }
+  fill(n: number, y: unknown, value: number): void {
+    (y as H).fill(value, 0, n);
+  }
+  copy(n: number, x: unknown, y: unknown): void {
+    (y as H).set((x as H).subarray(0, n));
+  }
+  affine(n: number, x: unknown, y: unknown, alpha: number, beta: number): void {
+    const xs = x as H, ys = y as H;
+    for (let i = 0; i < n; i++) ys[i] = alpha * xs[i] + beta;
+  }
+  axpy(n: number, alpha: number, x: unknown, y: unknown): void {
+    const xs = x as H, ys = y as H;
+    for (let i = 0; i < n; i++) ys[i] += alpha * xs[i];
+  }
+
+  stats(): BackendStats {
+    return { allocatedBytes: this.allocated, reservedBytes: this.allocated };
+  }
+  dispose(): void {}
+}
+
+function logSumExp(x: H, o: number, n: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (x[o + i] > m || Number.isNaN(x[o + i])) m = x[o + i];
+  if (m === -Infinity || m === Infinity || Number.isNaN(m)) return m;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(x[o + i] - m);
+  return m + Math.log(s);
+}

@@ -1,0 +1,169 @@
+import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import { Allocator } from './allocator.js';
+import { binaries, MAX_PAGES, type BinaryName } from './binaries.js';
+import { KERNEL_NAMES, type KernelExports } from './exports.js';
+
+export interface WasmOptions {
+  /** Which build to run. */
+  binary: BinaryName;
+  /** A precompiled module of that build (edge runtimes that forbid compiling bytes at run time). */
+  module?: WebAssembly.Module;
+  /** Upper bound of the memory in MiB (default 4096, the wasm32 limit). */
+  maxMemoryMB?: number;
+}
+
+const modules = new Map<BinaryName, WebAssembly.Module>();
+
+/** Compiles a build once per process; later backends reuse the module. */
+export async function compileBinary(name: BinaryName): Promise<WebAssembly.Module> {
+  let m = modules.get(name);
+  if (!m) {
+    m = await WebAssembly.compile(binaries[name] as BufferSource);
+    modules.set(name, m);
+  }
+  return m;
+}
+
+/** Instantiates a kernel module on `memory`, stubbing any import other than the memory. */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
+  const env: Record<string, unknown> = { memory };
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind === 'function' && !(imp.name in env))
+      env[imp.name] = () => {
+        throw new Error(`simdnn internal error: kernel called the import ${imp.module}.${imp.name}`);
+      };
+  }
+  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
+  const missing = KERNEL_NAMES.filter((n) => typeof (instance.exports as any)[n] !== 'function');
+  if (missing.length)
+    throw new Error(`simdnn: the kernel module lacks ${missing.join(', ')}; pass a module compiled from this version's kernels (or omit init's module option).`);
+  return instance.exports as unknown as KernelExports;
+}
+
+/**
+ * The single-thread SIMD backend. Handles are byte offsets into one WebAssembly.Memory; the JS allocator
+ * owns that memory and the kernels only read and write where they are told. The threads backend reuses
+ * all of this and overrides the kernels it splits into tiles.
+ */
+export class WasmBackend implements Backend {
+  readonly name: 'wasm' | 'wasm-threads' = 'wasm';
+  readonly canReadSync = true;
+  readonly build: BinaryName;
+  readonly memory: WebAssembly.Memory;
+  readonly k: KernelExports;
+  readonly allocator: Allocator;
+  private view: Float32Array;
+  private ws = 0;
+  private wsBytes = 0;
+  private disposed = false;
+
+  protected constructor(binary: BinaryName, memory: WebAssembly.Memory, k: KernelExports, maxBytes: number) {
+    this.build = binary;
+    this.memory = memory;
+    this.k = k;
+    this.allocator = new Allocator(memory, k.heap_base(), maxBytes);
+    this.view = new Float32Array(memory.buffer);
+  }
+
+  static async create(opts: WasmOptions): Promise<WasmBackend> {
+    const { memory, exports, maxBytes } = await WasmBackend.setup(opts);
+    return new WasmBackend(opts.binary, memory, exports, maxBytes);
+  }
+
+  protected static async setup(opts: WasmOptions) {
+    const shared = opts.binary.endsWith('-shared');
+    const maxPages = Math.min(MAX_PAGES, Math.max(16, Math.floor(((opts.maxMemoryMB ?? 4096) * 1048576) / 65536)));
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
+    const module = opts.module ?? (await compileBinary(opts.binary));
+    const exports = await instantiateKernels(module, memory);
+    return { memory, exports, maxBytes: maxPages * 65536 };
+  }
+
+  /** A Float32Array over the whole memory, re-derived after the memory grew. */
+  protected f32(): Float32Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  alloc(size: number): number {
+    return this.allocator.alloc(size);
+  }
+  free(h: unknown): void {
+    if (!this.disposed) this.allocator.free(h as number);
+  }
+  write(h: unknown, data: Float32Array, offset = 0): void {
+    this.f32().set(data, ((h as number) >>> 2) + offset);
+  }
+  readSync(h: unknown, size: number): Float32Array {
+    const start = (h as number) >>> 2;
+    return this.f32().slice(start, start + size);
+  }
+  read(h: unknown, size: number): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(h, size));
+  }
+
+  /** Scratch for gemm packing, grown on demand and kept. */
+  protected workspace(bytes: number): number {
+    if (bytes > this.wsBytes) {
+      const grown = Math.max(bytes, Math.ceil(this.wsBytes * 1.5));
+      if (this.ws) this.allocator.free(this.ws);
+      this.ws = 0;
+      this.wsBytes = 0;
+      this.ws = this.allocator.alloc(Math.ceil(grown / 4));
+      this.wsBytes = grown;
+    }
+    return this.ws;
+  }
+
+  gemm(g: GemmArgs): void {
+    const { m, n, k, transA, transB } = g;
+    if (m === 0 || n === 0) return;
+    const ws = this.workspace(this.k.f32_gemm_workspace(m, n, k));
+    const fn = transA ? (transB ? this.k.f32_gemm_tt : this.k.f32_gemm_tn) : transB ? this.k.f32_gemm_nt : this.k.f32_gemm_nn;
+    fn(m, n, k, g.a as number, transA ? m : k, g.b as number, transB ? k : n, g.c as number, n, (g.bias as number | null) ?? 0, g.act, g.alpha, g.beta, ws);
+  }
+  unary(op: number, n: number, x: unknown, y: unknown, alpha: number): void {
+    if (n > 0) this.k.f32_unary(op, n, x as number, y as number, alpha);
+  }
+  unaryGrad(op: number, n: number, x: unknown, y: unknown, dy: unknown, dx: unknown, alpha: number): void {
+    if (n > 0) this.k.f32_unary_grad(op, n, x as number, y as number, dy as number, dx as number, alpha);
+  }
+  binary(op: number, outer: number, rows: number, cols: number, a: unknown, as: Strides, b: unknown, bs: Strides, out: unknown): void {
+    if (outer * rows * cols > 0)
+      this.k.f32_binary(op, outer, rows, cols, a as number, as.s0, as.s1, as.s2, b as number, bs.s0, bs.s1, bs.s2, out as number);
+  }
+  reduce(op: number, outer: number, n: number, inner: number, x: unknown, out: unknown): void {
+    if (outer * inner > 0) this.k.f32_reduce(op, outer, n, inner, x as number, out as number);
+  }
+  softmax(rows: number, cols: number, x: unknown, y: unknown, log: boolean): void {
+    if (rows * cols > 0) this.k.f32_softmax(rows, cols, x as number, y as number, log ? 1 : 0);
+  }
+  softmaxXent(rows: number, cols: number, logits: unknown, labels: unknown, mode: number, probs: unknown, loss: unknown): void {
+    if (rows > 0) this.k.f32_softmax_xent(rows, cols, logits as number, labels as number, mode, probs as number, loss as number);
+  }
+  softmaxXentGrad(rows: number, cols: number, probs: unknown, labels: unknown, mode: number, dy: unknown, dlogits: unknown): void {
+    if (rows * cols > 0) this.k.f32_softmax_xent_grad(rows, cols, probs as number, labels as number, mode, dy as number, dlogits as number);
+  }
+  transpose(rows: number, cols: number, x: unknown, y: unknown): void {
+    if (rows * cols > 0) this.k.f32_transpose(rows, cols, x as number, y as number);
+  }
+  fill(n: number, y: unknown, value: number): void {
+    if (n > 0) this.k.f32_fill(n, y as number, value);
+  }
+  copy(n: number, x: unknown, y: unknown): void {
+    if (n > 0 && x !== y) this.k.f32_copy(n, x as number, y as number);
+  }
+  affine(n: number, x: unknown, y: unknown, alpha: number, beta: number): void {
+    if (n > 0) this.k.f32_affine(n, x as number, y as number, alpha, beta);
+  }
+  axpy(n: number, alpha: number, x: unknown, y: unknown): void {
+    if (n > 0) this.k.f32_axpy(n, alpha, x as number, y as number);
+  }
+
+  stats(): BackendStats {
+    return { allocatedBytes: this.allocator.allocatedBytes, reservedBytes: this.allocator.reservedBytes };
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}

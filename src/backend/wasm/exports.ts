@@ -1,0 +1,34 @@
+/** The kernel module's exports (assembly/ABI.md). Pointers are byte offsets. */
+export interface KernelExports {
+  heap_base(): number;
+  f32_gemm_workspace(m: number, n: number, k: number): number;
+  f32_gemm_nn: GemmFn;
+  f32_gemm_nt: GemmFn;
+  f32_gemm_tn: GemmFn;
+  f32_gemm_tt: GemmFn;
+  f32_unary(op: number, n: number, x: number, y: number, alpha: number): void;
+  f32_unary_grad(op: number, n: number, x: number, y: number, dy: number, dx: number, alpha: number): void;
+  f32_binary(op: number, outer: number, rows: number, cols: number, a: number, as0: number, as1: number, as2: number, b: number, bs0: number, bs1: number, bs2: number, out: number): void;
+  f32_reduce(op: number, outer: number, n: number, inner: number, x: number, out: number): void;
+  f32_softmax(rows: number, cols: number, x: number, y: number, log: number): void;
+  f32_softmax_xent(rows: number, cols: number, logits: number, labels: number, mode: number, probs: number, loss: number): void;
+  f32_softmax_xent_grad(rows: number, cols: number, probs: number, labels: number, mode: number, dy: number, dlogits: number): void;
+  f32_transpose(rows: number, cols: number, x: number, y: number): void;
+  f32_fill(n: number, y: number, v: number): void;
+  f32_copy(n: number, x: number, y: number): void;
+  f32_affine(n: number, x: number, y: number, alpha: number, beta: number): void;
+  f32_axpy(n: number, alpha: number, x: number, y: number): void;
+}
+
+export type GemmFn = (
+  m: number, n: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+  bias: number, act: number, alpha: number, beta: number, ws: number,
+) => void;
+
+/** Every export the backend calls; a module lacking one is refused at init. */
+export const KERNEL_NAMES: readonly (keyof KernelExports)[] = [
+  'heap_base', 'f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt', 'f32_unary', 'f32_unary_grad',
+  'f32_binary', 'f32_reduce', 'f32_softmax', 'f32_softmax_xent', 'f32_softmax_xent_grad', 'f32_transpose', 'f32_fill', 'f32_copy',
+  'f32_affine', 'f32_axpy',
+];

@@ -1,0 +1,21 @@
+// simdnn: the public API.
+import './methods.js';
+
+export { init, info, memory, shutdown, tidy, keep, dispose } from './runtime.js';
+export type { InitOptions, Info, MemoryInfo } from './runtime.js';
+export type { Features, RuntimeName } from './backend/features.js';
+export type { BackendName } from './backend/backend.js';
+export { Tensor } from './tensor.js';
+export type { Shape, NestedArray } from './tensor.js';
+export { tensor, zeros, ones, full, fullLike } from './ops/creation.js';
+export type { TensorLike } from './ops/creation.js';
+export {
+  relu, leakyRelu, elu, gelu, sigmoid, tanh, exp, log, sqrt, neg, abs, square, softplus, reciprocal, sign,
+  affine, scale, add, sub, mul, div, maximum, minimum, pow, greater, greaterEqual, equal,
+} from './ops/elementwise.js';
+export type { Operand } from './ops/elementwise.js';
+export { matmul, dense } from './ops/linalg.js';
+export type { MatmulOptions, Activation } from './ops/linalg.js';
+export { sum, mean, max, min, argmax, argmin, sumSquares, softmax, logSoftmax, softmaxCrossEntropy } from './ops/reduce.js';
+export type { Axis, Reduction } from './ops/reduce.js';
+export { reshape, flatten, transpose, clone } from './ops/shape.js';

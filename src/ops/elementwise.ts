@@ -1,0 +1,155 @@
+import type { Strides } from '../backend/backend.js';
+import { Binary, Unary, type BinaryName, type UnaryName } from '../backend/codes.js';
+import { Tensor, type Shape } from '../tensor.js';
+import { tensor } from './creation.js';
+import { assertTensor, backend, empty, fmtShape } from './util.js';
+
+// ---- unary ----
+
+export function unaryOp(name: UnaryName, x: Tensor, alpha = 0): Tensor {
+  assertTensor(x, name);
+  const h = x.handle(name);
+  const y = empty(x.shape);
+  backend().unary(Unary[name], x.size, h, y.handle(name), alpha);
+  return y;
+}
+
+export const relu = (x: Tensor) => unaryOp('relu', x);
+/** max(x, 0) + slope·min(x, 0); PyTorch's default slope is 0.01. */
+export const leakyRelu = (x: Tensor, slope = 0.01) => unaryOp('leakyRelu', x, checkAlpha(slope, 'leakyRelu', 'slope'));
+export const elu = (x: Tensor, alpha = 1) => unaryOp('elu', x, checkAlpha(alpha, 'elu', 'alpha'));
+/** The exact GELU, x·Φ(x) (torch.nn.GELU() without approximation). */
+export const gelu = (x: Tensor) => unaryOp('gelu', x);
+export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
+export const tanh = (x: Tensor) => unaryOp('tanh', x);
+export const exp = (x: Tensor) => unaryOp('exp', x);
+export const log = (x: Tensor) => unaryOp('log', x);
+export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
+export const neg = (x: Tensor) => unaryOp('neg', x);
+export const abs = (x: Tensor) => unaryOp('abs', x);
+export const square = (x: Tensor) => unaryOp('square', x);
+/** log(1 + eˣ), without overflow. */
+export const softplus = (x: Tensor) => unaryOp('softplus', x);
+export const reciprocal = (x: Tensor) => unaryOp('reciprocal', x);
+export const sign = (x: Tensor) => unaryOp('sign', x);
+
+function checkAlpha(v: unknown, op: string, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}.`);
+  return v;
+}
+
+/** y = alpha·x + beta. */
+export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
+  assertTensor(x, 'affine');
+  checkAlpha(alpha, 'affine', 'alpha');
+  checkAlpha(beta, 'affine', 'beta');
+  const h = x.handle('affine');
+  const y = empty(x.shape);
+  backend().affine(x.size, h, y.handle('affine'), alpha, beta);
+  return y;
+}
+
+export function scale(x: Tensor, alpha: number): Tensor {
+  return affine(x, alpha, 0);
+}
+
+// ---- binary, with broadcasting ----
+
+/** numpy/PyTorch broadcasting of two shapes; throws naming the op and the shapes. */
+export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1;
+    const db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1)
+      throw new RangeError(
+        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast: axis ${i} has sizes ${da} and ${db}; ` +
+          `sizes must match or one of them must be 1.`,
+      );
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+interface Plan {
+  outer: number;
+  rows: number;
+  cols: number;
+  as: Strides;
+  bs: Strides;
+}
+
+/**
+ * Collapses a broadcast into at most three axes, each with a stride per operand (0 = broadcast),
+ * which is what the binary kernels take. Adjacent axes that broadcast the same way merge.
+ */
+export function planBroadcast(a: Shape, b: Shape, out: Shape, op: string): Plan {
+  const r = out.length;
+  const pa = Array.from({ length: r }, (_, i) => a[a.length - r + i] ?? 1);
+  const pb = Array.from({ length: r }, (_, i) => b[b.length - r + i] ?? 1);
+  // Contiguous strides of each operand in its padded shape.
+  const sa = new Array<number>(r), sb = new Array<number>(r);
+  for (let i = r - 1, ka = 1, kb = 1; i >= 0; i--) {
+    sa[i] = pa[i] === 1 ? 0 : ka;
+    sb[i] = pb[i] === 1 ? 0 : kb;
+    ka *= pa[i];
+    kb *= pb[i];
+  }
+  const groups: { size: number; sa: number; sb: number; key: number }[] = [];
+  for (let i = 0; i < r; i++) {
+    if (out[i] === 1) continue;
+    const key = (sa[i] ? 1 : 0) | (sb[i] ? 2 : 0);
+    const last = groups[groups.length - 1];
+    if (last && last.key === key) {
+      last.size *= out[i];
+      last.sa = sa[i];
+      last.sb = sb[i];
+    } else groups.push({ size: out[i], sa: sa[i], sb: sb[i], key });
+  }
+  if (groups.length > 3)
+    throw new RangeError(
+      `${op}: broadcasting ${fmtShape(a)} with ${fmtShape(b)} alternates between the operands on more than three axis groups; ` +
+        `materialise one operand at the full shape first (e.g. add zeros of the output shape).`,
+    );
+  while (groups.length < 3) groups.unshift({ size: 1, sa: 0, sb: 0, key: 0 });
+  const [g0, g1, g2] = groups;
+  return { outer: g0.size, rows: g1.size, cols: g2.size, as: { s0: g0.sa, s1: g1.sa, s2: g2.sa }, bs: { s0: g0.sb, s1: g1.sb, s2: g2.sb } };
+}
+
+export type Operand = Tensor | number;
+
+function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: boolean } {
+  if (typeof v === 'number') return { t: tensor(v), temp: true };
+  assertTensor(v, op, name);
+  return { t: v, temp: false };
+}
+
+export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
+  const A = asTensor(a, name, 'a');
+  const B = asTensor(b, name, 'b');
+  try {
+    const ha = A.t.handle(name), hb = B.t.handle(name);
+    const shape = broadcastShapes(A.t.shape, B.t.shape, name);
+    const p = planBroadcast(A.t.shape, B.t.shape, shape, name);
+    const out = empty(shape);
+    backend().binary(Binary[name], p.outer, p.rows, p.cols, ha, p.as, hb, p.bs, out.handle(name));
+    return out;
+  } finally {
+    if (A.temp) A.t.dispose();
+    if (B.temp) B.t.dispose();
+  }
+}
+
+export const add = (a: Operand, b: Operand) => binaryOp('add', a, b);
+export const sub = (a: Operand, b: Operand) => binaryOp('sub', a, b);
+export const mul = (a: Operand, b: Operand) => binaryOp('mul', a, b);
+export const div = (a: Operand, b: Operand) => binaryOp('div', a, b);
+/** Elementwise maximum (NaN if either is NaN). */
+export const maximum = (a: Operand, b: Operand) => binaryOp('max', a, b);
+export const minimum = (a: Operand, b: Operand) => binaryOp('min', a, b);
+export const pow = (a: Operand, b: Operand) => binaryOp('pow', a, b);
+/** 1 where a > b, else 0. */
+export const greater = (a: Operand, b: Operand) => binaryOp('greater', a, b);
+export const greaterEqual = (a: Operand, b: Operand) => binaryOp('greaterEqual', a, b);
+export const equal = (a: Operand, b: Operand) => binaryOp('equal', a, b);

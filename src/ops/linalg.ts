@@ -1,0 +1,76 @@
+import { Unary } from '../backend/codes.js';
+import type { Tensor } from '../tensor.js';
+import { assertTensor, backend, empty, fmtShape } from './util.js';
+
+export interface MatmulOptions {
+  /** Use aᵀ: a is stored [k, m]. */
+  transposeA?: boolean;
+  /** Use bᵀ: b is stored [n, k]. */
+  transposeB?: boolean;
+}
+
+/** The activations the fused dense epilogue can apply. */
+export type Activation = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'sigmoid' | 'tanh';
+
+export const activationCode: Record<Activation, number> = {
+  linear: Unary.identity,
+  relu: Unary.relu,
+  leakyRelu: Unary.leakyRelu,
+  elu: Unary.elu,
+  gelu: Unary.gelu,
+  sigmoid: Unary.sigmoid,
+  tanh: Unary.tanh,
+};
+
+function dims(a: Tensor, b: Tensor, ta: boolean, tb: boolean, op: string) {
+  if (a.rank !== 2 || b.rank !== 2)
+    throw new RangeError(`${op}: expects 2-D tensors, got a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)}; reshape vectors to [1, n] or [n, 1].`);
+  const [m, ka] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, n] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (ka !== kb)
+    throw new RangeError(
+      `${op}: inner sizes differ: ${ta ? `aᵀ is [${m}, ${ka}] (a is ${fmtShape(a.shape)})` : `a is ${fmtShape(a.shape)}`} and ` +
+        `${tb ? `bᵀ is [${kb}, ${n}] (b is ${fmtShape(b.shape)})` : `b is ${fmtShape(b.shape)}`}; the columns of the first must equal the rows of the second` +
+        (!ta && !tb && a.shape[1] === b.shape[1] ? ' (did you mean {transposeB: true}?)' : '') +
+        '.',
+    );
+  return { m, n, k: ka };
+}
+
+/** The matrix product op(a)·op(b) of 2-D tensors. */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const op = 'matmul';
+  assertTensor(a, op, 'a');
+  assertTensor(b, op, 'b');
+  const ta = !!options.transposeA, tb = !!options.transposeB;
+  const ha = a.handle(op), hb = b.handle(op);
+  const { m, n, k } = dims(a, b, ta, tb, op);
+  const c = empty([m, n]);
+  backend().gemm({ m, n, k, a: ha, transA: ta, b: hb, transB: tb, c: c.handle(op), bias: null, act: Unary.identity, alpha: 0, beta: 0 });
+  return c;
+}
+
+/**
+ * A dense layer's forward pass in one fused kernel: act(x·w + bias), x [batch, in], w [in, out],
+ * bias [out]. `alpha` is the slope of leakyRelu (default 0.01) or the alpha of elu (default 1).
+ */
+export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Activation = 'linear', alpha?: number): Tensor {
+  const op = 'dense';
+  assertTensor(x, op, 'x');
+  assertTensor(w, op, 'w');
+  if (!(activation in activationCode))
+    throw new RangeError(`${op}: unknown activation '${String(activation)}'; use one of ${Object.keys(activationCode).join(', ')}.`);
+  const hx = x.handle(op), hw = w.handle(op);
+  const { m, n, k } = dims(x, w, false, false, op);
+  let hb: unknown = null;
+  if (bias != null) {
+    assertTensor(bias, op, 'bias');
+    if (bias.size !== n || bias.rank > 2 || (bias.rank === 2 && bias.shape[0] !== 1))
+      throw new RangeError(`${op}: bias must have shape [${n}] to match w ${fmtShape(w.shape)}, got ${fmtShape(bias.shape)}.`);
+    hb = bias.handle(op);
+  }
+  const a = alpha ?? (activation === 'elu' ? 1 : 0.01);
+  const y = empty([m, n]);
+  backend().gemm({ m, n, k, a: hx, transA: false, b: hw, transB: false, c: y.handle(op), bias: hb, act: activationCode[activation] as any, alpha: a, beta: 0 });
+  return y;
+}

@@ -1,0 +1,50 @@
+import { Tensor, sizeOf } from '../tensor.js';
+import { assertTensor, backend, checkShape, empty, fmtShape, view } from './util.js';
+
+/** The same values with another shape (no copy; one size may be -1 to infer it). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const op = 'reshape';
+  assertTensor(x, op);
+  x.handle(op);
+  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of sizes, got ${typeof shape}.`);
+  const s = shape.slice();
+  const infer = s.indexOf(-1);
+  if (infer >= 0) {
+    if (s.indexOf(-1, infer + 1) >= 0) throw new RangeError(`${op}: only one size may be -1, got ${fmtShape(shape)}.`);
+    const rest = sizeOf(s.filter((_, i) => i !== infer));
+    if (rest === 0 || x.size % rest !== 0)
+      throw new RangeError(`${op}: cannot infer the -1 in ${fmtShape(shape)} for ${x.size} values.`);
+    s[infer] = x.size / rest;
+  }
+  checkShape(s, op);
+  if (sizeOf(s) !== x.size)
+    throw new RangeError(`${op}: cannot reshape ${fmtShape(x.shape)} (${x.size} values) to ${fmtShape(s)} (${sizeOf(s)} values).`);
+  return view(x, s);
+}
+
+/** Flattens to [batch, rest]. */
+export function flatten(x: Tensor): Tensor {
+  assertTensor(x, 'flatten');
+  return reshape(x, x.rank === 0 ? [1, 1] : [x.shape[0], sizeOf(x.shape.slice(1))]);
+}
+
+/** The transpose of a 2-D tensor. */
+export function transpose(x: Tensor): Tensor {
+  const op = 'transpose';
+  assertTensor(x, op);
+  if (x.rank !== 2) throw new RangeError(`${op}: expects a 2-D tensor, got ${fmtShape(x.shape)}.`);
+  const h = x.handle(op);
+  const [r, c] = x.shape;
+  const y = empty([c, r]);
+  backend().transpose(r, c, h, y.handle(op));
+  return y;
+}
+
+/** A copy with its own storage. */
+export function clone(x: Tensor): Tensor {
+  assertTensor(x, 'clone');
+  const h = x.handle('clone');
+  const y = empty(x.shape);
+  backend().copy(x.size, h, y.handle('clone'));
+  return y;
+}

@@ -1,0 +1,102 @@
+import { engine, type Storage } from './engine.js';
+
+export type Shape = readonly number[];
+
+/** Nested arrays of numbers, as accepted by tensor() and returned by array(). */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An n-dimensional float32 array that lives on the active backend. Free it with dispose() or create it
+ * inside tidy(); a forgotten tensor is eventually reclaimed by a FinalizationRegistry, but memory() only
+ * drops when that happens, so tests and loops should dispose explicitly.
+ */
+export class Tensor {
+  readonly shape: Shape;
+  readonly size: number;
+  readonly id: number;
+  /** @internal */
+  storage: Storage | null;
+
+  /** @internal Use tensor(), zeros() or an op to make tensors. */
+  constructor(shape: Shape, storage: Storage) {
+    this.shape = Object.freeze(shape.slice());
+    this.size = sizeOf(shape);
+    this.id = engine.newId();
+    this.storage = storage;
+    engine.track(this, storage, `#${this.id} [${shape.join(', ')}]`);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.storage === null;
+  }
+
+  /** @internal The backend handle, after checking the tensor can be used. */
+  handle(op: string): unknown {
+    const s = this.storage;
+    if (!s) throw new Error(`${op}: tensor #${this.id} [${this.shape.join(', ')}] was disposed; it can no longer be used (keep it out of tidy() or dispose it later).`);
+    if (s.backend !== engine.backend)
+      throw new Error(`${op}: tensor #${this.id} belongs to the '${s.backend.name}' backend, which init() has since replaced; create the tensor again after init().`);
+    return s.handle;
+  }
+
+  /** A copy of the values. Works on every backend (webgpu reads back asynchronously). */
+  async data(): Promise<Float32Array> {
+    const h = this.handle('data');
+    return this.storage!.backend.read(h, this.size);
+  }
+
+  /** A copy of the values, synchronously; throws on backends that can only read asynchronously. */
+  dataSync(): Float32Array {
+    const h = this.handle('dataSync');
+    const b = this.storage!.backend;
+    if (!b.canReadSync) throw new Error(`dataSync: the '${b.name}' backend reads asynchronously; use \`await tensor.data()\` instead.`);
+    return b.readSync(h, this.size);
+  }
+
+  /** The values as nested arrays shaped like the tensor. */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  /** Frees the storage (shared storage is freed with its last tensor). Disposing twice is harmless. */
+  dispose(): void {
+    const s = this.storage;
+    if (!s) return;
+    this.storage = null;
+    engine.untrack(this, s);
+  }
+
+  toString(): string {
+    if (this.isDisposed) return `Tensor #${this.id} [${this.shape.join(', ')}] (disposed)`;
+    const b = this.storage!.backend;
+    const values = b.canReadSync ? Array.from(b.readSync(this.storage!.handle, Math.min(this.size, 8)), (v) => +v.toPrecision(5)) : null;
+    return `Tensor [${this.shape.join(', ')}]${values ? ` ${values.join(', ')}${this.size > 8 ? ', …' : ''}` : ''}`;
+  }
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function nest(data: Float32Array, shape: Shape): NestedArray {
+  if (shape.length === 0) return data[0];
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim];
+    if (dim === shape.length - 1) return Array.from(data.subarray(offset, offset + n));
+    const stride = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++) out.push(build(offset + i * stride, dim + 1));
+    return out;
+  };
+  return build(0, 0);
+}
