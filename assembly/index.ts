@@ -6,6 +6,8 @@ export * from './binary';
 export * from './reduce';
 export * from './loss';
 export * from './misc';
+export * from './train';
+export * from './optim';
 
 /** First byte above the module's static data: the JS allocator starts here. */
 export function heap_base(): usize {

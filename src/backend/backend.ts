@@ -1,4 +1,4 @@
-import type { BinaryCode, LabelModeCode, ReduceCode, UnaryCode } from './codes.js';
+import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './codes.js';
 
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
 
@@ -90,6 +90,19 @@ export interface Backend {
   affine(n: number, x: Handle, y: Handle, alpha: number, beta: number): void;
   /** y += alpha·x. */
   axpy(n: number, alpha: number, x: Handle, y: Handle): void;
+
+  /** y[r, :] = x[idx[r], :] for r < rows; x has `cols` columns; idx holds row numbers as floats (validated by callers). */
+  gatherRows(rows: number, cols: number, x: Handle, idx: Handle, y: Handle): void;
+  /**
+   * Inverted dropout: mask[i] = 1/keep with probability keep, else 0, from a counter-based hash of
+   * (seed, offset + i) that every backend computes identically; y = x·mask. y may equal x.
+   */
+  dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void;
+  /**
+   * One fused optimizer update of n parameters from their gradient. s1/s2 are the optimizer's state
+   * buffers (null when the kind needs fewer); `hyper` holds the kind's scalars (see codes.ts, Optim).
+   */
+  optimStep(kind: OptimCode, n: number, param: Handle, grad: Handle, s1: Handle | null, s2: Handle | null, hyper: readonly number[]): void;
 
   /** Allocator figures for memory(). */
   stats(): BackendStats;

@@ -61,3 +61,15 @@ export const LabelMode = {
   dense: 1,
 } as const;
 export type LabelModeCode = (typeof LabelMode)[keyof typeof LabelMode];
+
+/**
+ * Fused optimizer updates (backend.optimStep). The layout of `hyper` for each kind is documented beside
+ * the optimizer that uses it (src/optim/optimizers.ts) and in assembly/optim.ts.
+ */
+export const Optim = {
+  sgd: 0,
+  adam: 1,
+  rmsprop: 2,
+  adagrad: 3,
+} as const;
+export type OptimCode = (typeof Optim)[keyof typeof Optim];

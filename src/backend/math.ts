@@ -92,3 +92,21 @@ export function binaryFn(op: number, a: number, b: number): number {
     default: throw new Error(`unknown binary op code ${op}`);
   }
 }
+
+/** A 32-bit integer hash with good avalanche (lowbias32), the basis of the counter-based dropout RNG. */
+export function hash32(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x = (x ^ (x >>> 15)) >>> 0;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * The dropout keep test for element i: a uniform u in [0, 1) with 24 random bits from
+ * hash32(hash32(seed) ^ hash32(offset + i)); kept when u < keep. Identical on every backend.
+ */
+export function dropoutKeep(seed: number, offset: number, i: number, keep: number): boolean {
+  const h = hash32((hash32(seed >>> 0) ^ hash32((offset + i) >>> 0)) >>> 0);
+  return (h >>> 8) * 2 ** -24 < Math.fround(keep);
+}

@@ -1,5 +1,6 @@
 import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
-import { binaryFn, unaryDeriv, unaryFn } from '../math.js';
+import { binaryFn, dropoutKeep, unaryDeriv, unaryFn } from '../math.js';
+import { optimStepRef } from './optim.js';
 
 type H = Float32Array;
 
@@ -154,6 +155,22 @@ export class JsBackend implements Backend {
   axpy(n: number, alpha: number, x: unknown, y: unknown): void {
     const xs = x as H, ys = y as H;
     for (let i = 0; i < n; i++) ys[i] += alpha * xs[i];
+  }
+
+  gatherRows(rows: number, cols: number, x: unknown, idx: unknown, y: unknown): void {
+    const xs = x as H, is = idx as H, ys = y as H;
+    for (let r = 0; r < rows; r++) ys.set(xs.subarray(is[r] * cols, is[r] * cols + cols), r * cols);
+  }
+  dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
+    const xs = x as H, ys = y as H, ms = mask as H;
+    const scale = keep > 0 ? 1 / Math.fround(keep) : 0;
+    for (let i = 0; i < n; i++) {
+      ms[i] = dropoutKeep(seed, offset, i, keep) ? scale : 0;
+      ys[i] = xs[i] * ms[i];
+    }
+  }
+  optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
+    optimStepRef(kind, n, param as H, grad as H, s1 as H | null, s2 as H | null, hyper);
   }
 
   stats(): BackendStats {

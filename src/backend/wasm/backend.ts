@@ -160,6 +160,16 @@ export class WasmBackend implements Backend {
     if (n > 0) this.k.f32_axpy(n, alpha, x as number, y as number);
   }
 
+  gatherRows(rows: number, cols: number, x: unknown, idx: unknown, y: unknown): void {
+    if (rows * cols > 0) this.k.f32_gather_rows(rows, cols, x as number, idx as number, y as number);
+  }
+  dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
+    if (n > 0) this.k.f32_dropout(n, x as number, y as number, mask as number, keep, seed | 0, offset | 0);
+  }
+  optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
+    throw new Error(`simdnn internal error: optimizer kind ${kind} has no wasm kernel yet`);
+  }
+
   stats(): BackendStats {
     return { allocatedBytes: this.allocator.allocatedBytes, reservedBytes: this.allocator.reservedBytes };
   }

@@ -18,6 +18,8 @@ export interface KernelExports {
   f32_copy(n: number, x: number, y: number): void;
   f32_affine(n: number, x: number, y: number, alpha: number, beta: number): void;
   f32_axpy(n: number, alpha: number, x: number, y: number): void;
+  f32_gather_rows(rows: number, cols: number, x: number, idx: number, y: number): void;
+  f32_dropout(n: number, x: number, y: number, mask: number, keep: number, seed: number, offset: number): void;
 }
 
 export type GemmFn = (
@@ -30,5 +32,5 @@ export type GemmFn = (
 export const KERNEL_NAMES: readonly (keyof KernelExports)[] = [
   'heap_base', 'f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt', 'f32_unary', 'f32_unary_grad',
   'f32_binary', 'f32_reduce', 'f32_softmax', 'f32_softmax_xent', 'f32_softmax_xent_grad', 'f32_transpose', 'f32_fill', 'f32_copy',
-  'f32_affine', 'f32_axpy',
+  'f32_affine', 'f32_axpy', 'f32_gather_rows', 'f32_dropout',
 ];

@@ -1,0 +1,1 @@
+// Fused optimizer updates (see ABI.md).
