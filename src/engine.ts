@@ -13,15 +13,21 @@ export interface Storage {
 interface Held {
   storage: Storage;
   tag: string;
+  /** The autograd node the tensor produced, released with it (see autograd/graph.ts). */
+  owner: { release(): void } | null;
 }
 
 /**
  * Process-wide state: the active backend, the tidy scopes, the live-tensor counters, and the
  * finalizer net that frees tensors that were dropped without dispose().
  */
+export type { Held };
+
 export class Engine {
   backend: Backend | null = null;
   debug = false;
+  /** False inside noGrad() and while backward() runs: ops record no graph. */
+  gradEnabled = true;
   scopes: Tensor[][] = [];
   liveTensors = 0;
   liveStorages = 0;
@@ -52,13 +58,15 @@ export class Engine {
     return { handle, size, backend, refs: 0 };
   }
 
-  /** Called by the Tensor constructor. */
-  track(t: Tensor, storage: Storage, tag: string): void {
+  /** Called by the Tensor constructor; returns the finalizer record (the graph node hooks into it). */
+  track(t: Tensor, storage: Storage, tag: string, scoped: boolean): Held {
     storage.refs++;
     this.liveTensors++;
-    this.registry?.register(t, { storage, tag }, t);
+    const held: Held = { storage, tag, owner: null };
+    this.registry?.register(t, held, t);
     const scope = this.scopes[this.scopes.length - 1];
-    if (scope) scope.push(t);
+    if (scope && scoped) scope.push(t);
+    return held;
   }
 
   /** Called once per tensor by dispose(). */
@@ -81,6 +89,7 @@ export class Engine {
     if (held.storage.backend !== this.backend) return;
     this.reclaimed++;
     this.liveTensors--;
+    held.owner?.release();
     if (this.debug)
       console.warn(`simdnn: a tensor ${held.tag} was garbage-collected without dispose(); the finalizer freed it. Use tidy() or dispose().`);
     this.release(held.storage);

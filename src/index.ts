@@ -18,4 +18,7 @@ export { matmul, dense } from './ops/linalg.js';
 export type { MatmulOptions, Activation } from './ops/linalg.js';
 export { sum, mean, max, min, argmax, argmin, sumSquares, softmax, logSoftmax, softmaxCrossEntropy } from './ops/reduce.js';
 export type { Axis, Reduction } from './ops/reduce.js';
-export { reshape, flatten, transpose, clone } from './ops/shape.js';
+export { reshape, flatten, transpose, clone, detach, gatherRows } from './ops/shape.js';
+export { broadcastTo } from './ops/elementwise.js';
+export { grad, valueAndGrad, noGrad, isGradEnabled, backward } from './autograd/api.js';
+export type { BackwardOptions } from './autograd/api.js';

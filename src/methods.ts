@@ -5,6 +5,7 @@ import * as la from './ops/linalg.js';
 import * as rd from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import { Tensor } from './tensor.js';
+import { backward, type BackwardOptions } from './autograd/graph.js';
 
 type Operand = ew.Operand;
 
@@ -51,13 +52,18 @@ declare module './tensor.js' {
     flatten(): Tensor;
     transpose(): Tensor;
     clone(): Tensor;
+    detach(): Tensor;
+    /** Backpropagates from this single-value tensor into the .grad of every leaf that requires it. */
+    backward(options?: BackwardOptions): void;
+    /** Disposes .grad (before the next accumulation). */
+    zeroGrad(): void;
   }
 }
 
 const P = Tensor.prototype;
 const binary = { add: ew.add, sub: ew.sub, mul: ew.mul, div: ew.div, maximum: ew.maximum, minimum: ew.minimum, pow: ew.pow, greater: ew.greater, greaterEqual: ew.greaterEqual, equal: ew.equal };
 for (const [name, fn] of Object.entries(binary)) (P as any)[name] = function (this: Tensor, b: Operand) { return fn(this, b); };
-const unary = { relu: ew.relu, gelu: ew.gelu, sigmoid: ew.sigmoid, tanh: ew.tanh, exp: ew.exp, log: ew.log, sqrt: ew.sqrt, neg: ew.neg, abs: ew.abs, square: ew.square, softplus: ew.softplus, reciprocal: ew.reciprocal, sign: ew.sign, flatten: sh.flatten, transpose: sh.transpose, clone: sh.clone };
+const unary = { relu: ew.relu, gelu: ew.gelu, sigmoid: ew.sigmoid, tanh: ew.tanh, exp: ew.exp, log: ew.log, sqrt: ew.sqrt, neg: ew.neg, abs: ew.abs, square: ew.square, softplus: ew.softplus, reciprocal: ew.reciprocal, sign: ew.sign, flatten: sh.flatten, transpose: sh.transpose, clone: sh.clone, detach: sh.detach };
 for (const [name, fn] of Object.entries(unary)) (P as any)[name] = function (this: Tensor) { return fn(this); };
 P.leakyRelu = function (slope?: number) { return ew.leakyRelu(this, slope); };
 P.elu = function (alpha?: number) { return ew.elu(this, alpha); };
@@ -69,3 +75,5 @@ for (const [name, fn] of Object.entries(reducers)) (P as any)[name] = function (
 P.softmax = function (axis?: number) { return rd.softmax(this, axis); };
 P.logSoftmax = function (axis?: number) { return rd.logSoftmax(this, axis); };
 P.reshape = function (shape: readonly number[]) { return sh.reshape(this, shape); };
+P.backward = function (options?: BackwardOptions) { backward(this, options); };
+P.zeroGrad = function () { this.grad?.dispose(); this.grad = null; };

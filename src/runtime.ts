@@ -190,3 +190,11 @@ export function dispose(v: TensorContainer): void {
   collect(v, s);
   for (const t of s) t.dispose();
 }
+
+/** @internal Installs a backend directly (tests: the float64 js evaluator). */
+export function useBackendForTests(b: Backend): void {
+  engine.backend?.dispose();
+  engine.resetCounters();
+  engine.backend = b;
+  current = { backend: b.name, runtime: detectRuntime(), features: { simd: false, relaxedSimd: false, threads: false, sharedArrayBuffer: false, crossOriginIsolated: false, webgpu: false }, binary: null, notes: ['installed by a test'] };
+}

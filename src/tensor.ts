@@ -1,4 +1,5 @@
-import { engine, type Storage } from './engine.js';
+import { engine, type Held, type Storage } from './engine.js';
+import type { Node } from './autograd/graph.js';
 
 export type Shape = readonly number[];
 
@@ -16,14 +17,41 @@ export class Tensor {
   readonly id: number;
   /** @internal */
   storage: Storage | null;
+  /** @internal The autograd node that produced this tensor, while its graph is alive. */
+  node: Node | null = null;
+  /** @internal */
+  readonly held: Held;
+  private _requiresGrad = false;
+  /** The gradient accumulated by backward() (for tensors that require it). */
+  grad: Tensor | null = null;
 
-  /** @internal Use tensor(), zeros() or an op to make tensors. */
-  constructor(shape: Shape, storage: Storage) {
+  /**
+   * @internal Use tensor(), zeros() or an op to make tensors. `scoped = false` keeps the tensor out of
+   * the enclosing tidy() scope (used for tensors the autograd graph holds on to).
+   */
+  constructor(shape: Shape, storage: Storage, scoped = true) {
     this.shape = Object.freeze(shape.slice());
     this.size = sizeOf(shape);
     this.id = engine.newId();
     this.storage = storage;
-    engine.track(this, storage, `#${this.id} [${shape.join(', ')}]`);
+    this.held = engine.track(this, storage, `#${this.id} [${shape.join(', ')}]`, scoped);
+  }
+
+  /**
+   * Whether backward() computes a gradient for this tensor. Set it on leaf tensors (parameters, inputs);
+   * results of ops on such tensors track their graph automatically.
+   */
+  get requiresGrad(): boolean {
+    return this._requiresGrad || this.node !== null;
+  }
+  set requiresGrad(v: boolean) {
+    if (this.node && !v) throw new Error(`requiresGrad: tensor #${this.id} is the result of an op and tracks its graph; use noGrad() or detach() instead.`);
+    this._requiresGrad = !!v;
+  }
+
+  /** @internal True for tensors with requiresGrad set by the user (not produced by a recorded op). */
+  get isLeaf(): boolean {
+    return this.node === null;
   }
 
   get rank(): number {
@@ -71,6 +99,11 @@ export class Tensor {
     const s = this.storage;
     if (!s) return;
     this.storage = null;
+    this.held.owner?.release();
+    this.held.owner = null;
+    this.node = null;
+    this.grad?.dispose();
+    this.grad = null;
     engine.untrack(this, s);
   }
 

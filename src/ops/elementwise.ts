@@ -1,8 +1,9 @@
 import type { Strides } from '../backend/backend.js';
 import { Binary, Unary, type BinaryName, type UnaryName } from '../backend/codes.js';
-import { Tensor, type Shape } from '../tensor.js';
+import { record } from '../autograd/graph.js';
+import { Tensor, sizeOf, type Shape } from '../tensor.js';
 import { tensor } from './creation.js';
-import { assertTensor, backend, empty, fmtShape } from './util.js';
+import { assertTensor, backend, empty, fmtShape, view } from './util.js';
 
 // ---- unary ----
 
@@ -11,7 +12,15 @@ export function unaryOp(name: UnaryName, x: Tensor, alpha = 0): Tensor {
   const h = x.handle(name);
   const y = empty(x.shape);
   backend().unary(Unary[name], x.size, h, y.handle(name), alpha);
-  return y;
+  // dx = dy·f'(x), from x and y = f(x) by the backend's derivative kernel.
+  return record(y, name, [x], [x, y], (dy, [x, y]) => [unaryGrad(name, x, y, dy, alpha)]);
+}
+
+/** dy·f'(x) for a unary function f, given x and y = f(x). */
+export function unaryGrad(name: UnaryName, x: Tensor, y: Tensor, dy: Tensor, alpha = 0): Tensor {
+  const dx = empty(x.shape);
+  backend().unaryGrad(Unary[name], x.size, x.handle(name), y.handle(name), dy.handle(name), dx.handle(name), alpha);
+  return dx;
 }
 
 export const relu = (x: Tensor) => unaryOp('relu', x);
@@ -46,7 +55,7 @@ export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   const h = x.handle('affine');
   const y = empty(x.shape);
   backend().affine(x.size, h, y.handle('affine'), alpha, beta);
-  return y;
+  return record(y, 'affine', [x], [], (dy) => [scale(dy, alpha)]);
 }
 
 export function scale(x: Tensor, alpha: number): Tensor {
@@ -134,10 +143,74 @@ export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
     const p = planBroadcast(A.t.shape, B.t.shape, shape, name);
     const out = empty(shape);
     backend().binary(Binary[name], p.outer, p.rows, p.cols, ha, p.as, hb, p.bs, out.handle(name));
-    return out;
+    const rule = BINARY_RULES[name];
+    return rule ? record(out, name, [A.t, B.t], [A.t, B.t, out], rule) : out;
   } finally {
     if (A.temp) A.t.dispose();
     if (B.temp) B.t.dispose();
+  }
+}
+
+/**
+ * Gradient rules of the binary ops (comparisons have none). Each input's gradient is summed back over
+ * the axes it was broadcast along.
+ */
+const BINARY_RULES: Partial<Record<BinaryName, (dy: Tensor, s: readonly Tensor[]) => (Tensor | null)[]>> = {
+  add: (dy, [a, b]) => [sumTo(dy, a.shape), sumTo(dy, b.shape)],
+  sub: (dy, [a, b]) => [sumTo(dy, a.shape), sumTo(neg(dy), b.shape)],
+  mul: (dy, [a, b]) => [sumTo(mul(dy, b), a.shape), sumTo(mul(dy, a), b.shape)],
+  // d(a/b) = da/b − a·db/b² = (da − y·db)/b
+  div: (dy, [a, b, y]) => {
+    const g = div(dy, b);
+    return [sumTo(g, a.shape), sumTo(neg(mul(g, y)), b.shape)];
+  },
+  // Ties split the gradient evenly between the operands (as PyTorch's maximum/minimum).
+  max: (dy, [a, b]) => minMaxRule(dy, a, b, greater(a, b)),
+  min: (dy, [a, b]) => minMaxRule(dy, a, b, greater(b, a)),
+  // d(aᵇ) = b·aᵇ⁻¹·da + aᵇ·ln a·db; the ln a factor is taken as 0 where a = 0 (where the limit is 0).
+  pow: (dy, [a, b, y]) => [
+    sumTo(mul(dy, mul(b, pow(a, sub(b, 1)))), a.shape),
+    sumTo(mul(dy, mul(y, log(add(abs(a), equal(a, 0))))), b.shape),
+  ],
+};
+
+function minMaxRule(dy: Tensor, a: Tensor, b: Tensor, aWins: Tensor): Tensor[] {
+  const wa = add(aWins, mul(equal(a, b), 0.5));
+  return [sumTo(mul(dy, wa), a.shape), sumTo(mul(dy, sub(1, wa)), b.shape)];
+}
+
+/** Sums g over the axes along which a tensor of `shape` was broadcast to g's shape. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  if (axes.length === 0) return view(g, shape);
+  const s = reduceSum(g, axes);
+  return view(s, shape);
+}
+
+/** Set by reduce.ts (which imports this file) to avoid an import cycle. */
+let reduceSum: (x: Tensor, axes: number[]) => Tensor;
+export function setReduceSum(fn: typeof reduceSum): void {
+  reduceSum = fn;
+}
+
+/** x broadcast to `shape` (a copy). */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const op = 'broadcastTo';
+  assertTensor(x, op);
+  const target = broadcastShapes(x.shape, shape, op);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i]))
+    throw new RangeError(`${op}: ${fmtShape(x.shape)} cannot be broadcast to ${fmtShape(shape)}.`);
+  const zero = tensor(0);
+  try {
+    const p = planBroadcast(x.shape, [], target, op);
+    const out = empty(target);
+    if (sizeOf(target)) backend().binary(Binary.add, p.outer, p.rows, p.cols, x.handle(op), p.as, zero.handle(op), p.bs, out.handle(op));
+    return record(out, op, [x], [x], (dy, [x]) => [sumTo(dy, x.shape)]);
+  } finally {
+    zero.dispose();
   }
 }
 

@@ -1,5 +1,8 @@
-import { Unary } from '../backend/codes.js';
+import { Unary, type UnaryCode } from '../backend/codes.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor.js';
+import { unaryGrad } from './elementwise.js';
+import { sum } from './reduce.js';
 import { assertTensor, backend, empty, fmtShape } from './util.js';
 
 export interface MatmulOptions {
@@ -47,7 +50,20 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const { m, n, k } = dims(a, b, ta, tb, op);
   const c = empty([m, n]);
   backend().gemm({ m, n, k, a: ha, transA: ta, b: hb, transB: tb, c: c.handle(op), bias: null, act: Unary.identity, alpha: 0, beta: 0 });
-  return c;
+  return record(c, op, [a, b], [a, b], (dc, [a, b]) => matmulGrads(dc, a, b, ta, tb));
+}
+
+/**
+ * Gradients of C = op(A)·op(B) in the layout A and B are stored in, each one gemm:
+ * A·B: dA = dC·Bᵀ, dB = Aᵀ·dC;  A·Bᵀ: dA = dC·B, dB = dCᵀ·A;  Aᵀ·B: dA = B·dCᵀ, dB = A·dC;
+ * Aᵀ·Bᵀ: dA = Bᵀ·dCᵀ, dB = dCᵀ·Aᵀ.
+ */
+function matmulGrads(dc: Tensor, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor[] {
+  const mm = (x: Tensor, y: Tensor, transposeA: boolean, transposeB: boolean) => matmul(x, y, { transposeA, transposeB });
+  if (!ta && !tb) return [mm(dc, b, false, true), mm(a, dc, true, false)];
+  if (!ta && tb) return [mm(dc, b, false, false), mm(dc, a, true, false)];
+  if (ta && !tb) return [mm(b, dc, false, true), mm(a, dc, false, false)];
+  return [mm(b, dc, true, true), mm(dc, a, true, true)];
 }
 
 /**
@@ -70,7 +86,26 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
     hb = bias.handle(op);
   }
   const a = alpha ?? (activation === 'elu' ? 1 : 0.01);
+  const act = activationCode[activation] as UnaryCode;
+  const be = backend();
+  const recording = needsGrad([x, w, bias]);
+  // Relu and leakyRelu (slope ≥ 0) have derivatives readable from the output, so the fused epilogue
+  // serves training too; other activations keep the pre-activation z for their derivative.
+  const fromOutput = act === Unary.identity || act === Unary.relu || (act === Unary.leakyRelu && a >= 0);
   const y = empty([m, n]);
-  backend().gemm({ m, n, k, a: hx, transA: false, b: hw, transB: false, c: y.handle(op), bias: hb, act: activationCode[activation] as any, alpha: a, beta: 0 });
+  let z = y;
+  if (!recording || fromOutput)
+    be.gemm({ m, n, k, a: hx, transA: false, b: hw, transB: false, c: y.handle(op), bias: hb, act, alpha: a, beta: 0 });
+  else {
+    z = empty([m, n]);
+    be.gemm({ m, n, k, a: hx, transA: false, b: hw, transB: false, c: z.handle(op), bias: hb, act: Unary.identity, alpha: 0, beta: 0 });
+    be.unary(act, m * n, z.handle(op), y.handle(op), a);
+  }
+  const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((key) => Unary[key] === act)!;
+  record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y]) => {
+    const dz = act === Unary.identity ? dy : unaryGrad(name, fromOutput ? y : z, y, dy, a);
+    return [matmul(dz, w, { transposeB: true }), matmul(x, dz, { transposeA: true }), bias ? sum(dz, 0).reshape(bias.shape) : null];
+  });
+  if (z !== y) z.dispose();
   return y;
 }

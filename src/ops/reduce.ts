@@ -1,5 +1,7 @@
 import { LabelMode, Reduce, type ReduceName } from '../backend/codes.js';
+import { record } from '../autograd/graph.js';
 import { Tensor, sizeOf } from '../tensor.js';
+import { broadcastTo, div, equal, mul, setReduceSum, sub } from './elementwise.js';
 import { assertTensor, backend, empty, fmtShape, normAxis, view } from './util.js';
 
 export type Axis = number | readonly number[];
@@ -7,11 +9,13 @@ export type Axis = number | readonly number[];
 function reduceAxis(name: ReduceName, x: Tensor, axis: number, keepDims: boolean): Tensor {
   const s = x.shape;
   const outer = sizeOf(s.slice(0, axis)), n = s[axis], inner = sizeOf(s.slice(axis + 1));
-  const shape = keepDims ? s.map((d, i) => (i === axis ? 1 : d)) : s.filter((_, i) => i !== axis);
-  return run(name, x, outer, n, inner, shape);
+  const kept = s.map((d, i) => (i === axis ? 1 : d));
+  const shape = keepDims ? kept : s.filter((_, i) => i !== axis);
+  return run(name, x, outer, n, inner, shape, kept);
 }
 
-function run(name: ReduceName, x: Tensor, outer: number, n: number, inner: number, shape: number[]): Tensor {
+/** Reduces the middle axis of x viewed as [outer, n, inner]; `kept` is the shape with that axis as 1. */
+function run(name: ReduceName, x: Tensor, outer: number, n: number, inner: number, shape: number[], kept: number[]): Tensor {
   const h = x.handle(name);
   const out = empty(shape);
   if (n === 0) {
@@ -21,7 +25,24 @@ function run(name: ReduceName, x: Tensor, outer: number, n: number, inner: numbe
     }
     backend().fill(out.size, out.handle(name), name === 'mean' ? NaN : 0);
   } else backend().reduce(Reduce[name], outer, n, inner, h, out.handle(name));
-  return out;
+  const rule = REDUCE_RULES[name];
+  return rule ? record(out, name, [x], [x, out], (dy, [x, y]) => [rule(view(dy, kept), x, view(y, kept), n)]) : out;
+}
+
+/** Gradient rules: dy and y arrive with the reduced axis kept as 1 (so they broadcast against x). */
+const REDUCE_RULES: Partial<Record<ReduceName, (dy: Tensor, x: Tensor, y: Tensor, n: number) => Tensor>> = {
+  sum: (dy, x) => broadcastTo(dy, x.shape),
+  mean: (dy, x, _y, n) => broadcastTo(div(dy, n), x.shape),
+  sumSquares: (dy, x) => mul(broadcastTo(dy, x.shape), mul(x, 2)),
+  // The gradient goes to the extreme values, split evenly between ties.
+  max: (dy, x, y) => extremeRule(dy, x, y),
+  min: (dy, x, y) => extremeRule(dy, x, y),
+};
+
+function extremeRule(dy: Tensor, x: Tensor, y: Tensor): Tensor {
+  const hit = equal(x, y);
+  const axes = y.shape.flatMap((d, i) => (d === 1 && x.shape[i] !== 1 ? [i] : []));
+  return mul(hit, div(dy, sum(hit, axes, true)));
 }
 
 function reduce(name: ReduceName, x: Tensor, axis: Axis | undefined, keepDims: boolean, multi: boolean): Tensor {
@@ -29,7 +50,7 @@ function reduce(name: ReduceName, x: Tensor, axis: Axis | undefined, keepDims: b
   x.handle(name);
   if (axis === undefined || axis === null) {
     const shape = keepDims ? x.shape.map(() => 1) : [];
-    return run(name, x, 1, x.size, 1, shape);
+    return run(name, x, 1, x.size, 1, shape, x.shape.map(() => 1));
   }
   const axes = (typeof axis === 'number' ? [axis] : Array.from(axis)).map((a) => normAxis(a, x.rank, name));
   if (new Set(axes).size !== axes.length) throw new RangeError(`${name}: axis ${JSON.stringify(axis)} repeats an axis.`);
@@ -57,6 +78,8 @@ export const argmin = (x: Tensor, axis?: number, keepDims = false) => reduce('ar
 /** Σ x² over `axis`. */
 export const sumSquares = (x: Tensor, axis?: Axis, keepDims = false) => reduce('sumSquares', x, axis, keepDims, true);
 
+setReduceSum((x, axes) => sum(x, axes));
+
 function lastAxis(x: Tensor, axis: number, op: string): void {
   assertTensor(x, op);
   if (x.rank === 0) throw new RangeError(`${op}: needs at least one axis, got a scalar.`);
@@ -71,7 +94,8 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const cols = x.shape[x.rank - 1];
   const y = empty(x.shape);
   backend().softmax(cols ? x.size / cols : 0, cols, h, y.handle('softmax'), false);
-  return y;
+  // dx = y·(dy − Σ dy·y) along the row.
+  return record(y, 'softmax', [x], [y], (dy, [y]) => [mul(y, sub(dy, sum(mul(dy, y), -1, true)))]);
 }
 
 /** log(softmax(x)) along the last axis, computed stably. */
@@ -81,7 +105,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const cols = x.shape[x.rank - 1];
   const y = empty(x.shape);
   backend().softmax(cols ? x.size / cols : 0, cols, h, y.handle('logSoftmax'), true);
-  return y;
+  // dx = dy − softmax(x)·Σ dy along the row, with softmax(x) = e^y.
+  return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(y.exp(), sum(dy, -1, true)))]);
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -116,11 +141,15 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, reduction: R
   const probs = empty([rows, cols]);
   const loss = empty([rows]);
   b.softmaxXent(rows, cols, hz, hl, mode as any, probs.handle(op), loss.handle(op));
+  // The fused backward: dlogits = dy_row·(probs − target), from the probabilities of the forward pass.
+  record(loss, op, [logits], [probs, labels], (dy, [probs, labels]) => {
+    const g = empty(probs.shape);
+    b.softmaxXentGrad(rows, cols, probs.handle(op), labels.handle(op), mode as any, dy.handle(op), g.handle(op));
+    return [g];
+  });
   probs.dispose();
   if (reduction === 'none') return loss;
-  const out = empty([]);
-  if (rows === 0) b.fill(1, out.handle(op), reduction === 'mean' ? NaN : 0);
-  else b.reduce(reduction === 'mean' ? Reduce.mean : Reduce.sum, 1, rows, 1, loss.handle(op), out.handle(op));
+  const out = reduction === 'mean' ? mean(loss) : sum(loss);
   loss.dispose();
   return out;
 }

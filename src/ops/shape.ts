@@ -1,3 +1,4 @@
+import { record } from '../autograd/graph.js';
 import { Tensor, sizeOf } from '../tensor.js';
 import { assertTensor, backend, checkShape, empty, fmtShape, view } from './util.js';
 
@@ -19,7 +20,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkShape(s, op);
   if (sizeOf(s) !== x.size)
     throw new RangeError(`${op}: cannot reshape ${fmtShape(x.shape)} (${x.size} values) to ${fmtShape(s)} (${sizeOf(s)} values).`);
-  return view(x, s);
+  const shapeIn = x.shape;
+  return record(view(x, s), op, [x], [], (dy) => [view(dy, shapeIn)]);
 }
 
 /** Flattens to [batch, rest]. */
@@ -37,7 +39,7 @@ export function transpose(x: Tensor): Tensor {
   const [r, c] = x.shape;
   const y = empty([c, r]);
   backend().transpose(r, c, h, y.handle(op));
-  return y;
+  return record(y, op, [x], [], (dy) => [transpose(dy)]);
 }
 
 /** A copy with its own storage. */
@@ -46,5 +48,32 @@ export function clone(x: Tensor): Tensor {
   const h = x.handle('clone');
   const y = empty(x.shape);
   backend().copy(x.size, h, y.handle('clone'));
+  return record(y, 'clone', [x], [], (dy) => [dy]);
+}
+
+/** The same values cut off from the autograd graph (shares storage). */
+export function detach(x: Tensor): Tensor {
+  assertTensor(x, 'detach');
+  x.handle('detach');
+  return view(x, x.shape);
+}
+
+/** Rows of x picked by indices (a tensor or array of row numbers): y[i] = x[indices[i]]. */
+export function gatherRows(x: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
+  const op = 'gatherRows';
+  assertTensor(x, op);
+  if (x.rank < 1) throw new RangeError(`${op}: x must have at least one axis, got a scalar.`);
+  const idx = indices instanceof Tensor ? indices.dataSync() : Float32Array.from(indices);
+  const rows = x.shape[0];
+  for (let i = 0; i < idx.length; i++)
+    if (!Number.isInteger(idx[i]) || idx[i] < 0 || idx[i] >= rows)
+      throw new RangeError(`${op}: index ${idx[i]} at position ${i} is not a row of x (0..${rows - 1}).`);
+  const cols = rows ? x.size / rows : sizeOf(x.shape.slice(1));
+  const hx = x.handle(op);
+  const it = empty([idx.length]);
+  backend().write(it.handle(op), idx);
+  const y = empty([idx.length, ...x.shape.slice(1)]);
+  backend().gatherRows(idx.length, cols, hx, it.handle(op), y.handle(op));
+  it.dispose();
   return y;
 }

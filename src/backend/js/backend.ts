@@ -14,12 +14,18 @@ export class JsBackend implements Backend {
   readonly canReadSync = true;
   private allocated = 0;
 
+  /**
+   * `Float64Array` storage turns this into a float64 evaluator of the whole op library; the gradient
+   * checks use it for central differences. Users always get float32.
+   */
+  constructor(private readonly Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array) {}
+
   alloc(size: number): H {
-    this.allocated += size * 4;
-    return new Float32Array(size);
+    this.allocated += size * this.Arr.BYTES_PER_ELEMENT;
+    return new this.Arr(size) as H;
   }
   free(h: unknown): void {
-    this.allocated -= (h as H).length * 4;
+    this.allocated -= (h as H).length * this.Arr.BYTES_PER_ELEMENT;
   }
   write(h: unknown, data: Float32Array, offset = 0): void {
     (h as H).set(data, offset);

@@ -1,0 +1,91 @@
+import { engine } from '../engine.js';
+import { tidy } from '../runtime.js';
+import { Tensor } from '../tensor.js';
+import { backward, type BackwardOptions } from './graph.js';
+
+/** Runs fn without recording gradients (inference, metrics, manual parameter updates). */
+export function noGrad<T>(fn: () => T): T {
+  const was = engine.gradEnabled;
+  engine.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    engine.gradEnabled = was;
+  }
+}
+
+/** Whether ops record the autograd graph right now (false inside noGrad()). */
+export function isGradEnabled(): boolean {
+  return engine.gradEnabled;
+}
+
+function checkScalarFn(fn: unknown, op: string): void {
+  if (typeof fn !== 'function') throw new TypeError(`${op}: expects a function of tensors returning a single-value tensor, got ${typeof fn}.`);
+}
+
+/**
+ * The value of f and its gradient with respect to each argument: valueAndGrad(f)(x, y) →
+ * {value, grads: [df/dx, df/dy]}. f must return a single-value tensor. The arguments are not changed
+ * (their .grad stays as it was) and every intermediate is freed.
+ */
+export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
+  checkScalarFn(f, 'valueAndGrad');
+  return (...xs: Tensor[]): { value: Tensor; grads: Tensor[] } => {
+    xs.forEach((x, i) => {
+      if (!(x instanceof Tensor)) throw new TypeError(`valueAndGrad: argument ${i} must be a Tensor, got ${typeof x}.`);
+      x.handle('valueAndGrad');
+    });
+    // Fresh leaves on the arguments' storage, so their own .grad is left alone.
+    const leaves = xs.map((x) => {
+      const l = new Tensor(x.shape, x.storage!, false);
+      l.requiresGrad = true;
+      return l;
+    });
+    try {
+      const value = tidy(() => {
+        const y = f(...leaves);
+        if (!(y instanceof Tensor)) throw new TypeError(`valueAndGrad: f must return a Tensor, got ${typeof y}.`);
+        if (y.size !== 1) throw new RangeError(`valueAndGrad: f must return a single value, got shape [${y.shape.join(', ')}]; reduce it (e.g. .sum() or .mean()).`);
+        if (y.requiresGrad) backward(y);
+        return y;
+      });
+      const grads = leaves.map((l) => {
+        const g = l.grad ?? zerosOf(l);
+        l.grad = null;
+        return g;
+      });
+      const v = new Tensor(value.shape, value.storage!);
+      value.dispose();
+      return { value: v, grads: grads.map((g) => reScope(g)) };
+    } finally {
+      for (const l of leaves) l.dispose();
+    }
+  };
+}
+
+/** The gradient of f with respect to each argument: grad(f)(x, y) → [df/dx, df/dy]. */
+export function grad(f: (...xs: Tensor[]) => Tensor) {
+  checkScalarFn(f, 'grad');
+  const vg = valueAndGrad(f);
+  return (...xs: Tensor[]): Tensor[] => {
+    const { value, grads } = vg(...xs);
+    value.dispose();
+    return grads;
+  };
+}
+
+function zerosOf(x: Tensor): Tensor {
+  const t = new Tensor(x.shape, engine.newStorage(x.size), false);
+  engine.requireBackend().fill(x.size, t.handle('grad'), 0);
+  return t;
+}
+
+/** The same storage as an ordinary (scoped) tensor, so grads returned inside tidy() are scoped. */
+function reScope(t: Tensor): Tensor {
+  const s = new Tensor(t.shape, t.storage!);
+  t.dispose();
+  return s;
+}
+
+export { backward };
+export type { BackwardOptions };

@@ -1,0 +1,224 @@
+// Every gradient rule against central differences computed in float64 (the js backend with Float64Array
+// storage evaluates the whole op library in double precision), then every float32 backend's autograd
+// against the float64 gradients.
+import { afterAll, describe, expect, it } from 'vitest';
+import * as sd from '../src/index.js';
+import { JsBackend } from '../src/backend/js/backend.js';
+import { useBackendForTests } from '../src/runtime.js';
+import { rng } from './helpers.js';
+
+type Case = {
+  name: string;
+  shapes: number[][];
+  f: (...xs: sd.Tensor[]) => sd.Tensor;
+  /** Input generator (default uniform in [-2, 2]). */
+  gen?: (r: ReturnType<typeof rng>, n: number, i: number) => Float64Array;
+};
+
+const posGen = (r: ReturnType<typeof rng>, n: number) => Float64Array.from({ length: n }, () => r.uniform(0.3, 3));
+const awayFromZero = (r: ReturnType<typeof rng>, n: number) => Float64Array.from({ length: n }, () => (r.next() < 0.5 ? -1 : 1) * r.uniform(0.2, 2));
+
+// Projections onto fixed random weights make every output element matter: f = Σ W ⊙ op(x).
+let proj = 0;
+function project(y: sd.Tensor): sd.Tensor {
+  const r = rng(1000 + proj++);
+  const w = sd.tensor(Float32Array.from({ length: y.size }, () => r.uniform(-1, 1)), y.shape);
+  return sd.sum(sd.mul(y, w));
+}
+
+const unaryNames = ['relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'exp', 'log', 'sqrt', 'neg', 'abs', 'square', 'softplus', 'reciprocal'] as const;
+const cases: Case[] = [
+  ...unaryNames.map((name): Case => ({
+    name,
+    shapes: [[3, 5]],
+    f: (x) => project((sd as any)[name](x)),
+    gen: ['log', 'sqrt', 'reciprocal'].includes(name) ? posGen : awayFromZero,
+  })),
+  { name: 'leakyRelu(slope 0.2)', shapes: [[7]], f: (x) => project(sd.leakyRelu(x, 0.2)), gen: awayFromZero },
+  { name: 'elu(alpha 0.5)', shapes: [[7]], f: (x) => project(sd.elu(x, 0.5)), gen: awayFromZero },
+  { name: 'affine', shapes: [[4, 3]], f: (x) => project(sd.affine(x, -1.5, 2)) },
+  { name: 'add (broadcast rows)', shapes: [[4, 3], [3]], f: (a, b) => project(sd.add(a, b)) },
+  { name: 'sub (broadcast columns)', shapes: [[4, 3], [4, 1]], f: (a, b) => project(sd.sub(a, b)) },
+  { name: 'sub (scalar first)', shapes: [[], [2, 3]], f: (a, b) => project(sd.sub(a, b)) },
+  { name: 'mul (3-d broadcast)', shapes: [[2, 3, 4], [3, 1]], f: (a, b) => project(sd.mul(a, b)) },
+  { name: 'mul (same tensor twice)', shapes: [[5]], f: (a) => project(sd.mul(a, a)) },
+  { name: 'div', shapes: [[3, 4], [1, 4]], f: (a, b) => project(sd.div(a, b)), gen: (r, n, i) => (i === 1 ? posGen(r, n) : awayFromZero(r, n)) },
+  { name: 'maximum', shapes: [[3, 4], [3, 4]], f: (a, b) => project(sd.maximum(a, b)) },
+  { name: 'minimum (broadcast)', shapes: [[3, 4], [4]], f: (a, b) => project(sd.minimum(a, b)) },
+  { name: 'pow', shapes: [[3, 2], [2]], f: (a, b) => project(sd.pow(a, b)), gen: posGen },
+  { name: 'sum (all)', shapes: [[3, 4]], f: (x) => sd.sum(sd.square(x)) },
+  { name: 'sum (axis 0)', shapes: [[3, 4]], f: (x) => project(sd.sum(x, 0)) },
+  { name: 'sum (axes [0, 2], keepDims)', shapes: [[2, 3, 4]], f: (x) => project(sd.sum(x, [0, 2], true)) },
+  { name: 'mean (axis -1)', shapes: [[3, 5]], f: (x) => project(sd.mean(x, -1)) },
+  { name: 'max (axis 1)', shapes: [[4, 6]], f: (x) => project(sd.max(x, 1)) },
+  { name: 'min (all)', shapes: [[4, 6]], f: (x) => sd.min(x) },
+  { name: 'sumSquares (axis 0)', shapes: [[4, 3]], f: (x) => project(sd.sumSquares(x, 0)) },
+  { name: 'softmax', shapes: [[3, 5]], f: (x) => project(sd.softmax(x)) },
+  { name: 'logSoftmax', shapes: [[3, 5]], f: (x) => project(sd.logSoftmax(x)) },
+  { name: 'softmaxCrossEntropy (indices, mean)', shapes: [[4, 5]], f: (z) => sd.softmaxCrossEntropy(z, sd.tensor([0, 4, 2, 2])) },
+  { name: 'softmaxCrossEntropy (one-hot, sum)', shapes: [[2, 3]], f: (z) => sd.softmaxCrossEntropy(z, sd.tensor([[0, 1, 0], [0.2, 0.3, 0.5]]), 'sum') },
+  { name: 'softmaxCrossEntropy (none)', shapes: [[3, 4]], f: (z) => project(sd.softmaxCrossEntropy(z, sd.tensor([3, 0, 1]), 'none')) },
+  { name: 'matmul A·B', shapes: [[3, 4], [4, 5]], f: (a, b) => project(sd.matmul(a, b)) },
+  { name: 'matmul A·Bᵀ', shapes: [[3, 4], [5, 4]], f: (a, b) => project(sd.matmul(a, b, { transposeB: true })) },
+  { name: 'matmul Aᵀ·B', shapes: [[4, 3], [4, 5]], f: (a, b) => project(sd.matmul(a, b, { transposeA: true })) },
+  { name: 'matmul Aᵀ·Bᵀ', shapes: [[4, 3], [5, 4]], f: (a, b) => project(sd.matmul(a, b, { transposeA: true, transposeB: true })) },
+  ...(['linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh'] as const).map((act): Case => ({
+    name: `dense (${act})`,
+    shapes: [[5, 4], [4, 3], [3]],
+    f: (x, w, b) => project(sd.dense(x, w, b, act)),
+  })),
+  { name: 'dense (no bias)', shapes: [[2, 3], [3, 2]], f: (x, w) => project(sd.dense(x, w, null, 'tanh')) },
+  { name: 'reshape', shapes: [[2, 6]], f: (x) => project(sd.reshape(x, [3, 4]).square()) },
+  { name: 'transpose', shapes: [[2, 5]], f: (x) => project(sd.transpose(x).exp()) },
+  { name: 'clone', shapes: [[4]], f: (x) => project(sd.clone(x).tanh()) },
+  { name: 'broadcastTo', shapes: [[3, 1]], f: (x) => project(sd.broadcastTo(x, [2, 3, 4])) },
+  { name: 'a small MLP with a shared weight', shapes: [[6, 4], [4, 4], [4]], f: (x, w, b) => sd.softmaxCrossEntropy(sd.dense(sd.dense(x, w, b, 'tanh'), w, b), sd.tensor([0, 1, 2, 3, 1, 0])) },
+];
+
+function inputs(c: Case, seed: number): Float64Array[] {
+  const r = rng(seed);
+  return c.shapes.map((s, i) => {
+    const n = s.reduce((a, b) => a * b, 1);
+    return c.gen ? c.gen(r, n, i) : Float64Array.from({ length: n }, () => r.uniform(-2, 2));
+  });
+}
+
+/** Autograd gradients of c at the given inputs on the active backend. */
+function autograd(c: Case, xs: Float64Array[]): Float64Array[] {
+  proj = 0;
+  return sd.tidy(() => {
+    const ts = xs.map((x, i) => sd.tensor(Float32Array.from(x), c.shapes[i]));
+    // Float32Array.from above rounds; on the float64 backend write the exact values back.
+    ts.forEach((t, i) => (t.storage!.backend as any).write(t.storage!.handle, xs[i]));
+    const grads = sd.grad(c.f)(...ts);
+    return grads.map((g) => Float64Array.from(g.dataSync()));
+  });
+}
+
+function valueAt(c: Case, xs: Float64Array[]): number {
+  proj = 0;
+  return sd.tidy(() => {
+    const ts = xs.map((x, i) => {
+      const t = sd.tensor(new Float32Array(x.length), c.shapes[i]);
+      (t.storage!.backend as any).write(t.storage!.handle, x);
+      return t;
+    });
+    return c.f(...ts).dataSync()[0];
+  });
+}
+
+describe('gradient rules against float64 central differences', () => {
+  afterAll(() => sd.shutdown());
+
+  for (const c of cases) {
+    it(c.name, () => {
+      useBackendForTests(new JsBackend(Float64Array));
+      const xs = inputs(c, 17);
+      const g = autograd(c, xs);
+      expect(g.length).toBe(xs.length);
+      for (let i = 0; i < xs.length; i++) {
+        for (let j = 0; j < xs[i].length; j++) {
+          const h = 1e-6 * Math.max(1, Math.abs(xs[i][j]));
+          const plus = xs.map((x) => x.slice()), minus = xs.map((x) => x.slice());
+          plus[i][j] += h;
+          minus[i][j] -= h;
+          const numeric = (valueAt(c, plus) - valueAt(c, minus)) / (2 * h);
+          // Central differences have O(h²) truncation and O(ε/h) rounding error: ~1e-10·scale in float64.
+          expect(Math.abs(g[i][j] - numeric), `d/dx${i}[${j}]: autograd ${g[i][j]}, numeric ${numeric}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(numeric)));
+        }
+      }
+      expect(sd.memory().tensors).toBe(0);
+    });
+  }
+});
+
+describe.each(['js', 'wasm'] as const)('float32 autograd on %s matches the float64 gradients', (backend) => {
+  afterAll(() => sd.shutdown());
+  for (const c of cases) {
+    it(c.name, async () => {
+      useBackendForTests(new JsBackend(Float64Array));
+      const xs = inputs(c, 23).map((x) => Float64Array.from(Float32Array.from(x)));
+      const want = autograd(c, xs);
+      await sd.init({ backend });
+      const got = autograd(c, xs);
+      // float32 forward and backward: a few ulp per op along the chain, relative to the gradient scale.
+      for (let i = 0; i < xs.length; i++) {
+        const scale = Math.max(1, ...Array.from(want[i], Math.abs));
+        for (let j = 0; j < xs[i].length; j++)
+          expect(Math.abs(got[i][j] - want[i][j]), `d/dx${i}[${j}]`).toBeLessThanOrEqual(2e-5 * scale);
+      }
+      expect(sd.memory().tensors).toBe(0);
+    });
+  }
+});
+
+describe('backward, accumulation and graph lifetime', () => {
+  afterAll(() => sd.shutdown());
+
+  it('accumulates into .grad across backward calls until zeroGrad', async () => {
+    await sd.init({ backend: 'js' });
+    const w = sd.tensor([1, 2, 3]);
+    w.requiresGrad = true;
+    sd.tidy(() => w.square().sum().backward());
+    expect(Array.from(w.grad!.dataSync())).toEqual([2, 4, 6]);
+    sd.tidy(() => w.mul(3).sum().backward());
+    expect(Array.from(w.grad!.dataSync())).toEqual([5, 7, 9]);
+    w.zeroGrad();
+    expect(w.grad).toBe(null);
+    w.dispose();
+    expect(sd.memory().tensors).toBe(0);
+  });
+
+  it('backward works after tidy() returned the loss (the graph keeps what it saved)', async () => {
+    await sd.init({ backend: 'js' });
+    const w = sd.tensor([[0.5, -1], [2, 0.25]]);
+    w.requiresGrad = true;
+    const loss = sd.tidy(() => sd.tensor([[1, 2]]).matmul(w).tanh().sum());
+    loss.backward();
+    const g = w.grad!.dataSync();
+    const t0 = Math.tanh(0.5 + 4), t1 = Math.tanh(-1 + 0.5);
+    expect(g[0]).toBeCloseTo(1 - t0 * t0, 6);
+    expect(g[2]).toBeCloseTo(2 * (1 - t0 * t0), 6);
+    expect(g[1]).toBeCloseTo(1 - t1 * t1, 6);
+    expect(() => loss.backward()).toThrow(/already used by an earlier backward\(\)/);
+    loss.dispose();
+    w.dispose();
+    expect(sd.memory().tensors).toBe(0);
+    expect(sd.memory().bytes).toBe(0);
+  });
+
+  it('a graph that is never backpropagated frees what it saved when its tensors go', async () => {
+    await sd.init({ backend: 'wasm' });
+    const w = sd.tensor([1, 2, 3]);
+    w.requiresGrad = true;
+    const before = sd.memory();
+    for (let i = 0; i < 50; i++) sd.tidy(() => w.exp().mul(w).softmax().sum());
+    expect(sd.memory().tensors).toBe(before.tensors);
+    expect(sd.memory().bytes).toBe(before.bytes);
+    w.dispose();
+  });
+
+  it('retainGraph allows a second backward; noGrad records nothing', async () => {
+    await sd.init({ backend: 'js' });
+    const x = sd.tensor([2]);
+    x.requiresGrad = true;
+    const y = x.square();
+    y.backward({ retainGraph: true });
+    y.backward();
+    expect(x.grad!.dataSync()[0]).toBe(8);
+    const z = sd.noGrad(() => x.square());
+    expect(z.requiresGrad).toBe(false);
+    expect(() => z.backward()).toThrow(/does not require a gradient/);
+    sd.dispose([x, y, z]);
+    expect(sd.memory().tensors).toBe(0);
+  });
+
+  it('grad() refuses non-scalar outputs and non-functions clearly', async () => {
+    await sd.init({ backend: 'js' });
+    const x = sd.tensor([1, 2]);
+    expect(() => sd.grad((a) => a.square())(x)).toThrow(/must return a single value/);
+    expect(() => sd.grad(42 as any)).toThrow(/expects a function/);
+    expect(() => x.square().backward()).toThrow(/does not require a gradient/);
+    x.dispose();
+  });
+});
