@@ -22,3 +22,15 @@ export { reshape, flatten, transpose, clone, detach, gatherRows } from './ops/sh
 export { broadcastTo } from './ops/elementwise.js';
 export { grad, valueAndGrad, noGrad, isGradEnabled, backward } from './autograd/api.js';
 export type { BackwardOptions } from './autograd/api.js';
+export { dropout } from './ops/dropout.js';
+
+// Models, training and evaluation.
+export { mlp, sequential, Sequential } from './nn/model.js';
+export type { MlpOptions, Preprocessing, ModelConfig, ScalerLike } from './nn/model.js';
+export { layers, Layer, Linear, ActivationLayer, Dropout } from './nn/layers.js';
+export type { LayerConfig, LayerActivation, LinearOptions, Init } from './nn/layers.js';
+export * as losses from './losses.js';
+export type { LossName, LossOptions } from './losses.js';
+export { fit, evaluate } from './train/fit.js';
+export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping, EvaluateResult } from './train/fit.js';
+export * from './optim/index.js';

@@ -1,0 +1,221 @@
+import { Unary, type UnaryCode } from '../backend/codes.js';
+import { rng } from '../data/random.js';
+import { dropout } from '../ops/dropout.js';
+import { unaryOp } from '../ops/elementwise.js';
+import { activationCode, dense, type Activation } from '../ops/linalg.js';
+import { logSoftmax, softmax } from '../ops/reduce.js';
+import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
+import { engine } from '../engine.js';
+import { Tensor } from '../tensor.js';
+
+/** Activations a layer can apply: the fused dense ones plus softmax and logSoftmax along the last axis. */
+export type LayerActivation = Activation | 'softmax' | 'logSoftmax';
+
+/** Weight initialisation: He (Kaiming) normal, Glorot (Xavier) uniform, LeCun normal, or PyTorch's default. */
+export type Init = 'he' | 'glorot' | 'lecun' | 'torch';
+
+/** What the layer knows while running forward. */
+export interface ForwardContext {
+  training: boolean;
+  /** Seed of the dropout masks; `offset` advances by the number of elements of every mask drawn. */
+  seed: number;
+  offset: number;
+}
+
+export type LayerConfig =
+  | { type: 'linear'; inFeatures: number; outFeatures: number; activation: Activation; alpha?: number; bias: boolean }
+  | { type: 'activation'; activation: LayerActivation; alpha?: number }
+  | { type: 'dropout'; rate: number };
+
+export abstract class Layer {
+  abstract readonly type: LayerConfig['type'];
+  /** Trainable tensors, in save order. */
+  params(): Tensor[] {
+    return [];
+  }
+  /** Names of params() in a saved file. */
+  paramNames(): string[] {
+    return [];
+  }
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+  /** Output features for `inFeatures` input features (throws when they don't fit). */
+  abstract outFeatures(inFeatures: number): number;
+  abstract config(): LayerConfig;
+  dispose(): void {
+    for (const p of this.params()) p.dispose();
+  }
+}
+
+const ACTIVATIONS: readonly string[] = [...Object.keys(activationCode), 'softmax', 'logSoftmax'];
+
+function checkActivation(a: unknown, op: string): LayerActivation {
+  if (typeof a !== 'string' || !ACTIVATIONS.includes(a))
+    throw new RangeError(`${op}: unknown activation '${String(a)}'; use one of ${ACTIVATIONS.join(', ')}.`);
+  return a as LayerActivation;
+}
+
+function checkSize(n: unknown, op: string, name: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${op}: ${name} must be a positive integer, got ${String(n)}.`);
+  return n;
+}
+
+export interface LinearOptions {
+  activation?: Activation;
+  /** Slope of leakyRelu (default 0.01) or alpha of elu (default 1). */
+  alpha?: number;
+  bias?: boolean;
+  /** Default: 'he' for relu-like activations, 'glorot' otherwise. */
+  init?: Init;
+  seed?: number;
+}
+
+/** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
+export class Linear extends Layer {
+  readonly type = 'linear';
+  readonly inFeatures: number;
+  readonly outFeatures_: number;
+  readonly activation: Activation;
+  readonly alpha: number | undefined;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    const op = 'layers.linear';
+    this.inFeatures = checkSize(inFeatures, op, 'inFeatures');
+    this.outFeatures_ = checkSize(outFeatures, op, 'outFeatures');
+    const act = checkActivation(options.activation ?? 'linear', op);
+    if (act === 'softmax' || act === 'logSoftmax') throw new RangeError(`${op}: ${act} cannot be fused into a linear layer; add layers.activation('${act}') after it.`);
+    this.activation = act;
+    this.alpha = options.alpha;
+    const init = options.init ?? (['relu', 'leakyRelu', 'elu', 'gelu'].includes(act) ? 'he' : 'glorot');
+    const r = rng(options.seed ?? 0);
+    const w = new Float32Array(inFeatures * outFeatures);
+    const fanIn = inFeatures, fanOut = outFeatures;
+    switch (init) {
+      case 'he': r.fillNormal(w, 0, Math.sqrt(2 / fanIn)); break;
+      case 'lecun': r.fillNormal(w, 0, Math.sqrt(1 / fanIn)); break;
+      case 'glorot': { const a = Math.sqrt(6 / (fanIn + fanOut)); r.fillUniform(w, -a, a); break; }
+      case 'torch': { const a = 1 / Math.sqrt(fanIn); r.fillUniform(w, -a, a); break; }
+      default: throw new RangeError(`${op}: unknown init '${String(init)}'; use 'he', 'glorot', 'lecun' or 'torch'.`);
+    }
+    this.weight = param(w, [inFeatures, outFeatures]);
+    if (options.bias === false) this.bias = null;
+    else {
+      const b = new Float32Array(outFeatures);
+      if (init === 'torch') r.fillUniform(b, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
+      this.bias = param(b, [outFeatures]);
+    }
+  }
+
+  override params(): Tensor[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+  override paramNames(): string[] {
+    return this.bias ? ['weight', 'bias'] : ['weight'];
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures)
+      throw new RangeError(`linear: input ${fmtShape(x.shape)} does not fit a layer with ${this.inFeatures} inputs; give [batch, ${this.inFeatures}].`);
+    return dense(x, this.weight, this.bias, this.activation, this.alpha);
+  }
+  outFeatures(inFeatures: number): number {
+    if (inFeatures !== this.inFeatures) throw new RangeError(`linear: expects ${this.inFeatures} input features, the previous layer gives ${inFeatures}.`);
+    return this.outFeatures_;
+  }
+  config(): LayerConfig {
+    return { type: 'linear', inFeatures: this.inFeatures, outFeatures: this.outFeatures_, activation: this.activation, ...(this.alpha !== undefined ? { alpha: this.alpha } : {}), bias: this.bias !== null };
+  }
+}
+
+/** A trainable leaf tensor outside any tidy scope (layers own their parameters). */
+export function param(data: Float32Array, shape: readonly number[]): Tensor {
+  const t = new Tensor(shape, engine.newStorage(data.length), false);
+  if (data.length) backend().write(t.handle('param'), data);
+  t.requiresGrad = true;
+  return t;
+}
+
+/** A standalone activation (softmax and logSoftmax work along the last axis). */
+export class ActivationLayer extends Layer {
+  readonly type = 'activation';
+  readonly activation: LayerActivation;
+  readonly alpha: number | undefined;
+  constructor(activation: LayerActivation, alpha?: number) {
+    super();
+    this.activation = checkActivation(activation, 'layers.activation');
+    this.alpha = alpha;
+  }
+  /** The unary code, or null for softmax/logSoftmax. */
+  get code(): UnaryCode | null {
+    return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : (activationCode[this.activation] as UnaryCode);
+  }
+  forward(x: Tensor): Tensor {
+    assertTensor(x, 'activation');
+    switch (this.activation) {
+      case 'softmax': return softmax(x);
+      case 'logSoftmax': return logSoftmax(x);
+      case 'linear': return x;
+      default: {
+        const a = this.alpha ?? (this.activation === 'elu' ? 1 : 0.01);
+        const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((k) => Unary[k] === this.code)!;
+        return unaryOp(name, x, a);
+      }
+    }
+  }
+  outFeatures(n: number): number {
+    return n;
+  }
+  config(): LayerConfig {
+    return { type: 'activation', activation: this.activation, ...(this.alpha !== undefined ? { alpha: this.alpha } : {}) };
+  }
+}
+
+/** Inverted dropout while training (identity at inference); masks are reproducible from the model's seed. */
+export class Dropout extends Layer {
+  readonly type = 'dropout';
+  readonly rate: number;
+  constructor(rate: number) {
+    super();
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new RangeError(`layers.dropout: rate must be in [0, 1), got ${String(rate)}.`);
+    this.rate = rate;
+  }
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    if (!ctx.training || this.rate === 0) return x;
+    const y = dropout(x, this.rate, ctx.seed, ctx.offset);
+    ctx.offset = (ctx.offset + x.size) >>> 0;
+    return y;
+  }
+  outFeatures(n: number): number {
+    return n;
+  }
+  config(): LayerConfig {
+    return { type: 'dropout', rate: this.rate };
+  }
+}
+
+/** Rebuilds a layer from its config (weights are set separately). */
+export function layerFromConfig(c: LayerConfig, seed = 0): Layer {
+  switch (c?.type) {
+    case 'linear': return new Linear(c.inFeatures, c.outFeatures, { activation: c.activation, alpha: c.alpha, bias: c.bias, seed });
+    case 'activation': return new ActivationLayer(c.activation, c.alpha);
+    case 'dropout': return new Dropout(c.rate);
+    default: throw new Error(`load: unknown layer type '${String((c as any)?.type)}' in the model's topology.`);
+  }
+}
+
+/** Layer constructors, the `layers` namespace of the public API. */
+export const layers = {
+  linear: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
+  dense: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
+  activation: (activation: LayerActivation, alpha?: number) => new ActivationLayer(activation, alpha),
+  relu: () => new ActivationLayer('relu'),
+  leakyRelu: (slope = 0.01) => new ActivationLayer('leakyRelu', slope),
+  elu: (alpha = 1) => new ActivationLayer('elu', alpha),
+  gelu: () => new ActivationLayer('gelu'),
+  sigmoid: () => new ActivationLayer('sigmoid'),
+  tanh: () => new ActivationLayer('tanh'),
+  softmax: () => new ActivationLayer('softmax'),
+  logSoftmax: () => new ActivationLayer('logSoftmax'),
+  dropout: (rate: number) => new Dropout(rate),
+};

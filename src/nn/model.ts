@@ -1,0 +1,232 @@
+import { noGrad } from '../autograd/api.js';
+import { tensor, type TensorLike } from '../ops/creation.js';
+import { argmax } from '../ops/reduce.js';
+import { assertTensor, backend, fmtShape } from '../ops/util.js';
+import { tidy } from '../runtime.js';
+import { Tensor } from '../tensor.js';
+import { Dropout, Linear, layerFromConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
+import type { Activation } from '../ops/linalg.js';
+
+/** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
+export interface ScalerLike {
+  transform(x: Tensor): Tensor;
+  toJSON(): unknown;
+}
+
+/**
+ * What travels with a model besides its weights: the scaler fitted on the training features (applied
+ * by fit, predict and evaluate, so they all take raw features), the class names, the feature and target
+ * names, and the CSV encoding that turns raw rows into features.
+ */
+export interface Preprocessing {
+  scaler?: ScalerLike | null;
+  classes?: string[] | null;
+  columns?: string[] | null;
+  target?: string | null;
+  task?: 'classification' | 'regression' | null;
+  encoding?: unknown;
+}
+
+export interface ModelConfig {
+  layers: LayerConfig[];
+  seed: number;
+}
+
+/** A stack of layers applied in order: the model type of simdnn. */
+export class Sequential {
+  readonly layers: Layer[];
+  readonly seed: number;
+  preprocessing: Preprocessing = {};
+  /** Set to true (e.g. from a callback) to end fit() after the current batch. */
+  stopTraining = false;
+  private dropoutOffset = 0;
+  private disposed = false;
+
+  constructor(layers: Layer[], options: { seed?: number } = {}) {
+    if (!Array.isArray(layers) || layers.length === 0) throw new TypeError('sequential: give a non-empty array of layers, e.g. [layers.linear(4, 8, {activation: "relu"}), layers.linear(8, 3)].');
+    layers.forEach((l, i) => {
+      if (!l || typeof (l as Layer).forward !== 'function') throw new TypeError(`sequential: entry ${i} is not a layer (use the constructors in layers).`);
+    });
+    this.layers = layers.slice();
+    this.seed = options.seed ?? 0;
+    // Check the chain of feature counts now rather than at the first batch.
+    let n = this.inputSize;
+    for (const l of this.layers) n = l.outFeatures(n);
+  }
+
+  /** Input features (from the first linear layer). */
+  get inputSize(): number {
+    const first = this.layers.find((l) => l instanceof Linear) as Linear | undefined;
+    if (!first) throw new Error('sequential: the model has no linear layer, so its input size is unknown.');
+    return first.inFeatures;
+  }
+
+  get outputSize(): number {
+    let n = this.inputSize;
+    for (const l of this.layers) n = l.outFeatures(n);
+    return n;
+  }
+
+  /** Trainable tensors in layer order [W1, b1, W2, b2, …]. */
+  parameters(): Tensor[] {
+    this.check('parameters');
+    return this.layers.flatMap((l) => l.params());
+  }
+
+  /** Parameter names as saved: layers.{i}.weight / layers.{i}.bias. */
+  parameterNames(): string[] {
+    return this.layers.flatMap((l, i) => l.paramNames().map((n) => `layers.${i}.${n}`));
+  }
+
+  /** Forward pass through the autograd ops (records a graph when parameters require gradients). */
+  forward(x: Tensor, options: { training?: boolean } = {}): Tensor {
+    this.check('forward');
+    assertTensor(x, 'forward', 'x');
+    this.checkInput(x, 'forward');
+    const ctx: ForwardContext = { training: !!options.training, seed: this.seed, offset: this.dropoutOffset };
+    let y = x;
+    for (const l of this.layers) y = l.forward(y, ctx);
+    this.dropoutOffset = ctx.offset;
+    return y;
+  }
+
+  /** Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients. */
+  predict(x: Tensor | TensorLike): Tensor {
+    this.check('predict');
+    return noGrad(() =>
+      tidy(() => {
+        let t = x instanceof Tensor ? x : tensor(x as TensorLike);
+        if (t.rank === 1 && t.shape[0] === this.inputSize) t = t.reshape([1, this.inputSize]);
+        this.checkInput(t, 'predict');
+        if (this.preprocessing.scaler) t = this.preprocessing.scaler.transform(t);
+        return this.forward(t);
+      }),
+    );
+  }
+
+  /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
+  predictClasses(x: Tensor | TensorLike): number[] {
+    return tidy(() => {
+      const y = this.predict(x);
+      if (y.shape[1] === 1) {
+        const last = this.layers[this.layers.length - 1];
+        const threshold = last.config().type === 'activation' && (last.config() as any).activation === 'sigmoid' ? 0.5 : 0;
+        return Array.from(y.dataSync(), (v) => (v > threshold ? 1 : 0));
+      }
+      return Array.from(argmax(y, 1).dataSync());
+    });
+  }
+
+  /** The weights as copies, in layer order [W1, b1, W2, b2, …]; W is [in, out] row-major. */
+  getWeights(): Float32Array[] {
+    return this.parameters().map((p) => p.dataSync());
+  }
+
+  /** Replaces the weights (same order and sizes as getWeights()). */
+  setWeights(weights: ArrayLike<number>[]): void {
+    const params = this.parameters();
+    if (!Array.isArray(weights) || weights.length !== params.length)
+      throw new RangeError(`setWeights: expected ${params.length} arrays (${this.parameterNames().join(', ')}), got ${Array.isArray(weights) ? weights.length : typeof weights}.`);
+    weights.forEach((w, i) => {
+      if (!w || w.length !== params[i].size)
+        throw new RangeError(`setWeights: ${this.parameterNames()[i]} needs ${params[i].size} values (shape ${fmtShape(params[i].shape)}), got ${w ? w.length : String(w)}.`);
+    });
+    weights.forEach((w, i) => backend().write(params[i].handle('setWeights'), w instanceof Float32Array ? w : Float32Array.from(w)));
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  config(): ModelConfig {
+    return { layers: this.layers.map((l) => l.config()), seed: this.seed };
+  }
+
+  /** A readable table of the layers, their output sizes and parameter counts. */
+  summary(): string {
+    let n = this.inputSize, total = 0;
+    const rows = [['#', 'layer', 'output', 'params']];
+    this.layers.forEach((l, i) => {
+      n = l.outFeatures(n);
+      const c = l.config();
+      const count = l.params().reduce((s, p) => s + p.size, 0);
+      total += count;
+      const desc = c.type === 'linear' ? `linear ${c.inFeatures}→${c.outFeatures}${c.activation !== 'linear' ? ` + ${c.activation}` : ''}` : c.type === 'activation' ? c.activation : `dropout ${c.rate}`;
+      rows.push([String(i), desc, `[batch, ${n}]`, String(count)]);
+    });
+    const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+    const lines = rows.map((r) => r.map((v, j) => (j === 3 ? v.padStart(w[j]) : v.padEnd(w[j]))).join('  '));
+    return [...lines, `total parameters: ${total}`].join('\n');
+  }
+
+  /** Frees the parameters and their gradients. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers) l.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** @internal */
+  check(op: string): void {
+    if (this.disposed) throw new Error(`${op}: the model was disposed; build or load it again.`);
+  }
+
+  /** @internal */
+  checkInput(x: Tensor, op: string): void {
+    const n = this.inputSize;
+    if (x.rank !== 2 || x.shape[1] !== n)
+      throw new RangeError(`${op}: the model takes ${n} features per row, got x of shape ${fmtShape(x.shape)}; give [rows, ${n}].`);
+  }
+
+  /** @internal */
+  get hasDropout(): boolean {
+    return this.layers.some((l) => l instanceof Dropout && l.rate > 0);
+  }
+}
+
+export interface MlpOptions {
+  /** Hidden activation (default 'relu'). */
+  activation?: Activation;
+  /** Output activation (default 'linear': logits for the cross-entropy losses, values for regression). */
+  outputActivation?: LayerActivation;
+  /** Dropout rate after each hidden layer (default 0). */
+  dropout?: number;
+  /** Seed of the initial weights and dropout masks (default 0). */
+  seed?: number;
+  init?: Init;
+  /** Slope of leakyRelu / alpha of elu. */
+  alpha?: number;
+}
+
+const MLP_KEYS = new Set(['activation', 'outputActivation', 'dropout', 'seed', 'init', 'alpha']);
+
+/** A multilayer perceptron: mlp([inputs, ...hidden, outputs], options). */
+export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
+  const op = 'mlp';
+  if (!Array.isArray(sizes) || sizes.length < 2)
+    throw new TypeError(`${op}: sizes must be an array [inputs, ...hidden, outputs] with at least two entries, e.g. mlp([64, 128, 10]).`);
+  sizes.forEach((n, i) => {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${op}: sizes[${i}] must be a positive integer, got ${String(n)}.`);
+  });
+  for (const k of Object.keys(options)) if (!MLP_KEYS.has(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${[...MLP_KEYS].join(', ')}.`);
+  const { activation = 'relu', outputActivation = 'linear', dropout = 0, seed = 0, init, alpha } = options;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`${op}: dropout must be a rate in [0, 1), got ${String(dropout)}.`);
+  const ls: Layer[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const last = i + 2 === sizes.length;
+    const fused = last ? (outputActivation === 'softmax' || outputActivation === 'logSoftmax' ? 'linear' : outputActivation) : activation;
+    ls.push(new Linear(sizes[i], sizes[i + 1], { activation: fused as Activation, alpha, init, seed: (seed * 1000003 + i) % 2 ** 52 }));
+    if (last && fused !== outputActivation) ls.push(layerFromConfig({ type: 'activation', activation: outputActivation }));
+    if (!last && dropout > 0) ls.push(new Dropout(dropout));
+  }
+  return new Sequential(ls, { seed });
+}
+
+/** A model from a list of layers. */
+export function sequential(layers: Layer[], options: { seed?: number } = {}): Sequential {
+  return new Sequential(layers, options);
+}

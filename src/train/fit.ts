@@ -1,0 +1,404 @@
+import { rng } from '../data/random.js';
+import { getLoss, type LossName } from '../losses.js';
+import { Sequential } from '../nn/model.js';
+import { tensor, type TensorLike } from '../ops/creation.js';
+import { fmtShape } from '../ops/util.js';
+import { adam } from '../optim/optimizers.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Schedule } from '../optim/schedules.js';
+import { tidy } from '../runtime.js';
+import { Tensor } from '../tensor.js';
+import { TrainPlan } from './plan.js';
+
+export interface EpochLogs {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  accuracy?: number;
+  valAccuracy?: number;
+  lr: number;
+  /** Wall time of the epoch in ms. */
+  ms: number;
+}
+
+export interface BatchLogs {
+  epoch: number;
+  batch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  size: number;
+}
+
+export interface Callbacks {
+  onTrainBegin?(): void | Promise<void>;
+  onEpochBegin?(epoch: number): void | Promise<void>;
+  /** Return false to stop training. */
+  onBatchEnd?(batch: number, logs: BatchLogs): void | boolean | Promise<void | boolean>;
+  /** Return false to stop training. */
+  onEpochEnd?(epoch: number, logs: EpochLogs): void | boolean | Promise<void | boolean>;
+  onTrainEnd?(history: History): void | Promise<void>;
+}
+
+export interface EarlyStopping {
+  /** Epochs without improvement before stopping (default 5). */
+  patience?: number;
+  /** Put back the weights of the best epoch at the end (default true). */
+  restoreBest?: boolean;
+  /** What to watch (default 'valLoss' when there is validation data, else 'loss'). */
+  monitor?: 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy';
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+}
+
+export interface FitOptions {
+  loss: LossName;
+  /** Default: adam({lr: 1e-3}). */
+  optimizer?: Optimizer;
+  epochs?: number;
+  batchSize?: number;
+  /** Reshuffle the rows every epoch (default true). */
+  shuffle?: boolean;
+  /** Fraction of the rows held out for validation (stratified for class labels), taken before training. */
+  validationSplit?: number;
+  validationData?: [Tensor | TensorLike, Tensor | TensorLike] | { x: Tensor | TensorLike; y: Tensor | TensorLike };
+  schedule?: Schedule;
+  earlyStopping?: EarlyStopping | boolean;
+  callbacks?: Callbacks;
+  /** Seed of shuffling, the validation split and dropout (default: the model's seed). */
+  seed?: number;
+  /** 0: silent (default); 1 or true: one line per epoch on the console. */
+  verbose?: 0 | 1 | boolean;
+  /** Huber's delta (default 1). */
+  delta?: number;
+  /** Give the event loop a turn at least this often, in ms (default 16), so a page stays responsive. */
+  yieldEvery?: number;
+  /** Stops training between batches when aborted (fit then resolves with the history so far). */
+  signal?: AbortSignal;
+}
+
+export interface History {
+  loss: number[];
+  valLoss: number[];
+  accuracy: number[];
+  valAccuracy: number[];
+  lr: number[];
+  epochs: EpochLogs[];
+  /** Batches trained. */
+  steps: number;
+  stoppedEarly: boolean;
+  /** Epoch (from 0) with the best monitored value when early stopping ran, else the last. */
+  bestEpoch: number;
+  ms: number;
+}
+
+const FIT_KEYS = new Set(['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal']);
+
+function posInt(v: unknown, name: string, def: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`fit: ${name} must be a positive integer, got ${String(v)}.`);
+  return v;
+}
+
+const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boolean } => {
+  if (v instanceof Tensor) {
+    v.handle('fit');
+    return { t: v, own: false };
+  }
+  if (v === undefined || v === null) throw new TypeError(`fit: ${name} is missing.`);
+  return { t: tensor(v as TensorLike), own: true };
+};
+
+/** Checks the data against the model and the loss; returns the target's columns (0 for class indices). */
+function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string): number {
+  model.checkInput(x, 'fit');
+  const n = x.shape[0], out = model.outputSize;
+  if (y.shape[0] !== n) throw new RangeError(`fit: ${what} x has ${n} rows but y has ${y.shape[0] ?? 0}; they must have one target per row.`);
+  const xs = x.dataSync();
+  for (let i = 0; i < xs.length; i++)
+    if (!Number.isFinite(xs[i]))
+      throw new RangeError(`fit: ${what} x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
+  const ys = y.dataSync();
+  for (let i = 0; i < ys.length; i++)
+    if (!Number.isFinite(ys[i])) throw new RangeError(`fit: ${what} y holds ${ys[i]} at index ${i}; targets must be finite numbers.`);
+  if (loss === 'softmaxCrossEntropy') {
+    if (y.rank === 1) {
+      for (let i = 0; i < ys.length; i++)
+        if (!Number.isInteger(ys[i]) || ys[i] < 0 || ys[i] >= out)
+          throw new RangeError(`fit: label ${ys[i]} at row ${i} is not a class index in 0..${out - 1} (the model has ${out} outputs); encode labels as 0..${out - 1} or widen the output layer.`);
+      return 0;
+    }
+    if (y.rank === 2 && y.shape[1] === out) return out;
+    throw new RangeError(`fit: softmaxCrossEntropy takes y as class indices [${n}] or one-hot [${n}, ${out}], got ${fmtShape(y.shape)}.`);
+  }
+  if (y.rank === 1 && out === 1) return 1;
+  if (y.rank === 2 && y.shape[1] === out) return out;
+  throw new RangeError(`fit: the model has ${out} output${out > 1 ? 's' : ''}, so y must be [${n}, ${out}]${out === 1 ? ` or [${n}]` : ''}; got ${fmtShape(y.shape)}.` + (y.rank === 1 && out > 1 ? " For class labels use loss: 'softmaxCrossEntropy'." : ''));
+}
+
+/** Splits rows into train/validation index lists: stratified by label when y holds class indices. */
+function holdOut(n: number, frac: number, labels: Float32Array | null, seed: number): { train: Float32Array; val: Float32Array } {
+  const r = rng(seed);
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const k = labels ? labels[i] : 0;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(i);
+  }
+  const train: number[] = [], val: number[] = [];
+  for (const g of groups.values()) {
+    r.shuffleInPlace(g);
+    const k = Math.round(g.length * frac);
+    val.push(...g.slice(0, k));
+    train.push(...g.slice(k));
+  }
+  if (val.length === 0 || train.length === 0) throw new RangeError(`fit: validationSplit ${frac} of ${n} rows leaves ${val.length ? 'no training' : 'no validation'} rows; use more data or another fraction.`);
+  return { train: Float32Array.from(train.sort((a, b) => a - b)), val: Float32Array.from(val.sort((a, b) => a - b)) };
+}
+
+const yieldNow = (): Promise<void> =>
+  new Promise((resolve) => (typeof (globalThis as any).setImmediate === 'function' ? (globalThis as any).setImmediate(resolve) : setTimeout(resolve, 0)));
+
+/**
+ * Trains the model on x [n, inputs] and y, batch by batch, with the compiled step plan. Resolves with the
+ * history; rejects with a clear Error on bad options or data, or when the loss diverges.
+ */
+export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: FitOptions): Promise<History> {
+  model.check('fit');
+  if (typeof options !== 'object' || options === null) throw new TypeError("fit: options are required, at least {loss}, e.g. {loss: 'softmaxCrossEntropy', epochs: 10}.");
+  for (const k of Object.keys(options)) if (!FIT_KEYS.has(k)) throw new TypeError(`fit: unknown option '${k}'; known options: ${[...FIT_KEYS].join(', ')}.`);
+  getLoss(options.loss, 'fit');
+  const loss = options.loss;
+  const epochs = posInt(options.epochs, 'epochs', 10);
+  const batchSize = posInt(options.batchSize, 'batchSize', 32);
+  const seed = options.seed ?? model.seed;
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new RangeError(`fit: seed must be a non-negative integer, got ${String(seed)}.`);
+  const delta = options.delta ?? 1;
+  if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) throw new RangeError(`fit: delta must be a positive finite number, got ${String(delta)}.`);
+  const yieldEvery = options.yieldEvery ?? 16;
+  const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
+  if (!optimizer || typeof (optimizer as Optimizer).step !== 'function') throw new TypeError('fit: optimizer must come from optimizers (e.g. optimizers.adam({lr: 1e-3})).');
+  if (options.validationSplit !== undefined && options.validationData !== undefined) throw new TypeError('fit: give validationSplit or validationData, not both.');
+  const vs = options.validationSplit;
+  if (vs !== undefined && (typeof vs !== 'number' || !(vs > 0 && vs < 1))) throw new RangeError(`fit: validationSplit must be a fraction in (0, 1), got ${String(vs)}.`);
+  const es = options.earlyStopping === true ? {} : options.earlyStopping || null;
+  const cb = options.callbacks ?? {};
+
+  const owned: Tensor[] = [];
+  const take = (v: Tensor | TensorLike, name: string) => {
+    const r = asTensor(v, name);
+    if (r.own) owned.push(r.t);
+    return r.t;
+  };
+  let plan: TrainPlan | null = null;
+  try {
+    let x = take(xIn, 'x');
+    const y = take(yIn, 'y');
+    const targetCols = checkData(model, x, y, loss, '');
+    if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
+    let trainRows: Float32Array = Float32Array.from({ length: x.shape[0] }, (_, i) => i);
+    let valRows: Float32Array | null = null;
+    let vx = x, vy = y;
+    if (vs !== undefined) ({ train: trainRows, val: valRows } = holdOut(x.shape[0], vs, targetCols === 0 ? y.dataSync() : null, seed ^ 0x5bd1e995));
+    else if (options.validationData) {
+      const vd = options.validationData as any;
+      const [a, b] = Array.isArray(vd) ? vd : [vd.x, vd.y];
+      vx = take(a, 'validationData x');
+      vy = take(b, 'validationData y');
+      checkData(model, vx, vy, loss, 'validation');
+      if (model.preprocessing.scaler) owned.push((vx = model.preprocessing.scaler.transform(vx)));
+      valRows = Float32Array.from({ length: vx.shape[0] }, (_, i) => i);
+    }
+    const n = trainRows.length;
+    if (n === 0) throw new RangeError('fit: there are no training rows.');
+    plan = new TrainPlan(model.layers, { loss, delta, maxRows: Math.min(batchSize, Math.max(n, valRows?.length ?? 0)), inFeatures: model.inputSize, targetCols });
+    plan.setDropoutSeed(seed);
+    const params = plan.params(), grads = plan.grads();
+    const classify = loss === 'softmaxCrossEntropy' || loss === 'binaryCrossEntropy';
+    const shuffler = rng(seed);
+    const history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
+    const monitor = es?.monitor ?? (valRows ? 'valLoss' : 'loss');
+    if (es && monitor.startsWith('val') && !valRows) throw new TypeError(`fit: earlyStopping monitors '${monitor}' but there is no validation data; give validationSplit or validationData.`);
+    const patience = es ? posInt(es.patience, 'earlyStopping.patience', 5) : 0;
+    const higher = monitor === 'accuracy' || monitor === 'valAccuracy';
+    let best = higher ? -Infinity : Infinity, wait = 0, bestWeights: Float32Array[] | null = null;
+    const baseLr = optimizer.lr;
+    let plateauLr = baseLr;
+    const t0 = performance.now();
+    let lastYield = t0;
+    model.stopTraining = false;
+    const batchRows = new Float32Array(batchSize);
+    await cb.onTrainBegin?.();
+
+    const evaluateRows = (X: Tensor, Y: Tensor, rows: Float32Array) => {
+      let lossSum = 0, hits = 0;
+      for (let s = 0; s < rows.length; s += batchSize) {
+        const chunk = rows.subarray(s, Math.min(rows.length, s + batchSize));
+        plan!.gather(X, Y, chunk);
+        lossSum += plan!.evalLoss(chunk.length) * chunk.length;
+        if (classify) hits += plan!.correct(chunk.length);
+      }
+      return { loss: lossSum / rows.length, accuracy: hits / rows.length };
+    };
+
+    outer: for (let epoch = 0; epoch < epochs; epoch++) {
+      const te = performance.now();
+      await cb.onEpochBegin?.(epoch);
+      const order = options.shuffle === false ? trainRows : trainRows.slice();
+      if (options.shuffle !== false) shuffler.shuffleInPlace(order);
+      let lossSum = 0, hits = 0, seen = 0, lr = optimizer.lr;
+      for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
+        const rows = Math.min(batchSize, n - start);
+        const idx = batchRows.subarray(0, rows);
+        idx.set(order.subarray(start, start + rows));
+        lr = options.schedule ? (options.schedule.kind === 'reduceOnPlateau' ? plateauLr : options.schedule.lr(baseLr, { epoch, step: history.steps })) : optimizer.lr;
+        optimizer.lr = lr;
+        plan.gather(x, y, idx);
+        const batchLoss = plan.computeGradients(rows);
+        if (!Number.isFinite(batchLoss))
+          throw new Error(
+            `fit: training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batch + 1} (step ${history.steps + 1}). ` +
+              `Lower the learning rate (now ${lr}), scale the inputs (data.standardize), or clip gradients (clipNorm).`,
+          );
+        if (classify) hits += plan.correct(rows);
+        optimizer.step(params, grads);
+        history.steps++;
+        lossSum += batchLoss * rows;
+        seen += rows;
+        if (cb.onBatchEnd && (await cb.onBatchEnd(batch, { epoch, batch, step: history.steps, loss: batchLoss, lr, size: rows })) === false) model.stopTraining = true;
+        if (model.stopTraining || options.signal?.aborted) {
+          if (seen > 0) recordEpoch(epoch, lossSum / seen, hits / seen, lr, te);
+          break outer;
+        }
+        if (performance.now() - lastYield >= yieldEvery) {
+          await yieldNow();
+          lastYield = performance.now();
+        }
+      }
+      const logs = recordEpoch(epoch, lossSum / seen, hits / seen, lr, te);
+      if (options.verbose) console.log(formatEpoch(logs, epochs));
+      if (options.schedule?.kind === 'reduceOnPlateau') plateauLr = options.schedule.observe!(logs.valLoss ?? logs.loss, plateauLr);
+      if (es) {
+        const v = (logs as any)[monitor] as number;
+        const minDelta = es.minDelta ?? 0;
+        if (higher ? v > best + minDelta : v < best - minDelta) {
+          best = v;
+          wait = 0;
+          history.bestEpoch = epoch;
+          if (es.restoreBest !== false) bestWeights = model.getWeights();
+        } else if (++wait >= patience) {
+          history.stoppedEarly = true;
+          break;
+        }
+      } else history.bestEpoch = epoch;
+      if (cb.onEpochEnd && (await cb.onEpochEnd(epoch, logs)) === false) break;
+      if (options.signal?.aborted) break;
+      await yieldNow();
+      lastYield = performance.now();
+    }
+
+    function recordEpoch(epoch: number, lossMean: number, acc: number, lr: number, te: number): EpochLogs {
+      const logs: EpochLogs = { epoch, loss: lossMean, lr, ms: 0 };
+      history.loss.push(lossMean);
+      history.lr.push(lr);
+      if (classify) {
+        logs.accuracy = acc;
+        history.accuracy.push(acc);
+      }
+      if (valRows) {
+        const v = evaluateRows(vx, vy, valRows);
+        logs.valLoss = v.loss;
+        history.valLoss.push(v.loss);
+        if (classify) {
+          logs.valAccuracy = v.accuracy;
+          history.valAccuracy.push(v.accuracy);
+        }
+      }
+      logs.ms = performance.now() - te;
+      history.epochs.push(logs);
+      return logs;
+    }
+
+    // Restore the best epoch's weights unless the last epoch was the best.
+    if (bestWeights && history.bestEpoch !== history.epochs.length - 1) model.setWeights(bestWeights);
+    history.ms = performance.now() - t0;
+    await cb.onTrainEnd?.(history);
+    return history;
+  } finally {
+    plan?.dispose();
+    for (const t of owned) t.dispose();
+  }
+}
+
+function formatEpoch(l: EpochLogs, epochs: number): string {
+  const w = String(epochs).length;
+  let s = `epoch ${String(l.epoch + 1).padStart(w)}/${epochs}  loss ${l.loss.toFixed(4)}`;
+  if (l.accuracy !== undefined) s += `  acc ${l.accuracy.toFixed(4)}`;
+  if (l.valLoss !== undefined) s += `  val_loss ${l.valLoss.toFixed(4)}`;
+  if (l.valAccuracy !== undefined) s += `  val_acc ${l.valAccuracy.toFixed(4)}`;
+  return `${s}  lr ${l.lr.toPrecision(3)}  ${l.ms.toFixed(0)} ms`;
+}
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy?: number;
+}
+
+/** Loss (and accuracy for classification losses) of the model on x, y, without training. */
+export function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): EvaluateResult {
+  model.check('evaluate');
+  if (!options || typeof options !== 'object') throw new TypeError("evaluate: options {loss} are required, e.g. {loss: 'mse'}.");
+  getLoss(options.loss, 'evaluate');
+  const batchSize = posInt(options.batchSize, 'batchSize', 256);
+  return tidy(() => {
+    let x = asTensor(xIn, 'x').t;
+    const y = asTensor(yIn, 'y').t;
+    const targetCols = checkData(model, x, y, options.loss, '');
+    if (model.preprocessing.scaler) x = model.preprocessing.scaler.transform(x);
+    const n = x.shape[0];
+    const plan = new TrainPlan(model.layers, { loss: options.loss, delta: options.delta ?? 1, maxRows: Math.max(1, Math.min(batchSize, n)), inFeatures: model.inputSize, targetCols });
+    try {
+      let lossSum = 0, hits = 0;
+      for (let s = 0; s < n; s += batchSize) {
+        const rows = Float32Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
+        plan.gather(x, y, rows);
+        lossSum += plan.evalLoss(rows.length) * rows.length;
+        hits += plan.correct(rows.length);
+      }
+      const res: EvaluateResult = { loss: lossSum / n };
+      if (options.loss === 'softmaxCrossEntropy' || options.loss === 'binaryCrossEntropy') res.accuracy = hits / n;
+      return res;
+    } finally {
+      plan.dispose();
+    }
+  });
+}
+
+/** @internal The plan's gradients for one batch (the tests compare them with autograd). */
+export function planGradients(model: Sequential, x: Tensor, y: Tensor, loss: LossName, delta = 1): { loss: number; grads: Float32Array[] } {
+  const targetCols = checkData(model, x, y, loss, '');
+  const plan = new TrainPlan(model.layers, { loss, delta, maxRows: x.shape[0], inFeatures: model.inputSize, targetCols });
+  try {
+    plan.setDropoutSeed(model.seed);
+    plan.gather(x, y, Float32Array.from({ length: x.shape[0] }, (_, i) => i));
+    const l = plan.computeGradients(x.shape[0]);
+    return { loss: l, grads: plan.grads().map((g) => g.dataSync()) };
+  } finally {
+    plan.dispose();
+  }
+}
+
+declare module '../nn/model.js' {
+  interface Sequential {
+    /** Trains the model; see FitOptions. */
+    fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
+    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): EvaluateResult;
+  }
+}
+Sequential.prototype.fit = function (x, y, options) {
+  return fit(this, x, y, options);
+};
+Sequential.prototype.evaluate = function (x, y, options) {
+  return evaluate(this, x, y, options);
+};

@@ -1,0 +1,617 @@
+// Model files: the safetensors writer and reader (exact layout, round trips, hostile input) and the
+// storage helpers that run in Node (atomic file writes, reads, fetch).
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from '../src/io/safetensors.js';
+import {
+  downloadBytes, fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic,
+} from '../src/io/storage.js';
+import { rng } from './helpers.js';
+
+const enc = new TextEncoder();
+const f32 = (...v: number[]) => Float32Array.from(v);
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+/** Builds a file by hand: 8-byte length, header text padded with spaces to `pad`, then `data`. */
+function file(header: unknown, data: Uint8Array | number[] = [], { pad = 8, raw = false } = {}): Uint8Array {
+  const text = enc.encode(raw ? (header as string) : JSON.stringify(header));
+  const n = Math.ceil(text.length / pad) * pad;
+  const out = new Uint8Array(8 + n + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
+  out.set(text, 8);
+  out.fill(0x20, 8 + text.length, 8 + n);
+  out.set(data, 8 + n);
+  return out;
+}
+
+/** Little-endian bytes of values written with a DataView setter. */
+function le(size: number, set: (dv: DataView, at: number, v: number) => void, values: number[]): number[] {
+  const dv = new DataView(new ArrayBuffer(size * values.length));
+  values.forEach((v, i) => set(dv, i * size, v));
+  return Array.from(new Uint8Array(dv.buffer));
+}
+const f32le = (v: number[]) => le(4, (dv, at, x) => dv.setFloat32(at, x, true), v);
+
+/**
+ * A reader written from the format's description alone, sharing no code with src/io: what any
+ * other safetensors reader would see in our files.
+ */
+function independentRead(bytes: Uint8Array) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const out: Record<string, { shape: number[]; values: number[] }> = {};
+  for (const [name, info] of Object.entries<any>(header)) {
+    if (name === '__metadata__') continue;
+    expect(info.dtype).toBe('F32');
+    const [b, e] = info.data_offsets;
+    const values: number[] = [];
+    for (let at = 8 + n + b; at < 8 + n + e; at += 4) values.push(dv.getFloat32(at, true));
+    out[name] = { shape: info.shape, values };
+  }
+  return { n, header, out, metadata: header.__metadata__ };
+}
+
+function roundTrip(entries: SafetensorsEntry[], metadata: Record<string, string> = {}) {
+  const bytes = encodeSafetensors(entries, metadata);
+  const back = decodeSafetensors(bytes);
+  expect([...back.tensors.keys()]).toEqual(entries.map((e) => e.name));
+  for (const e of entries) {
+    const t = back.tensors.get(e.name)!;
+    expect(t.dtype).toBe('F32');
+    expect(t.shape).toEqual(e.shape);
+    expect(bits(t.data)).toEqual(bits(e.data));
+  }
+  expect(back.metadata).toEqual(metadata);
+  return bytes;
+}
+
+describe('encodeSafetensors', () => {
+  it('writes the exact bytes of a tiny known file', () => {
+    const bytes = encodeSafetensors([{ name: 'w', shape: [2], data: f32(1, -2) }], { a: 'b' });
+    const json = '{"__metadata__":{"a":"b"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'; // 79 bytes
+    const expected = [
+      0x50, 0, 0, 0, 0, 0, 0, 0, // header length 80, u64 little-endian
+      ...Array.from(json, (c) => c.charCodeAt(0)),
+      0x20, // one space pads 79 to 80, a multiple of 8
+      0x00, 0x00, 0x80, 0x3f, // 1.0f little-endian
+      0x00, 0x00, 0x00, 0xc0, // -2.0f
+    ];
+    expect(Array.from(bytes)).toEqual(expected);
+  });
+
+  it('writes an empty model as a header with empty metadata', () => {
+    const bytes = encodeSafetensors([], {});
+    expect(new TextDecoder().decode(bytes.subarray(8))).toBe('{"__metadata__":{}}     ');
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([24, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('pads the header to a multiple of 8 so that data starts 8-aligned, for every header length', () => {
+    for (let len = 1; len <= 16; len++) {
+      const bytes = encodeSafetensors([{ name: 'x'.repeat(len), shape: [1], data: f32(len) }], {});
+      const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+      expect(n % 8).toBe(0);
+      expect(bytes.length).toBe(8 + n + 4);
+      expect(new DataView(bytes.buffer).getFloat32(8 + n, true)).toBe(len);
+    }
+  });
+
+  it('is deterministic: equal inputs give equal bytes, whatever the metadata key order', () => {
+    const r = rng(1);
+    const entries = [{ name: 'a', shape: [3, 2], data: r.array(6) }, { name: 'b', shape: [2], data: r.array(2) }];
+    const one = encodeSafetensors(entries, { x: '1', y: '2', '10': 'z' });
+    const two = encodeSafetensors(entries.map((e) => ({ ...e, data: e.data.slice() })), { y: '2', '10': 'z', x: '1' });
+    expect(Array.from(two)).toEqual(Array.from(one));
+  });
+
+  it('keeps the entry order in the header, even for integer-like names', () => {
+    const names = ['b', '10', 'a', '2', '__proto__', 'layers.0.weight'];
+    const bytes = encodeSafetensors(names.map((name, i) => ({ name, shape: [1], data: f32(i) })), {});
+    const { header } = independentRead(bytes);
+    const text = new TextDecoder().decode(bytes.subarray(8));
+    const positions = names.map((n) => text.indexOf(`${JSON.stringify(n)}:{`));
+    expect(positions.every((p, i) => p > 0 && (i === 0 || p > positions[i - 1]))).toBe(true);
+    // offsets contiguous in entry order
+    names.forEach((n, i) => {
+      const info = Object.getOwnPropertyDescriptor(header, n)!.value;
+      expect(info.data_offsets).toEqual([4 * i, 4 * i + 4]);
+    });
+  });
+
+  it('is read by an independent reader exactly as written', () => {
+    const r = rng(7);
+    const entries = [
+      { name: 'layers.0.weight', shape: [5, 3], data: r.array(15, -3, 3) },
+      { name: 'layers.0.bias', shape: [3], data: r.array(3) },
+      { name: 'empty', shape: [0, 4], data: new Float32Array(0) },
+      { name: 'scalar', shape: [], data: f32(Math.PI) },
+    ];
+    const meta = { format: 'simdnn', topology: JSON.stringify({ layers: [5, 3] }), 'ünïcødé ✓': 'ok "quoted"\n' };
+    const bytes = encodeSafetensors(entries, meta);
+    const { n, out, metadata } = independentRead(bytes);
+    expect(n % 8).toBe(0);
+    expect(metadata).toEqual(meta);
+    for (const e of entries) {
+      expect(out[e.name].shape).toEqual(e.shape);
+      expect(out[e.name].values).toEqual(Array.from(e.data));
+    }
+  });
+
+  it('refuses bad entries with messages that name them', () => {
+    const ok = { name: 'w', shape: [2], data: f32(1, 2) };
+    const cases: [unknown, unknown, RegExp][] = [
+      [[ok, { ...ok }], {}, /two tensors are named 'w'/],
+      [[{ ...ok, name: '' }], {}, /non-empty string name/],
+      [[{ ...ok, name: '__metadata__' }], {}, /reserves it/],
+      [[{ ...ok, shape: [3] }], {}, /shape \[3\] \(3 elements\) but 2 values/],
+      [[{ ...ok, shape: [-2] }], {}, /non-negative integers/],
+      [[{ ...ok, shape: [2.5] }], {}, /non-negative integers/],
+      [[{ ...ok, shape: '2' }], {}, /needs a shape array/],
+      [[{ ...ok, data: [1, 2] }], {}, /Float32Array/],
+      [[{ ...ok, data: new Float64Array(2) }], {}, /Float32Array/],
+      [[null], {}, /entry 0 must be/],
+      ['w', {}, /array of/],
+      [[ok], { n: 3 }, /metadata 'n' must be a string/],
+      [[ok], null, /metadata must be an object/],
+    ];
+    for (const [entries, meta, msg] of cases) {
+      expect(() => encodeSafetensors(entries as SafetensorsEntry[], meta as Record<string, string>)).toThrow(msg);
+    }
+  });
+
+  it('writes views into a larger buffer with only their own values', () => {
+    const big = f32(9, 1, 2, 3, 9);
+    roundTrip([{ name: 'v', shape: [3], data: big.subarray(1, 4) }]);
+  });
+});
+
+describe('round trips', () => {
+  it('empty metadata, zero-size tensors, scalars', () => {
+    roundTrip([]);
+    roundTrip([{ name: 'z', shape: [0], data: new Float32Array(0) }]);
+    roundTrip([
+      { name: 'a', shape: [2, 0, 3], data: new Float32Array(0) },
+      { name: 's', shape: [], data: f32(-7.25) },
+      { name: 'z', shape: [0], data: new Float32Array(0) },
+      { name: 'b', shape: [1, 1, 1], data: f32(3) },
+    ]);
+  });
+
+  it('NaN (with payloads), ±Infinity, -0, subnormals and extremes bit-exactly', () => {
+    const special = new Float32Array(12);
+    const u = new Uint32Array(special.buffer);
+    u.set([0x7fc00000, 0xffc00000, 0x7f800001, 0x7fbfffff, 0x7f800000, 0xff800000, 0x80000000, 0x00000000, 0x00000001, 0x807fffff, 0x7f7fffff, 0xff7fffff]);
+    roundTrip([{ name: 'special', shape: [3, 4], data: special }]);
+  });
+
+  it('many tensors and metadata', () => {
+    const r = rng(3);
+    const entries: SafetensorsEntry[] = [];
+    for (let i = 0; i < 300; i++) {
+      const shape = Array.from({ length: r.int(4) }, () => r.int(5));
+      const n = shape.reduce((a, b) => a * b, 1);
+      entries.push({ name: `t${i}.${'x'.repeat(r.int(5))}`, shape, data: r.array(n, -1e6, 1e6) });
+    }
+    const meta: Record<string, string> = { __proto__x: 'a', '': 'empty key', 'json': '{"a":[1,2]}' };
+    Object.defineProperty(meta, '__proto__', { value: 'not a prototype', enumerable: true });
+    const back = decodeSafetensors(roundTrip(entries, meta));
+    expect(Object.getPrototypeOf(back.metadata)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(back.metadata, '__proto__')?.value).toBe('not a prototype');
+  });
+
+  it('property: any names, shapes, values and metadata survive exactly', () => {
+    const entry = fc.record({
+      shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
+      seed: fc.integer(),
+    });
+    fc.assert(fc.property(
+      fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }), entry), { selector: ([n]) => n, maxLength: 8 }),
+      // (fc.dictionary is slow with such keys; Object.fromEntries keeps '__proto__' a plain key)
+      fc.uniqueArray(fc.tuple(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })), { selector: ([k]) => k, maxLength: 5 }),
+      (list, metaPairs) => {
+        const meta = Object.fromEntries(metaPairs);
+        const entries = list.filter(([name]) => name !== '__metadata__').map(([name, { shape, seed }]) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const data = new Float32Array(n);
+          const u = new Uint32Array(data.buffer);
+          let s = seed >>> 0;
+          for (let i = 0; i < n; i++) u[i] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0; // any bits, NaNs included
+          return { name, shape, data };
+        });
+        roundTrip(entries, meta);
+      },
+    ), { numRuns: 200 });
+  });
+});
+
+describe('decodeSafetensors: other dtypes and layouts', () => {
+  it('reads F16 exactly: normals, subnormals, ±0, ±Infinity, NaN, the extremes', () => {
+    const halves = [0x3c00, 0xc000, 0x3555, 0x0001, 0x03ff, 0x0400, 0x8000, 0x0000, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00];
+    const want = [1, -2, 0.333251953125, 2 ** -24, 1023 * 2 ** -24, 2 ** -14, -0, 0, 65504, -65504, Infinity, -Infinity, NaN];
+    const data = le(2, (dv, at, v) => dv.setUint16(at, v, true), halves);
+    const t = decodeSafetensors(file({ h: { dtype: 'F16', shape: [halves.length], data_offsets: [0, data.length] } }, data)).tensors.get('h')!;
+    expect(t.dtype).toBe('F16');
+    expect(Array.from(t.data)).toEqual(want);
+    expect(Object.is(t.data[6], -0)).toBe(true);
+  });
+
+  it('reads BF16 as the top half of a float32', () => {
+    const values = [1, -2.5, 3.140625, -0, Infinity, 1e38];
+    const halves = values.map((v) => { const dv = new DataView(new ArrayBuffer(4)); dv.setFloat32(0, v); return dv.getUint16(0); });
+    const data = le(2, (dv, at, v) => dv.setUint16(at, v, true), halves);
+    const t = decodeSafetensors(file({ b: { dtype: 'BF16', shape: [2, 3], data_offsets: [0, 12] } }, data)).tensors.get('b')!;
+    const expected = halves.map((h) => { const dv = new DataView(new ArrayBuffer(4)); dv.setUint16(0, h); return dv.getFloat32(0); });
+    expect(Array.from(t.data)).toEqual(expected);
+    expect(t.data[0]).toBe(1);
+    expect(t.data[1]).toBe(-2.5);
+    expect(Object.is(t.data[3], -0)).toBe(true);
+    expect(t.shape).toEqual([2, 3]);
+  });
+
+  it('reads F64 rounded to float32, and integer dtypes as numbers', () => {
+    const f64 = le(8, (dv, at, v) => dv.setFloat64(at, v, true), [0.1, -1e300, 5]);
+    const i32 = le(4, (dv, at, v) => dv.setInt32(at, v, true), [-7, 2 ** 31 - 1]);
+    const i64 = le(8, (dv, at, v) => dv.setBigInt64(at, BigInt(v), true), [-3, 2 ** 40]);
+    const u8 = [0, 255];
+    const bool = [0, 2];
+    const data = [...f64, ...i32, ...i64, ...u8, ...bool];
+    let at = 0;
+    const span = (n: number) => [at, (at += n)];
+    const header = {
+      d: { dtype: 'F64', shape: [3], data_offsets: span(24) },
+      i: { dtype: 'I32', shape: [2], data_offsets: span(8) },
+      l: { dtype: 'I64', shape: [2], data_offsets: span(16) },
+      u: { dtype: 'U8', shape: [2], data_offsets: span(2) },
+      k: { dtype: 'BOOL', shape: [2], data_offsets: span(2) },
+    };
+    const { tensors } = decodeSafetensors(file(header, data));
+    expect(Array.from(tensors.get('d')!.data)).toEqual([Math.fround(0.1), -Infinity, 5]);
+    expect(Array.from(tensors.get('i')!.data)).toEqual([-7, Math.fround(2 ** 31 - 1)]);
+    expect(Array.from(tensors.get('l')!.data)).toEqual([-3, 2 ** 40]);
+    expect(Array.from(tensors.get('u')!.data)).toEqual([0, 255]);
+    expect(Array.from(tensors.get('k')!.data)).toEqual([0, 1]);
+    expect(tensors.get('d')!.dtype).toBe('F64');
+  });
+
+  it('reads F32 at unaligned offsets, from an unaligned view, and from an ArrayBuffer', () => {
+    // An odd-length F16 tensor first leaves the F32 one 2 bytes past a 4-byte boundary.
+    const data = [...le(2, (dv, at, v) => dv.setUint16(at, v, true), [0x3c00]), ...f32le([1.5, -0.25, 1e-40])];
+    const bytes = file({ h: { dtype: 'F16', shape: [1], data_offsets: [0, 2] }, x: { dtype: 'F32', shape: [3], data_offsets: [2, 14] } }, data, { pad: 1 });
+    const check = (input: Uint8Array | ArrayBuffer) => {
+      const { tensors } = decodeSafetensors(input);
+      expect(Array.from(tensors.get('x')!.data)).toEqual([1.5, -0.25, Math.fround(1e-40)]);
+      expect(Array.from(tensors.get('h')!.data)).toEqual([1]);
+    };
+    check(bytes);
+    check(bytes.slice().buffer);
+    for (let shift = 1; shift < 8; shift++) {
+      const host = new Uint8Array(bytes.length + 16);
+      host.set(bytes, shift);
+      check(host.subarray(shift, shift + bytes.length));
+    }
+  });
+
+  it('returns copies: the result does not alias the input', () => {
+    const bytes = encodeSafetensors([{ name: 'w', shape: [2], data: f32(1, 2) }], {});
+    const { tensors } = decodeSafetensors(bytes);
+    bytes.fill(0);
+    expect(Array.from(tensors.get('w')!.data)).toEqual([1, 2]);
+  });
+
+  it('accepts a file without __metadata__, with whitespace in the header, in any tensor order', () => {
+    const data = f32le([1, 2, 3]);
+    const text = ' { "b" : {"dtype":"F32","shape":[1],"data_offsets":[8,12]},\n "a": {"shape":[2],"data_offsets":[0,8],"dtype":"F32","extra":1} }';
+    const { tensors, metadata } = decodeSafetensors(file(text.trimStart(), data, { raw: true }));
+    expect(metadata).toEqual({});
+    expect([...tensors.keys()]).toEqual(['b', 'a']);
+    expect(Array.from(tensors.get('a')!.data)).toEqual([1, 2]);
+    expect(Array.from(tensors.get('b')!.data)).toEqual([3]);
+    expect(decodeSafetensors(file({ __metadata__: null })).metadata).toEqual({});
+  });
+});
+
+describe('decodeSafetensors: corrupt and hostile files', () => {
+  const good = encodeSafetensors([
+    { name: 'layers.0.weight', shape: [2, 3], data: f32(1, 2, 3, 4, 5, 6) },
+    { name: 'layers.0.bias', shape: [3], data: f32(-1, 0, 1) },
+  ], { format: 'simdnn' });
+
+  it('refuses the file truncated at every length, and with bytes appended', () => {
+    for (let len = 0; len < good.length; len++) {
+      expect(() => decodeSafetensors(good.subarray(0, len)), `length ${len}`).toThrow(/^load: corrupt model file: /);
+    }
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 1))).toThrow(
+      "tensor 'layers.0.bias' claims bytes 24..36 but the file's data section has 35 bytes (truncated download?)",
+    );
+    expect(() => decodeSafetensors(good.subarray(0, 20))).toThrow(/header claims 176 bytes but only 12 follow/);
+    expect(() => decodeSafetensors(new Uint8Array(0))).toThrow(/has 0 bytes/);
+    const longer = new Uint8Array(good.length + 3);
+    longer.set(good);
+    expect(() => decodeSafetensors(longer)).toThrow(/3 trailing bytes/);
+    expect(decodeSafetensors(good).tensors.size).toBe(2);
+  });
+
+  it('property: any single corrupted byte gives an Error or a self-consistent result, never garbage', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, v) => {
+      const bytes = good.slice();
+      bytes[at] = v;
+      let result;
+      try {
+        result = decodeSafetensors(bytes);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        expect((e as Error).message).toMatch(/^load: (corrupt|unsupported) model file: /);
+        return;
+      }
+      for (const t of result.tensors.values()) {
+        expect(t.data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
+      }
+    }), { numRuns: 2000 });
+  });
+
+  // [what, file bytes, message]
+  const T = (shape: unknown, offsets: unknown, dtype: unknown = 'F32') => ({ dtype, shape, data_offsets: offsets });
+  const d8 = f32le([1, 2]);
+  const headerLen = (n: bigint, total = 64) => {
+    const b = new Uint8Array(total);
+    new DataView(b.buffer).setBigUint64(0, n, true);
+    b[8] = 0x7b;
+    return b;
+  };
+  const hostile: [string, Uint8Array, RegExp][] = [
+    ['header length 2^60', headerLen(2n ** 60n), /header claims 1152921504606846976 bytes but only 56 follow/],
+    ['header length 2^64 - 1', headerLen(2n ** 64n - 1n), /header claims 18446744073709551615 bytes but only 56 follow/],
+    ['header length 2^32', headerLen(2n ** 32n), /header claims 4294967296 bytes/],
+    ['header length 0', headerLen(0n), /must hold at least '\{\}'/],
+    ['header length 1', headerLen(1n), /must hold at least '\{\}'/],
+    ['not starting with {', file('[1]', [], { raw: true }), /must begin with '\{'/],
+    ['not JSON', file('{"a": nope}', [], { raw: true }), /not valid JSON/],
+    ['JSON cut short', file('{"a": {"dtype":', [], { raw: true }), /not valid JSON/],
+    ['invalid UTF-8', (() => { const b = file('{"\u00e9":1}', [], { raw: true }); b[10] = 0xff; return b; })(), /not valid UTF-8/],
+    ['a JSON array (begins with { check passes on a nested array)', file('{}  ]', [], { raw: true }), /not valid JSON/],
+    ['a tensor that is a number', file({ w: 3 }), /tensor 'w' must be \{dtype, shape, data_offsets\}, got number 3/],
+    ['a tensor that is an array', file({ w: [1] }), /tensor 'w' must be .* got an array/],
+    ['unknown dtype', file({ w: T([2], [0, 8], 'F8_E4M3') }, d8), /unsupported model file: tensor 'w' has dtype 'F8_E4M3'; simdnn reads F64, F32/],
+    ['dtype that is not a string', file({ w: T([2], [0, 8], 4) }, d8), /no dtype string/],
+    ['dtype missing', file({ w: { shape: [2], data_offsets: [0, 8] } }, d8), /no dtype string/],
+    ['dtype named like an Object property', file({ w: T([2], [0, 8], 'constructor') }, d8), /has dtype 'constructor'/],
+    ['negative dimension', file({ w: T([-2], [0, 8]) }, d8), /shape \[-2\]; dimensions must be non-negative integers/],
+    ['fractional dimension', file({ w: T([0.5, 4], [0, 8]) }, d8), /non-negative integers/],
+    ['dimension 1e300', file({ w: T([1e300], [0, 8]) }, d8), /non-negative integers/],
+    ['dimension as a string', file({ w: T(['2'], [0, 8]) }, d8), /non-negative integers/],
+    ['nested shape', file({ w: T([[2]], [0, 8]) }, d8), /non-negative integers/],
+    ['shape not an array', file({ w: T(2, [0, 8]) }, d8), /no shape array/],
+    ['huge shape', file({ w: T([2 ** 52, 2 ** 52], [0, 8]) }, d8), /more than the 1073741824 elements allowed/],
+    ['huge shape that fits 2^53', file({ w: T([2 ** 40], [0, 8]) }, d8), /more than the 1073741824 elements allowed/],
+    ['shape claiming more bytes than the offsets', file({ w: T([3], [0, 8]) }, d8), /tensor 'w' of shape \[3\] and dtype F32 needs 12 bytes but claims 8/],
+    ['shape claiming fewer bytes than the offsets', file({ w: T([1], [0, 8]) }, d8), /needs 4 bytes but claims 8/],
+    ['offsets past the end', file({ w: T([4], [0, 16]) }, d8), /claims bytes 0..16 but the file's data section has 8 bytes/],
+    ['offsets far past the end', file({ w: T([2], [2 ** 53 - 9, 2 ** 53 - 1]) }, d8), /claims bytes 9007199254740983..9007199254740991/],
+    ['offsets beyond 2^53', file({ w: T([2], [2 ** 60, 2 ** 60 + 8]) }, d8), /must be integers with 0 ≤ begin ≤ end/],
+    ['negative offset', file({ w: T([2], [-8, 0]) }, d8), /must be integers/],
+    ['end before begin', file({ w: T([0], [8, 0]) }, d8), /must be integers with 0 ≤ begin ≤ end/],
+    ['fractional offset', file({ w: T([2], [0.5, 8.5]) }, d8), /must be integers/],
+    ['offsets as strings', file({ w: T([2], ['0', '8']) }, d8), /must be integers/],
+    ['three offsets', file({ w: T([2], [0, 8, 8]) }, d8), /needs data_offsets \[begin, end\], got \[0, 8, 8\]/],
+    ['offsets missing', file({ w: { dtype: 'F32', shape: [2] } }, d8), /needs data_offsets/],
+    ['overlapping entries', file({ a: T([2], [0, 8]), b: T([1], [4, 8]) }, d8), /tensor 'b' \(bytes 4..8\) overlaps tensor 'a' \(bytes 0..8\)/],
+    ['the same bytes twice', file({ a: T([2], [0, 8]), b: T([2], [0, 8]) }, d8), /overlaps/],
+    ['a zero-size tensor inside another', file({ a: T([2], [0, 8]), z: T([0], [4, 4]) }, d8), /overlaps/],
+    ['a hole between entries', file({ a: T([1], [0, 4]), b: T([1], [8, 12]) }, f32le([1, 2, 3])), /bytes 4..8 of the data section belong to no tensor \(a hole before tensor 'b'\)/],
+    ['a hole at the start', file({ b: T([1], [4, 8]) }, d8), /bytes 0..4 .* belong to no tensor/],
+    ['bytes after the last tensor', file({ a: T([1], [0, 4]) }, d8), /the tensors end at byte 4 of the data section but it has 8 bytes \(4 trailing bytes\)/],
+    ['duplicate tensor names', file('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', d8, { raw: true }), /names 'w' twice/],
+    ['duplicate names written differently', file('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\\u0077" :{"dtype":"F32","shape":[0],"data_offsets":[8,8]}}', d8, { raw: true }), /names 'w' twice/],
+    ['duplicate metadata keys', file('{"__metadata__":{"a":"1","a":"2"}}', [], { raw: true }), /names 'a' twice/],
+    ['duplicate fields in an entry', file('{"w":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}', d8, { raw: true }), /names 'dtype' twice/],
+    ['metadata value a number', file({ __metadata__: { epochs: 3 } }), /metadata 'epochs' must be a string, got number 3/],
+    ['metadata value an object', file({ __metadata__: { topology: { layers: [1] } } }), /metadata 'topology' must be a string, got an object/],
+    ['metadata value null', file({ __metadata__: { a: null } }), /metadata 'a' must be a string, got null/],
+    ['metadata an array', file({ __metadata__: ['a'] }), /'__metadata__' must be an object of strings, got an array/],
+    ['metadata a string', file({ __metadata__: 'a' }), /'__metadata__' must be an object of strings/],
+    ['deeply nested shape', file(`{"w":{"dtype":"F32","shape":${'['.repeat(100000)}${']'.repeat(100000)},"data_offsets":[0,8]}}`, d8, { raw: true }), /shape \[\[\[…\]\]\]; dimensions must be/],
+  ];
+
+  it.each(hostile)('refuses %s', (_what, bytes, msg) => {
+    let thrown: unknown;
+    try {
+      decodeSafetensors(bytes);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).toMatch(/^load: (corrupt|unsupported) model file: /);
+    expect((thrown as Error).message).toMatch(msg);
+  });
+
+  it('refuses headers and element counts over the caps it is given', () => {
+    expect(() => decodeSafetensors(good, { maxHeaderBytes: 64 })).toThrow(/header claims 176 bytes, more than the 64 allowed \(maxHeaderBytes\)/);
+    expect(() => decodeSafetensors(good, { maxElements: 8 })).toThrow(/more than the 8 elements allowed in all/);
+    expect(() => decodeSafetensors(good, { maxElements: 5 })).toThrow(/tensor 'layers.0.weight' has shape \[2, 3\], more than the 5 elements allowed/);
+    expect(decodeSafetensors(good, { maxElements: 9, maxHeaderBytes: 176 }).tensors.size).toBe(2);
+  });
+
+  it('labels its errors with the caller', () => {
+    expect(() => decodeSafetensors(new Uint8Array(3), { label: 'loadModel' })).toThrow(/^loadModel: corrupt model file: /);
+  });
+
+  it('refuses inputs that are not bytes', () => {
+    for (const x of [null, undefined, 'abc', [1, 2], new Float32Array(4), {}]) {
+      expect(() => decodeSafetensors(x as Uint8Array)).toThrow(/^load: expected the file's bytes as a Uint8Array or ArrayBuffer/);
+    }
+  });
+
+  it('allocates nothing from a hostile shape: a claim of 2^30 elements in a tiny file fails fast', () => {
+    const t0 = performance.now();
+    const bytes = file({ w: T([2 ** 15, 2 ** 15], [0, 2 ** 32]) }, d8);
+    expect(() => decodeSafetensors(bytes)).toThrow(/claims bytes 0..4294967296 but the file's data section has 8 bytes/);
+    expect(performance.now() - t0).toBeLessThan(100);
+  });
+});
+
+describe('writeFileAtomic and readFileBytes (Node)', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'simdnn-io-')); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  afterEach(() => { vi.restoreAllMocks(); });
+
+  const listing = async (d = dir) => (await readdir(d)).sort();
+
+  it('writes a new file, replaces it, and leaves no temporary file behind', async () => {
+    const sub = await mkdtemp(join(dir, 'w-'));
+    const path = join(sub, 'model.safetensors');
+    await writeFileAtomic(path, Uint8Array.of(1, 2, 3));
+    expect(Array.from(await readFile(path))).toEqual([1, 2, 3]);
+    const big = new Uint8Array(1 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = i * 7;
+    await writeFileAtomic(path, big);
+    expect(Buffer.compare(await readFile(path), big)).toBe(0);
+    await writeFileAtomic(path, new Uint8Array(0));
+    expect((await readFile(path)).length).toBe(0);
+    expect(await listing(sub)).toEqual(['model.safetensors']);
+  });
+
+  it('writes only the bytes of a view', async () => {
+    const path = join(dir, 'view.bin');
+    await writeFileAtomic(path, Uint8Array.of(9, 1, 2, 9).subarray(1, 3));
+    expect(Array.from(await readFile(path))).toEqual([1, 2]);
+  });
+
+  it('round-trips a model through a file', async () => {
+    const path = join(dir, 'rt.safetensors');
+    const entries = [{ name: 'w', shape: [2, 2], data: f32(1, 2, 3, 4) }];
+    await writeFileAtomic(path, encodeSafetensors(entries, { k: 'v' }));
+    const bytes = await readFileBytes(path);
+    expect(Object.prototype.toString.call(bytes)).toBe('[object Uint8Array]');
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect(Array.from(tensors.get('w')!.data)).toEqual([1, 2, 3, 4]);
+    expect(metadata).toEqual({ k: 'v' });
+  });
+
+  it('fails cleanly when the directory does not exist', async () => {
+    const path = join(dir, 'no-such-dir', 'model.safetensors');
+    await expect(writeFileAtomic(path, Uint8Array.of(1))).rejects.toThrow(/^writeFileAtomic: could not write '.*no-such-dir.*model.safetensors': .*ENOENT/);
+  });
+
+  it('a failed rename leaves what was there intact and no temporary file', async () => {
+    // Renaming a file over a non-empty directory fails (EISDIR/ENOTEMPTY), even as root.
+    const sub = await mkdtemp(join(dir, 'r-'));
+    const target = join(sub, 'model.safetensors');
+    await mkdir(target);
+    await writeFile(join(target, 'keep'), 'old');
+    await expect(writeFileAtomic(target, Uint8Array.of(1, 2))).rejects.toThrow(/could not write .* any file that was there is unchanged/);
+    expect(await readFile(join(target, 'keep'), 'utf8')).toBe('old');
+    expect(await listing(sub)).toEqual(['model.safetensors']);
+  });
+
+  // Failures injected into Node's FileHandle (the class writeFileAtomic's handle is an instance of).
+  async function fileHandleProto() {
+    const h = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(h);
+    await h.close();
+    return proto;
+  }
+
+  it('a write that fails halfway (disk full) leaves the old file intact and no temporary file', async () => {
+    const sub = await mkdtemp(join(dir, 'f-'));
+    const path = join(sub, 'model.safetensors');
+    await writeFileAtomic(path, Uint8Array.of(7, 7, 7));
+    const proto = await fileHandleProto();
+    const realWrite = proto.write;
+    vi.spyOn(proto, 'writeFile').mockImplementation(async function (this: any, data: any) {
+      await realWrite.call(this, data.subarray(0, data.length >> 1)); // half of it lands on disk
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    await expect(writeFileAtomic(path, new Uint8Array(1000).fill(1))).rejects.toThrow(/ENOSPC/);
+    expect(Array.from(await readFile(path))).toEqual([7, 7, 7]);
+    expect(await listing(sub)).toEqual(['model.safetensors']);
+  });
+
+  it('a failed flush leaves the old file intact and no temporary file', async () => {
+    const sub = await mkdtemp(join(dir, 's-'));
+    const path = join(sub, 'model.safetensors');
+    await writeFileAtomic(path, Uint8Array.of(5));
+    const proto = await fileHandleProto();
+    vi.spyOn(proto, 'sync').mockRejectedValue(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await expect(writeFileAtomic(path, Uint8Array.of(6, 6))).rejects.toThrow(/EIO/);
+    expect(Array.from(await readFile(path))).toEqual([5]);
+    expect(await listing(sub)).toEqual(['model.safetensors']);
+  });
+
+  it('concurrent writers: the file ends up whole, as one of them wrote it', async () => {
+    const sub = await mkdtemp(join(dir, 'c-'));
+    const path = join(sub, 'model.safetensors');
+    const payloads = Array.from({ length: 8 }, (_, i) => new Uint8Array(200_000).fill(i + 1));
+    await Promise.all(payloads.map((p) => writeFileAtomic(path, p)));
+    const got = await readFile(path);
+    expect(got.length).toBe(200_000);
+    expect(got.every((b) => b === got[0])).toBe(true);
+    expect(await listing(sub)).toEqual(['model.safetensors']);
+  });
+
+  it('refuses bad arguments', async () => {
+    await expect(writeFileAtomic('', Uint8Array.of(1))).rejects.toThrow(/non-empty string/);
+    await expect(writeFileAtomic(join(dir, 'x'), [1, 2] as unknown as Uint8Array)).rejects.toThrow(/expected the bytes as a Uint8Array, got Array/);
+    await expect(writeFileAtomic(join(dir, 'x'), new Float32Array(2) as unknown as Uint8Array)).rejects.toThrow(/got Float32Array/);
+  });
+
+  it('readFileBytes: a missing file names the path', async () => {
+    const path = join(dir, 'missing.safetensors');
+    await expect(readFileBytes(path)).rejects.toThrow(`readFileBytes: no file at '${path}'.`);
+    await expect(readFileBytes(dir)).rejects.toThrow(/could not read .*EISDIR/);
+  });
+});
+
+describe('fetchBytes', () => {
+  let server: Server;
+  let base: string;
+  const body = encodeSafetensors([{ name: 'w', shape: [1], data: f32(42) }], {});
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/model.safetensors') res.writeHead(200).end(Buffer.from(body));
+      else res.writeHead(404, 'Not Found').end('nope');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const addr = server.address() as { port: number };
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+  afterAll(async () => { await new Promise((r) => server.close(r)); });
+
+  it('fetches bytes', async () => {
+    const bytes = await fetchBytes(`${base}/model.safetensors`);
+    expect(Array.from(bytes)).toEqual(Array.from(body));
+    expect(decodeSafetensors(bytes).tensors.get('w')!.data[0]).toBe(42);
+    expect((await fetchBytes(new URL('/model.safetensors', base))).length).toBe(body.length);
+  });
+
+  it('names the status and the URL of a failed response', async () => {
+    await expect(fetchBytes(`${base}/missing`)).rejects.toThrow(`fetchBytes: ${base}/missing answered 404 Not Found`);
+  });
+
+  it('names the URL when nothing answers', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(closed.address() as { port: number }).port}/m`;
+    await new Promise((r) => closed.close(r));
+    await expect(fetchBytes(url)).rejects.toThrow(`fetchBytes: could not fetch ${url}`);
+  });
+});
+
+describe('browser-only helpers in Node', () => {
+  it('IndexedDB helpers say it is not available and what to use instead', async () => {
+    const msg = /IndexedDB is not available in this runtime \(node\); use writeFileAtomic/;
+    await expect(idbSave('m', Uint8Array.of(1))).rejects.toThrow(msg);
+    await expect(idbLoad('m')).rejects.toThrow(msg);
+    await expect(idbDelete('m')).rejects.toThrow(msg);
+    await expect(idbList()).rejects.toThrow(msg);
+    await expect(idbSave('', Uint8Array.of(1))).rejects.toThrow(/key must be a non-empty string/);
+  });
+
+  it('downloadBytes says it needs a browser page', () => {
+    expect(() => downloadBytes(Uint8Array.of(1), 'm.safetensors')).toThrow(/downloads need a browser page .*this is node.*writeFileAtomic/);
+  });
+});
