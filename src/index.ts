@@ -34,3 +34,11 @@ export type { LossName, LossOptions } from './losses.js';
 export { fit, evaluate } from './train/fit.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping, EvaluateResult } from './train/fit.js';
 export * from './optim/index.js';
+
+// Data, metrics, saving and loading.
+export * as data from './data/index.js';
+export * as metrics from './metrics.js';
+export { save, load, loadBytes, saveFile, saveIndexedDB, loadIndexedDB, download } from './io/model.js';
+export type { ModelSource } from './io/model.js';
+export { encodeSafetensors, decodeSafetensors, writeFileAtomic, readFileBytes, fetchBytes, idbSave, idbLoad, idbDelete, idbList, downloadBytes } from './io/index.js';
+export type { SafetensorsEntry, DecodedTensor, DecodedSafetensors, DecodeOptions, EncodeOptions, IdbOptions } from './io/index.js';

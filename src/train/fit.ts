@@ -177,6 +177,8 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   const delta = options.delta ?? 1;
   if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) throw new RangeError(`fit: delta must be a positive finite number, got ${String(delta)}.`);
   const yieldEvery = options.yieldEvery ?? 16;
+  // An optimizer fit() creates is fit()'s to free; one passed in keeps its state for the next fit().
+  const ownOptimizer = options.optimizer === undefined;
   const optimizer = options.optimizer ?? adam({ lr: 1e-3 });
   if (!optimizer || typeof (optimizer as Optimizer).step !== 'function') throw new TypeError('fit: optimizer must come from optimizers (e.g. optimizers.adam({lr: 1e-3})).');
   if (options.validationSplit !== undefined && options.validationData !== undefined) throw new TypeError('fit: give validationSplit or validationData, not both.');
@@ -328,6 +330,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   } finally {
     plan?.dispose();
     for (const t of owned) t.dispose();
+    if (ownOptimizer) optimizer.dispose();
   }
 }
 

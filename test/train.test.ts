@@ -1,0 +1,316 @@
+// Models and training: the compiled plan against autograd, optimizers against their definitions inside
+// fit, the quality bars on the shipped data sets, memory over long runs, and the errors users get.
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as sd from '../src/index.js';
+import { planGradients } from '../src/train/fit.js';
+import { rng } from './helpers.js';
+
+function csv(name: string): number[][] {
+  return readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+}
+
+const backends = ['js', 'wasm'] as const;
+
+describe.each(backends)('training on %s', (backend) => {
+  beforeAll(async () => {
+    await sd.init({ backend });
+  });
+  afterAll(() => sd.shutdown());
+  // Every test leaves the runtime as it found it: no tensor outlives it.
+  let live = 0;
+  beforeEach(() => {
+    live = sd.memory().tensors;
+  });
+  afterEach(() => {
+    expect(sd.memory().tensors, 'tensors left behind by the test').toBe(live);
+  });
+
+  // The fused plan must compute exactly what autograd computes through the ops.
+  const planCases: { name: string; build: () => sd.Sequential; loss: sd.LossName; y: (r: ReturnType<typeof rng>, n: number, out: number) => sd.Tensor }[] = [
+    { name: 'relu MLP + softmax cross-entropy (indices)', build: () => sd.mlp([5, 8, 7, 4], { seed: 3 }), loss: 'softmaxCrossEntropy', y: (r, n, k) => sd.tensor(Array.from({ length: n }, () => r.int(k))) },
+    { name: 'tanh/gelu + softmax layer + cross-entropy (one-hot)', build: () => sd.sequential([sd.layers.linear(5, 6, { activation: 'tanh', seed: 1 }), sd.layers.linear(6, 6, { activation: 'gelu', seed: 2 }), sd.layers.linear(6, 3, { seed: 3 }), sd.layers.softmax()]), loss: 'softmaxCrossEntropy', y: (r, n, k) => sd.tensor(Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => (j === i % k ? 1 : 0)))) },
+    { name: 'elu + sigmoid layers + mse', build: () => sd.sequential([sd.layers.linear(5, 6, { activation: 'elu', seed: 1 }), sd.layers.sigmoid(), sd.layers.linear(6, 2, { seed: 2 })]), loss: 'mse', y: (r, n, k) => sd.tensor(r.array(n * k), [n, k]) },
+    { name: 'leakyRelu + mae', build: () => sd.mlp([5, 6, 1], { activation: 'leakyRelu', seed: 4 }), loss: 'mae', y: (r, n) => sd.tensor(r.array(n)) },
+    { name: 'huber', build: () => sd.mlp([5, 6, 2], { seed: 5 }), loss: 'huber', y: (r, n, k) => sd.tensor(r.array(n * k, -3, 3), [n, k]) },
+    { name: 'binary cross-entropy from logits (sigmoid output folded)', build: () => sd.mlp([5, 6, 1], { seed: 6, outputActivation: 'sigmoid' }), loss: 'binaryCrossEntropy', y: (r, n) => sd.tensor(Array.from({ length: n }, () => r.int(2))) },
+    { name: 'logSoftmax layer + relu standalone', build: () => sd.sequential([sd.layers.linear(5, 6, { seed: 1 }), sd.layers.relu(), sd.layers.linear(6, 3, { seed: 2 }), sd.layers.logSoftmax(), sd.layers.linear(3, 2, { seed: 3 })]), loss: 'mse', y: (r, n, k) => sd.tensor(r.array(n * k), [n, k]) },
+  ];
+  for (const c of planCases) {
+    it(`fit's compiled plan matches autograd: ${c.name}`, () => {
+      const r = rng(9);
+      const model = c.build();
+      const n = 11;
+      const x = sd.tensor(r.array(n * 5, -2, 2), [n, 5]);
+      const y = c.y(r, n, model.outputSize);
+      const plan = planGradients(model, x, y, c.loss);
+      const auto = sd.tidy(() => {
+        const params = model.parameters();
+        const out = model.forward(x, { training: true });
+        let pred = out;
+        // The plan folds a final softmax/sigmoid into its loss; autograd computes the loss on the logits too.
+        const last = model.layers[model.layers.length - 1].config();
+        if (last.type === 'activation' && ((c.loss === 'softmaxCrossEntropy' && last.activation === 'softmax') || (c.loss === 'binaryCrossEntropy' && last.activation === 'sigmoid')))
+          pred = sd.sequential(model.layers.slice(0, -1)).forward(x, { training: true });
+        const loss = sd.losses[c.loss](pred, y);
+        loss.backward();
+        const grads = params.map((p) => p.grad!.dataSync());
+        model.zeroGrad();
+        return { loss: loss.dataSync()[0], grads };
+      });
+      expect(plan.loss).toBeCloseTo(auto.loss, 5);
+      expect(plan.grads.length).toBe(auto.grads.length);
+      plan.grads.forEach((g, i) => {
+        const scale = Math.max(1e-3, ...Array.from(auto.grads[i], Math.abs));
+        for (let j = 0; j < g.length; j++) expect(Math.abs(g[j] - auto.grads[i][j]), `param ${i}[${j}]`).toBeLessThanOrEqual(1e-5 * scale);
+      });
+      sd.dispose([x, y]);
+      model.dispose();
+      expect(sd.memory().tensors).toBe(0);
+    });
+  }
+
+  it('dropout in the plan draws the same masks as the dropout op and is off at inference', async () => {
+    const model = sd.mlp([4, 16, 3], { dropout: 0.5, seed: 2 });
+    const x = sd.tensor(rng(1).array(8 * 4), [8, 4]);
+    const y = sd.tensor([0, 1, 2, 0, 1, 2, 0, 1]);
+    const plan = planGradients(model, x, y, 'softmaxCrossEntropy');
+    const auto = sd.tidy(() => {
+      const fresh = sd.mlp([4, 16, 3], { dropout: 0.5, seed: 2 }); // same weights, dropout offset 0
+      const loss = sd.softmaxCrossEntropy(fresh.forward(x, { training: true }), y);
+      loss.backward();
+      const g = fresh.parameters().map((p) => p.grad!.dataSync());
+      fresh.dispose();
+      return g;
+    });
+    plan.grads.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(auto[i][j], 5)));
+    const p1 = model.predict(x), p2 = model.predict(x);
+    expect(Array.from(p1.dataSync())).toEqual(Array.from(p2.dataSync()));
+    sd.dispose([p1, p2, x, y]);
+    model.dispose();
+  });
+
+  it('fit with sgd takes exactly the textbook steps (float64 reference written out here)', async () => {
+    // One linear layer, mse, full batch: W ← W − lr·(2/N)·Xᵀ(XW + b − Y), b ← b − lr·(2/N)·Σ(XW + b − Y).
+    const r = rng(4);
+    const N = 6, I = 3, O = 2, lr = 0.05;
+    const X = r.array(N * I), Y = r.array(N * O);
+    const model = sd.sequential([sd.layers.linear(I, O, { seed: 7 })]);
+    const [W0, b0] = model.getWeights();
+    const W = Float64Array.from(W0), b = Float64Array.from(b0);
+    for (let step = 0; step < 5; step++) {
+      const gW = new Float64Array(I * O), gb = new Float64Array(O);
+      for (let n = 0; n < N; n++)
+        for (let o = 0; o < O; o++) {
+          let p = b[o];
+          for (let i = 0; i < I; i++) p += X[n * I + i] * W[i * O + o];
+          const d = (2 / (N * O)) * (p - Y[n * O + o]);
+          gb[o] += d;
+          for (let i = 0; i < I; i++) gW[i * O + o] += d * X[n * I + i];
+        }
+      for (let k = 0; k < W.length; k++) W[k] -= lr * gW[k];
+      for (let k = 0; k < O; k++) b[k] -= lr * gb[k];
+    }
+    const xt = sd.tensor(X, [N, I]), yt = sd.tensor(Y, [N, O]);
+    const h = await model.fit(xt, yt, { loss: 'mse', optimizer: sd.optimizers.sgd({ lr }), epochs: 5, batchSize: N, shuffle: false });
+    sd.dispose([xt, yt]);
+    expect(h.steps).toBe(5);
+    const [W1, b1] = model.getWeights();
+    W1.forEach((v, k) => expect(v).toBeCloseTo(W[k], 5));
+    b1.forEach((v, k) => expect(v).toBeCloseTo(b[k], 5));
+    model.dispose();
+  });
+
+  it('the same seed gives the same training, bit for bit', async () => {
+    const run = async () => {
+      const r = rng(5);
+      const model = sd.mlp([4, 12, 3], { seed: 11, dropout: 0.2 });
+      const x = sd.tensor(r.array(60 * 4), [60, 4]), y = sd.tensor(Array.from({ length: 60 }, () => r.int(3)));
+      const h = await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, batchSize: 16, seed: 3, validationSplit: 0.25 });
+      const w = model.getWeights();
+      sd.dispose([x, y]);
+      model.dispose();
+      return { h, w };
+    };
+    const a = await run(), b = await run();
+    expect(a.h.loss).toEqual(b.h.loss);
+    expect(a.h.valLoss).toEqual(b.h.valLoss);
+    a.w.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(b.w[i])));
+  });
+
+  it('a training step allocates nothing after the first: memory() is flat over 1,000 steps', async () => {
+    const r = rng(6);
+    const model = sd.mlp([8, 32, 4], { seed: 1 });
+    const x = sd.tensor(r.array(64 * 8), [64, 8]);
+    const y = sd.tensor(Array.from({ length: 64 }, () => r.int(4)));
+    const snaps: sd.MemoryInfo[] = [];
+    const optimizer = sd.optimizers.adam({ lr: 1e-3 });
+    const h = await model.fit(x, y, {
+      loss: 'softmaxCrossEntropy', epochs: 125, batchSize: 8, optimizer,
+      callbacks: { onBatchEnd: (b, l) => { if (l.step === 1 || l.step % 250 === 0) snaps.push(sd.memory()); } },
+    });
+    expect(h.steps).toBe(1000);
+    for (const s of snaps.slice(1)) {
+      expect(s.tensors).toBe(snaps[0].tensors);
+      expect(s.bytes).toBe(snaps[0].bytes);
+      expect(s.backend.allocatedBytes).toBe(snaps[0].backend.allocatedBytes);
+      expect(s.backend.reservedBytes).toBe(snaps[0].backend.reservedBytes);
+    }
+    sd.dispose([x, y]);
+    model.dispose();
+    optimizer.dispose();
+    expect(sd.memory().tensors).toBe(0);
+  });
+
+  it('digits: standardized, stratified 80/20, mlp([64, 128, 10]) with adam reaches ≥ 0.97 mean test accuracy over 5 seeds', async () => {
+    const rows = csv('digits.csv');
+    const X = sd.tensor(rows.map((r) => r.slice(0, 64)));
+    const Y = sd.tensor(rows.map((r) => r[64]));
+    const accs: number[] = [];
+    for (let seed = 0; seed < 5; seed++) {
+      const s = sd.data.split(X, Y, { test: 0.2, stratify: true, seed });
+      const scaler = sd.data.standardize(s.train.x);
+      const model = sd.mlp([64, 128, 10], { seed });
+      model.preprocessing.scaler = scaler;
+      const optimizer = sd.optimizers.adam({ lr: 1e-3 });
+      await model.fit(s.train.x, s.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: 30, batchSize: 32, seed });
+      accs.push(sd.metrics.accuracy(model.predictClasses(s.test.x), s.test.y));
+      optimizer.dispose();
+      model.dispose();
+      sd.dispose([s.train.x, s.train.y, s.test.x, s.test.y]);
+    }
+    const mean = accs.reduce((a, b) => a + b) / accs.length;
+    console.log(`digits (${backend}): test accuracy per seed ${accs.map((a) => a.toFixed(4)).join(' ')}, mean ${mean.toFixed(4)}`);
+    expect(mean).toBeGreaterThanOrEqual(0.97);
+    sd.dispose([X, Y]);
+  }, 120_000);
+
+  it('iris: ≥ 0.93 mean test accuracy', async () => {
+    const ds = await sd.data.readCsv(new URL('../data/iris.csv', import.meta.url).pathname, { from: 'path' } as any);
+    const accs: number[] = [];
+    for (let seed = 0; seed < 5; seed++) {
+      const s = sd.data.split(ds.x, ds.y, { test: 0.2, stratify: true, seed });
+      const model = sd.mlp([4, 16, 3], { seed });
+      model.preprocessing.scaler = sd.data.standardize(s.train.x);
+      const optimizer = sd.optimizers.adam({ lr: 1e-2 });
+      await model.fit(s.train.x, s.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: 100, batchSize: 16, seed });
+      accs.push(sd.metrics.accuracy(model.predictClasses(s.test.x), s.test.y));
+      optimizer.dispose();
+      model.dispose();
+      sd.dispose([s.train.x, s.train.y, s.test.x, s.test.y]);
+    }
+    const mean = accs.reduce((a, b) => a + b) / accs.length;
+    console.log(`iris (${backend}): ${accs.map((a) => a.toFixed(3)).join(' ')}, mean ${mean.toFixed(4)}`);
+    expect(mean).toBeGreaterThanOrEqual(0.93);
+    sd.dispose([ds.x, ds.y]);
+  }, 60_000);
+
+  it('diabetes regression: R² ≥ 0.40 on a held-out split', async () => {
+    const rows = csv('diabetes.csv');
+    const X = sd.tensor(rows.map((r) => r.slice(0, 10)));
+    const yRaw = rows.map((r) => r[10]);
+    const yMean = yRaw.reduce((a, b) => a + b) / yRaw.length;
+    const yStd = Math.sqrt(yRaw.reduce((a, b) => a + (b - yMean) ** 2, 0) / yRaw.length);
+    const Y = sd.tensor(yRaw.map((v) => (v - yMean) / yStd));
+    const s = sd.data.split(X, Y, { test: 0.2, seed: 0 });
+    const model = sd.mlp([10, 32, 1], { seed: 0 });
+    model.preprocessing.scaler = sd.data.standardize(s.train.x);
+    const optimizer = sd.optimizers.adam({ lr: 3e-3, weightDecay: 1e-3 });
+    await model.fit(s.train.x, s.train.y, { loss: 'mse', optimizer, epochs: 60, batchSize: 32, validationSplit: 0.15, earlyStopping: { patience: 10 } });
+    optimizer.dispose();
+    const pred = model.predict(s.test.x);
+    const r2 = sd.metrics.r2(pred.dataSync(), s.test.y.dataSync());
+    console.log(`diabetes (${backend}): R² ${r2.toFixed(4)}`);
+    expect(r2).toBeGreaterThanOrEqual(0.4);
+    model.dispose();
+    sd.dispose([pred, X, Y, s.train.x, s.train.y, s.test.x, s.test.y]);
+  }, 60_000);
+
+  it('early stopping restores the best weights; callbacks see every batch and can stop; schedules set the rate', async () => {
+    const r = rng(8);
+    const x = sd.tensor(r.array(40 * 3), [40, 3]);
+    const y = sd.tensor(r.array(40));
+    const model = sd.mlp([3, 8, 1], { seed: 1 });
+    let batches = 0;
+    const optimizer = sd.optimizers.sgd({ lr: 0.5, momentum: 0.9 });
+    const h = await model.fit(x, y, {
+      loss: 'mse', epochs: 50, batchSize: 10, validationSplit: 0.25, earlyStopping: { patience: 2, restoreBest: true },
+      optimizer, schedule: sd.schedules.step({ stepSize: 1, gamma: 0.5 }),
+      callbacks: { onBatchEnd: () => { batches++; } },
+    });
+    expect(batches).toBe(h.steps);
+    expect(h.lr[1]).toBeCloseTo(h.lr[0] * 0.5, 10);
+    if (h.stoppedEarly) {
+      expect(h.epochs.length).toBeLessThan(50);
+      const best = Math.min(...h.valLoss);
+      expect(h.valLoss[h.bestEpoch]).toBe(best);
+      const now = model.evaluate(x, y, { loss: 'mse' });
+      expect(Number.isFinite(now.loss)).toBe(true);
+    }
+    const stop = await model.fit(x, y, { loss: 'mse', epochs: 10, batchSize: 10, callbacks: { onBatchEnd: (b) => (b === 1 ? false : undefined) } });
+    expect(stop.steps).toBe(2);
+    optimizer.dispose();
+    sd.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('training that diverges stops with a message naming the step', async () => {
+    const x = sd.tensor([[1e30, 1e30], [1, 2]]);
+    const y = sd.tensor([1e30, 1]);
+    const model = sd.mlp([2, 4, 1], { seed: 1 });
+    await expect(model.fit(x, y, { loss: 'mse', epochs: 3, batchSize: 2 })).rejects.toThrow(/training diverged: the loss became (NaN|Infinity) at epoch 1, batch 1 \(step 1\)/);
+    sd.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('bad options and data get clear errors and leave nothing behind', async () => {
+    const model = sd.mlp([3, 4, 2], { seed: 1 });
+    const x = sd.tensor([[1, 2, 3], [4, 5, 6]]);
+    const y = sd.tensor([0, 1]);
+    const bad = { y2: sd.tensor([0, 2]), x2: sd.tensor([[1, 2], [3, 4]]), xNaN: sd.tensor([[1, NaN, 3], [4, 5, 6]]), y3: sd.tensor([0, 1, 1]) };
+    const before = sd.memory().tensors;
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => model.fit(x, y, { loss: 'softmaxCrossEntropy', epoch: 3 } as any), /unknown option 'epoch'/],
+      [() => model.fit(x, y, { loss: 'crossEntropy' } as any), /unknown loss 'crossEntropy'/],
+      [() => model.fit(x, y, { loss: 'softmaxCrossEntropy', batchSize: 0 }), /batchSize must be a positive integer, got 0/],
+      [() => model.fit(x, bad.y2, { loss: 'softmaxCrossEntropy' }), /label 2 at row 1 is not a class index in 0..1/],
+      [() => model.fit(bad.x2, y, { loss: 'softmaxCrossEntropy' }), /takes 3 features per row, got x of shape \[2, 2\]/],
+      [() => model.fit(bad.xNaN, y, { loss: 'softmaxCrossEntropy' }), /x holds NaN at row 0, column 1/],
+      [() => model.fit(x, bad.y3, { loss: 'softmaxCrossEntropy' }), /x has 2 rows but y has 3/],
+      [() => model.fit(x, y, { loss: 'mse' }), /y must be \[2, 2\]/],
+      [() => model.fit(x, y, { loss: 'mse', optimizer: sd.optimizers.adam({ lr: -1 }) }), /lr must be a positive finite number/],
+      [() => model.fit(x, y, { loss: 'softmaxCrossEntropy', validationSplit: 1.5 }), /validationSplit must be a fraction in \(0, 1\)/],
+    ];
+    for (const [fn, re] of cases) await expect(Promise.resolve().then(fn)).rejects.toThrow(re);
+    expect(sd.memory().tensors).toBe(before);
+    expect(() => sd.mlp([3])).toThrow(/at least two entries/);
+    expect(() => sd.mlp([3, 0, 2])).toThrow(/sizes\[1\] must be a positive integer/);
+    expect(() => sd.mlp([3, 2], { activaton: 'relu' } as any)).toThrow(/unknown option 'activaton'/);
+    expect(() => model.setWeights([new Float32Array(3)])).toThrow(/expected 4 arrays/);
+    const h = await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 2 });
+    expect(h.loss.length).toBe(2);
+    sd.dispose([x, y, bad]);
+    model.dispose();
+  });
+
+  it('save → load round trip is exact and carries the preprocessing; corrupt files are refused', async () => {
+    const ds = await sd.data.readCsv(new URL('../data/iris.csv', import.meta.url).pathname, { from: 'path' } as any);
+    const model = sd.mlp([4, 8, 3], { seed: 2 });
+    model.preprocessing = { scaler: sd.data.standardize(ds.x), classes: ds.classes, columns: ds.columns, target: ds.target, task: 'classification' };
+    await model.fit(ds.x, ds.y, { loss: 'softmaxCrossEntropy', epochs: 2 });
+    const bytes = sd.save(model);
+    const back = await sd.load(bytes);
+    back.getWeights().forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(model.getWeights()[i])));
+    expect(back.preprocessing.classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    sd.tidy(() => expect(Array.from(back.predict(ds.x).dataSync())).toEqual(Array.from(model.predict(ds.x).dataSync())));
+    const decoded = sd.decodeSafetensors(bytes);
+    expect(decoded.tensors.get('layers.0.weight')!.shape).toEqual([4, 8]);
+    expect(decoded.metadata.format).toBe('simdnn');
+    await expect(sd.load(bytes.subarray(0, bytes.length - 5))).rejects.toThrow(/corrupt model file/);
+    const other = sd.encodeSafetensors([{ name: 'w', shape: [1], data: new Float32Array(1) }], {});
+    await expect(sd.load(other)).rejects.toThrow(/not written by simdnn/);
+    sd.dispose([ds.x, ds.y]);
+    model.dispose();
+    back.dispose();
+  });
+});
