@@ -1,0 +1,138 @@
+// Seeded pseudo-random numbers for shuffling, splitting and weight initialisation.
+//
+// The generator is sfc32 (Chris Doty-Humphrey's "small fast counting" generator from PractRand):
+// 128 bits of state, 32-bit output, passes PractRand and BigCrush, and needs only 32-bit integer
+// operations, which JS does exactly (`>>> 0` / `| 0` keep every intermediate a uint32/int32), so a
+// seed gives the same integer stream in every engine. The seed is expanded into the state with
+// splitmix32 so that nearby seeds (0, 1, 2, …) give unrelated streams.
+
+/** A seeded random stream. Not cryptographic. */
+export interface Rng {
+  /** The next raw 32-bit output, an integer in [0, 2³²). */
+  nextUint32(): number;
+  /** A float in [lo, hi) (default [0, 1)), with 32 random bits (a multiple of 2⁻³² before scaling). */
+  uniform(lo?: number, hi?: number): number;
+  /** A normal deviate with the given mean and standard deviation (default N(0, 1)), by Box–Muller. */
+  normal(mean?: number, std?: number): number;
+  /** An integer in [0, n), without modulo bias; n is an integer in [1, 2³²]. */
+  int(n: number): number;
+  /** Fills `out` with uniform values in [lo, hi) and returns it. */
+  fillUniform<T extends Float32Array | Float64Array>(out: T, lo?: number, hi?: number): T;
+  /** Fills `out` with normal values (mean, std) and returns it; two values per Box–Muller draw. */
+  fillNormal<T extends Float32Array | Float64Array>(out: T, mean?: number, std?: number): T;
+  /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
+  permutation(n: number): Uint32Array;
+  /** Shuffles an array or typed array in place (Fisher–Yates) and returns it. */
+  shuffleInPlace<T extends { length: number; [i: number]: any }>(a: T): T;
+}
+
+const TWO32 = 4294967296;
+const INV32 = 1 / TWO32;
+const TAU = 2 * Math.PI;
+
+export function checkSeed(seed: unknown, op: string): number {
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER)
+    throw new TypeError(`${op}: seed must be a non-negative integer (up to 2^53 - 1), got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  return seed;
+}
+
+/**
+ * A seeded random stream (sfc32 seeded through splitmix32). The same seed gives the same sequence on
+ * every platform: `nextUint32`, `uniform`, `int`, `permutation` bit for bit; `normal` uses Math.log,
+ * Math.sqrt and Math.cos, which are identical across V8 runtimes (Node, Deno, Chromium) but may
+ * differ in the last bit in other engines, since ECMAScript does not require correct rounding.
+ *
+ * @param seed a non-negative integer up to 2^53 - 1 (both 32-bit halves are used).
+ */
+export function rng(seed: number = 0): Rng {
+  checkSeed(seed, 'rng');
+  // splitmix32 (the 32-bit variant of Steele, Lea and Flood's SplitMix) to expand the seed.
+  let s = (seed >>> 0) ^ Math.imul((seed / TWO32) >>> 0, 0x9e3779b9);
+  const splitmix = () => {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix(), b = splitmix(), c = splitmix(), d = 1; // d is sfc32's counter
+  const next = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
+  };
+  for (let i = 0; i < 12; i++) next(); // let the state mix before the first output
+
+  // Box–Muller yields two deviates per pair of uniforms; the second is kept for the next call.
+  let spare = 0, hasSpare = false;
+  const gauss = (): number => {
+    if (hasSpare) {
+      hasSpare = false;
+      return spare;
+    }
+    // 1 - u lies in (0, 1], so the log is finite.
+    const r = Math.sqrt(-2 * Math.log(1 - next() * INV32));
+    const theta = TAU * next() * INV32;
+    spare = r * Math.sin(theta);
+    hasSpare = true;
+    return r * Math.cos(theta);
+  };
+
+  const int = (n: number): number => {
+    if (!(n >= 1 && n <= TWO32 && Number.isInteger(n))) throw new RangeError(`rng.int: n must be an integer in 1..2^32, got ${n}.`);
+    // Rejection keeps every residue equally likely: draws at or above the largest multiple of n
+    // below 2³² would favour the small residues.
+    const limit = TWO32 - (TWO32 % n);
+    let x = next();
+    while (x >= limit) x = next();
+    return x % n;
+  };
+
+  const fisherYates = <T extends { length: number; [i: number]: any }>(arr: T): T => {
+    for (let i = arr.length - 1; i > 0; i--) {
+      const j = int(i + 1);
+      const t = arr[i];
+      arr[i] = arr[j];
+      arr[j] = t;
+    }
+    return arr;
+  };
+
+  return {
+    nextUint32: next,
+    uniform: (lo = 0, hi = 1) => lo + (hi - lo) * (next() * INV32),
+    normal: (mean = 0, std = 1) => mean + std * gauss(),
+    int,
+    fillUniform(out, lo = 0, hi = 1) {
+      const w = hi - lo;
+      for (let i = 0; i < out.length; i++) out[i] = lo + w * (next() * INV32);
+      return out;
+    },
+    fillNormal(out, mean = 0, std = 1) {
+      for (let i = 0; i < out.length; i++) out[i] = mean + std * gauss();
+      return out;
+    },
+    permutation(n: number) {
+      if (!Number.isInteger(n) || n < 0 || n >= TWO32) throw new RangeError(`rng.permutation: n must be a non-negative integer, got ${n}.`);
+      const p = new Uint32Array(n);
+      for (let i = 0; i < n; i++) p[i] = i;
+      return fisherYates(p);
+    },
+    shuffleInPlace: fisherYates,
+  };
+}
+
+/**
+ * A seeded random permutation of 0..n-1: the row order for one shuffle. The same (n, seed) gives the
+ * same order everywhere.
+ */
+export function shuffle(n: number, seed: number = 0): Uint32Array {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= TWO32)
+    throw new TypeError(`shuffle: n must be a non-negative integer (the number of rows), got ${typeof n === 'number' ? n : typeof n}.`);
+  checkSeed(seed, 'shuffle');
+  return rng(seed).permutation(n);
+}
