@@ -63,8 +63,26 @@ export const LabelMode = {
 export type LabelModeCode = (typeof LabelMode)[keyof typeof LabelMode];
 
 /**
- * Fused optimizer updates (backend.optimStep). The layout of `hyper` for each kind is documented beside
- * the optimizer that uses it (src/optim/optimizers.ts) and in assembly/optim.ts.
+ * Fused optimizer updates (backend.optimStep), following torch.optim. Every kind first forms the
+ * effective gradient g' = gscale·g + weightDecay·p + l1·sign(p) (AdamW leaves the weightDecay term out and
+ * multiplies p by 1 − lr·weightDecay instead); gscale is the global-norm clipping factor (1 = none).
+ * Flags are 0 or 1. Anything that depends on the step count t (of this parameter, from 1) is computed by
+ * the caller in float64. `hyper` and the state buffers per kind:
+ *
+ *   sgd      [lr, momentum, dampening, weightDecay, nesterov, first, l1, gscale]
+ *            s1: momentum buffer [n] (null when momentum = 0); s2: null. first = 1 on t = 1 (buf ← g').
+ *   adam     [lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2, l1, gscale, amsgrad]
+ *            s1: first moment m [n]; s2: second moment v [n], followed by max(v) [n] when amsgrad
+ *            (size 2n). decoupled = 1 is AdamW. bc1 = 1 − beta1^t, bc2 = 1 − beta2^t.
+ *   rmsprop  [lr, alpha, eps, weightDecay, momentum, centered, l1, gscale]
+ *            s1: square average [n]; s2: momentum buffer [n] when momentum > 0, followed by the gradient
+ *            average [n] when centered (null when neither).
+ *   adagrad  [clr, eps, weightDecay, l1, gscale]
+ *            s1: sum of squares [n], starting at initialAccumulatorValue; clr = lr/(1 + (t − 1)·lrDecay).
+ *
+ * The update equations are written out in assembly/optim.ts; src/backend/js/optim.ts is the float64 oracle.
+ * The optimizer reuses one `hyper` array for all its calls: a backend that defers work (webgpu) must copy
+ * the values during the call.
  */
 export const Optim = {
   sgd: 0,

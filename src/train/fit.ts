@@ -225,8 +225,15 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     const patience = es ? posInt(es.patience, 'earlyStopping.patience', 5) : 0;
     const higher = monitor === 'accuracy' || monitor === 'valAccuracy';
     let best = higher ? -Infinity : Infinity, wait = 0, bestWeights: Float32Array[] | null = null;
-    const baseLr = optimizer.lr;
+    // The schedule scales the optimizer's configured rate (not whatever rate an earlier fit() left).
+    const baseLr = options.schedule ? optimizer.options.lr : optimizer.lr;
     let plateauLr = baseLr;
+    options.schedule?.reset();
+    if (options.schedule?.kind === 'oneCycle') {
+      const total = Number(options.schedule.options.totalSteps);
+      const need = epochs * Math.ceil(n / batchSize);
+      if (total < need) throw new RangeError(`fit: the oneCycle schedule has totalSteps ${total} but training runs ${need} batches (${epochs} epochs × ${Math.ceil(n / batchSize)}); set totalSteps to at least ${need}.`);
+    }
     const t0 = performance.now();
     let lastYield = t0;
     model.stopTraining = false;

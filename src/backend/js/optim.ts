@@ -1,4 +1,93 @@
-/** Reference (float64-per-element) optimizer updates for the js backend; see codes.ts, Optim. */
+import { Optim } from '../codes.js';
+
+/**
+ * Reference optimizer updates for the js backend (the oracle of assembly/optim.ts): each element is
+ * computed in float64 from the stored float32 values and the float64 scalars, and every result (the
+ * parameter and each state value) is rounded to float32 once when stored. The equations and the `hyper`
+ * layouts are those of codes.ts (Optim), which follow torch.optim.
+ */
 export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float32Array, s1: Float32Array | null, s2: Float32Array | null, hyper: readonly number[]): void {
-  throw new Error(`simdnn internal error: optimizer kind ${kind} is not implemented on the js backend`);
+  if (n <= 0) return;
+  const need = (s: Float32Array | null, size: number, what: string): Float32Array => {
+    if (!s || s.length < size) throw new Error(`simdnn internal error: optimStep needs ${what} of ${size} floats`);
+    return s;
+  };
+  switch (kind) {
+    case Optim.sgd: {
+      const [lr, mu, dampening, wd, nesterov, first, l1, gs] = hyper;
+      const buf = mu !== 0 ? need(s1, n, 'a momentum buffer') : null;
+      for (let i = 0; i < n; i++) {
+        const pi = p[i];
+        let d = gs * g[i] + wd * pi + l1 * Math.sign(pi);
+        if (buf) {
+          const b = first ? d : mu * buf[i] + (1 - dampening) * d;
+          buf[i] = b;
+          d = nesterov ? d + mu * Math.fround(b) : Math.fround(b);
+        }
+        p[i] = pi - lr * d;
+      }
+      return;
+    }
+    case Optim.adam: {
+      const [lr, b1, b2, eps, wd, decoupled, bc1, bc2, l1, gs, amsgrad] = hyper;
+      const m = need(s1, n, 'the first moment');
+      const v = need(s2, amsgrad ? 2 * n : n, amsgrad ? 'the second moment and its maximum' : 'the second moment');
+      const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2), pf = 1 - lr * wd;
+      for (let i = 0; i < n; i++) {
+        let pi = p[i];
+        let gi = gs * g[i] + l1 * Math.sign(pi);
+        if (decoupled) pi *= pf;
+        else gi += wd * pi;
+        const mi = Math.fround(b1 * m[i] + (1 - b1) * gi);
+        let vi = Math.fround(b2 * v[i] + (1 - b2) * gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        if (amsgrad) {
+          vi = Math.max(v[n + i], vi);
+          v[n + i] = vi;
+        }
+        p[i] = pi - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+      }
+      return;
+    }
+    case Optim.rmsprop: {
+      const [lr, alpha, eps, wd, mu, centered, l1, gs] = hyper;
+      const sq = need(s1, n, 'the square average');
+      const extra = (mu > 0 ? n : 0) + (centered ? n : 0);
+      const s = extra ? need(s2, extra, 'the momentum buffer / gradient average') : null;
+      const ga = mu > 0 ? n : 0; // gradient average after the momentum buffer
+      for (let i = 0; i < n; i++) {
+        const pi = p[i];
+        const gi = gs * g[i] + wd * pi + l1 * Math.sign(pi);
+        const si = Math.fround(alpha * sq[i] + (1 - alpha) * gi * gi);
+        sq[i] = si;
+        let avg: number;
+        if (centered) {
+          const gai = Math.fround(alpha * s![ga + i] + (1 - alpha) * gi);
+          s![ga + i] = gai;
+          avg = Math.sqrt(si - gai * gai) + eps;
+        } else avg = Math.sqrt(si) + eps;
+        if (mu > 0) {
+          const b = Math.fround(mu * s![i] + gi / avg);
+          s![i] = b;
+          p[i] = pi - lr * b;
+        } else p[i] = pi - (lr * gi) / avg;
+      }
+      return;
+    }
+    case Optim.adagrad: {
+      const [clr, eps, wd, l1, gs] = hyper;
+      const sum = need(s1, n, 'the squared-gradient sum');
+      for (let i = 0; i < n; i++) {
+        const pi = p[i];
+        const gi = gs * g[i] + wd * pi + l1 * Math.sign(pi);
+        const si = Math.fround(sum[i] + gi * gi);
+        sum[i] = si;
+        p[i] = pi - (clr * gi) / (Math.sqrt(si) + eps);
+      }
+      return;
+    }
+    default:
+      throw new Error(`simdnn internal error: unknown optimizer kind ${kind}`);
+  }
 }

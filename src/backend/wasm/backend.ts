@@ -166,8 +166,26 @@ export class WasmBackend implements Backend {
   dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
     if (n > 0) this.k.f32_dropout(n, x as number, y as number, mask as number, keep, seed | 0, offset | 0);
   }
-  optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
-    throw new Error(`simdnn internal error: optimizer kind ${kind} has no wasm kernel yet`);
+  /** hyper layouts and state buffers: codes.ts, Optim. Packed state (s2) is split here into pointers. */
+  optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, h: readonly number[]): void {
+    if (n <= 0) return;
+    const p = param as number, g = grad as number, a = (s1 as number | null) ?? 0, b = (s2 as number | null) ?? 0;
+    switch (kind) {
+      case 0: // sgd
+        this.k.f32_sgd_step(n, p, g, a, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+        return;
+      case 1: // adam: s2 = [v | max v]
+        this.k.f32_adam_step(n, p, g, a, b, h[10] ? b + n * 4 : 0, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10]);
+        return;
+      case 2: // rmsprop: s2 = [momentum buffer if momentum > 0 | gradient average if centered]
+        this.k.f32_rmsprop_step(n, p, g, a, h[4] > 0 ? b : 0, h[5] ? b + (h[4] > 0 ? n * 4 : 0) : 0, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+        return;
+      case 3: // adagrad
+        this.k.f32_adagrad_step(n, p, g, a, h[0], h[1], h[2], h[3], h[4]);
+        return;
+      default:
+        throw new Error(`simdnn internal error: unknown optimizer kind ${kind}`);
+    }
   }
 
   stats(): BackendStats {

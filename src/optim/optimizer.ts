@@ -1,0 +1,274 @@
+// The optimizer object behind optimizers.sgd/adam/adamw/rmsprop/adagrad: per-parameter state tensors
+// (created on a parameter's first step, reused after), optional clipping by global gradient norm, and one
+// fused backend.optimStep per parameter. The update equations are torch.optim's (see codes.ts, Optim).
+import type { Backend } from '../backend/backend.js';
+import { Optim, Reduce } from '../backend/codes.js';
+import { engine } from '../engine.js';
+import { full, zeros } from '../ops/creation.js';
+import { keep } from '../runtime.js';
+import { Tensor } from '../tensor.js';
+
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+
+interface Common {
+  /** Learning rate (the base rate; schedules set `optimizer.lr`). */
+  lr: number;
+  /** L2 penalty added to the gradient (AdamW: decoupled decay of the parameter instead). */
+  weightDecay: number;
+  /** L1 penalty: l1·sign(p) added to the gradient. */
+  l1: number;
+  /** Clip the gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_). */
+  clipNorm?: number;
+}
+export interface SgdOptions extends Common {
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+}
+export interface AdamOptions extends Common {
+  betas: readonly [number, number];
+  eps: number;
+  amsgrad: boolean;
+}
+export interface RmspropOptions extends Common {
+  alpha: number;
+  eps: number;
+  momentum: number;
+  centered: boolean;
+}
+export interface AdagradOptions extends Common {
+  lrDecay: number;
+  initialAccumulatorValue: number;
+  eps: number;
+}
+export interface OptionsOf {
+  sgd: SgdOptions;
+  adam: AdamOptions;
+  adamw: AdamOptions;
+  rmsprop: RmspropOptions;
+  adagrad: AdagradOptions;
+}
+
+/** What toJSON() gives and optimizers.fromJSON() takes (stored in saved models). */
+export interface OptimizerJSON {
+  kind: OptimizerKind;
+  options: Record<string, unknown>;
+}
+
+export interface Optimizer<K extends OptimizerKind = OptimizerKind> {
+  readonly kind: K;
+  /** The current learning rate; starts at options.lr; schedules set it (any finite number ≥ 0). */
+  lr: number;
+  /** The options after defaults, frozen. */
+  readonly options: Readonly<OptionsOf[K]>;
+  /** Calls of step() since creation or reset(). */
+  readonly stepCount: number;
+  /**
+   * Updates each params[i] in place from grads[i] (same shapes). State is created on a parameter's first
+   * step (keyed by the tensor's id) and reused, so later steps allocate no tensors.
+   */
+  step(params: readonly Tensor[], grads: readonly Tensor[]): void;
+  /** Forgets all state (freeing it), sets stepCount to 0 and lr back to options.lr. */
+  reset(): void;
+  /** Frees the state tensors; a later step() starts fresh state, as after reset(). */
+  dispose(): void;
+  toJSON(): OptimizerJSON;
+  /** Bytes held by the per-parameter state tensors. */
+  stateBytes(): number;
+}
+
+interface ParamState {
+  s1: Tensor | null;
+  s2: Tensor | null;
+  /** This parameter's step count t (torch keeps one per parameter too). */
+  step: number;
+}
+
+const CODE = { sgd: Optim.sgd, adam: Optim.adam, adamw: Optim.adam, rmsprop: Optim.rmsprop, adagrad: Optim.adagrad } as const;
+
+/** @internal Built by the factories in optimizers.ts, which validate the options. */
+export class OptimizerImpl<K extends OptimizerKind> implements Optimizer<K> {
+  readonly kind: K;
+  readonly options: Readonly<OptionsOf[K]>;
+  private currentLr: number;
+  private steps = 0;
+  private readonly state = new Map<number, ParamState>();
+  /** One float, reused for each gradient's sum of squares when clipping. */
+  private scratch: Tensor | null = null;
+  /** The backend the state lives on; init() replacing it invalidates the state. */
+  private owner: Backend | null = null;
+  /** Reused argument array of backend.optimStep (layouts in codes.ts, Optim). */
+  private readonly hyper: number[] = new Array(11).fill(0);
+  /** options, seen as any kind's (each kind reads only its own keys). */
+  private readonly o: Readonly<SgdOptions & AdamOptions & RmspropOptions & AdagradOptions>;
+
+  constructor(kind: K, options: OptionsOf[K]) {
+    this.kind = kind;
+    this.options = Object.freeze(options);
+    this.o = this.options as unknown as SgdOptions & AdamOptions & RmspropOptions & AdagradOptions;
+    this.currentLr = options.lr;
+  }
+
+  get lr(): number {
+    return this.currentLr;
+  }
+  set lr(v: number) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new RangeError(`${this.kind}: lr must be a finite number ≥ 0, got ${String(v)}.`);
+    this.currentLr = v;
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  step(params: readonly Tensor[], grads: readonly Tensor[]): void {
+    const op = `${this.kind}.step`;
+    if (!Array.isArray(params) || !Array.isArray(grads))
+      throw new TypeError(`${op}: expects (params: Tensor[], grads: Tensor[]), got (${describe(params)}, ${describe(grads)}).`);
+    if (params.length !== grads.length)
+      throw new RangeError(`${op}: got ${params.length} parameters but ${grads.length} gradients; pass one gradient per parameter, in the same order.`);
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i], g = grads[i];
+      if (!(p instanceof Tensor)) throw new TypeError(`${op}: params[${i}] must be a Tensor, got ${describe(p)}.`);
+      if (!(g instanceof Tensor)) throw new TypeError(`${op}: grads[${i}] must be a Tensor, got ${describe(g)}.`);
+      if (p.size !== g.size || p.rank !== g.rank || p.shape.some((d, k) => d !== g.shape[k]))
+        throw new RangeError(`${op}: grads[${i}] has shape [${g.shape.join(', ')}] but params[${i}] has shape [${p.shape.join(', ')}]; they must match.`);
+      if (p === g) throw new RangeError(`${op}: params[${i}] and grads[${i}] are the same tensor.`);
+      p.handle(op);
+      g.handle(op);
+    }
+    const b = engine.requireBackend();
+    if (this.owner !== b) {
+      // State of a backend that init() replaced died with it (disposing it is harmless).
+      this.freeAll();
+      this.owner = b;
+    }
+    const gscale = this.options.clipNorm !== undefined ? this.clipScale(b, grads, op) : 1;
+    this.steps++;
+    const lr = this.currentLr;
+    const h = this.hyper;
+    const s = this.o;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i];
+      const n = p.size;
+      if (n === 0) continue;
+      const st = this.stateFor(p);
+      const t = ++st.step;
+      switch (this.kind) {
+        case 'sgd': {
+          h[0] = lr; h[1] = s.momentum; h[2] = s.dampening; h[3] = s.weightDecay;
+          h[4] = s.nesterov ? 1 : 0; h[5] = t === 1 ? 1 : 0; h[6] = s.l1; h[7] = gscale;
+          break;
+        }
+        case 'adam':
+        case 'adamw': {
+          const [b1, b2] = s.betas;
+          h[0] = lr; h[1] = b1; h[2] = b2; h[3] = s.eps; h[4] = s.weightDecay; h[5] = this.kind === 'adamw' ? 1 : 0;
+          h[6] = 1 - b1 ** t; h[7] = 1 - b2 ** t; h[8] = s.l1; h[9] = gscale; h[10] = s.amsgrad ? 1 : 0;
+          break;
+        }
+        case 'rmsprop': {
+          h[0] = lr; h[1] = s.alpha; h[2] = s.eps; h[3] = s.weightDecay; h[4] = s.momentum;
+          h[5] = s.centered ? 1 : 0; h[6] = s.l1; h[7] = gscale;
+          break;
+        }
+        case 'adagrad': {
+          h[0] = lr / (1 + (t - 1) * s.lrDecay); h[1] = s.eps; h[2] = s.weightDecay; h[3] = s.l1; h[4] = gscale;
+          break;
+        }
+      }
+      b.optimStep(CODE[this.kind], n, p.handle(op), grads[i].handle(op), st.s1?.handle(op) ?? null, st.s2?.handle(op) ?? null, h);
+    }
+  }
+
+  /**
+   * torch.nn.utils.clip_grad_norm_: total = ‖all grads‖₂, scale = min(1, maxNorm/(total + 1e-6)), folded
+   * into the update kernels as a gradient multiplier (the grads themselves are left unchanged).
+   */
+  private clipScale(b: Backend, grads: readonly Tensor[], op: string): number {
+    if (!b.canReadSync)
+      throw new Error(`${op}: clipNorm needs the gradient norm on the CPU, and the '${b.name}' backend cannot read synchronously; use the wasm or js backend, or leave clipNorm out.`);
+    if (!this.scratch) this.scratch = keep(zeros([1]));
+    const out = this.scratch.handle(op);
+    let total = 0;
+    for (const g of grads) {
+      if (g.size === 0) continue;
+      b.reduce(Reduce.sumSquares, 1, g.size, 1, g.handle(op), out);
+      total += b.readSync(out, 1)[0];
+    }
+    return Math.min(1, this.options.clipNorm! / (Math.sqrt(total) + 1e-6));
+  }
+
+  private stateFor(p: Tensor): ParamState {
+    const found = this.state.get(p.id);
+    if (found) return found;
+    const n = p.size;
+    const make = (size: number, value = 0) => (size > 0 ? keep(value === 0 ? zeros([size]) : full([size], value)) : null);
+    let s1: Tensor | null = null, s2: Tensor | null = null;
+    switch (this.kind) {
+      case 'sgd':
+        s1 = make(this.o.momentum !== 0 ? n : 0);
+        break;
+      case 'adam':
+      case 'adamw':
+        s1 = make(n);
+        s2 = make(this.o.amsgrad ? 2 * n : n);
+        break;
+      case 'rmsprop': {
+        s1 = make(n);
+        s2 = make((this.o.momentum > 0 ? n : 0) + (this.o.centered ? n : 0));
+        break;
+      }
+      case 'adagrad':
+        s1 = make(n, this.o.initialAccumulatorValue);
+        break;
+    }
+    const st: ParamState = { s1, s2, step: 0 };
+    this.state.set(p.id, st);
+    return st;
+  }
+
+  private freeAll(): void {
+    for (const st of this.state.values()) {
+      st.s1?.dispose();
+      st.s2?.dispose();
+    }
+    this.state.clear();
+    this.scratch?.dispose();
+    this.scratch = null;
+  }
+
+  reset(): void {
+    this.freeAll();
+    this.steps = 0;
+    this.currentLr = this.options.lr;
+  }
+
+  dispose(): void {
+    this.freeAll();
+  }
+
+  stateBytes(): number {
+    let n = 0;
+    for (const st of this.state.values()) n += (st.s1?.size ?? 0) + (st.s2?.size ?? 0);
+    return n * 4;
+  }
+
+  toJSON(): OptimizerJSON {
+    const options: Record<string, unknown> = { ...this.options };
+    if ('betas' in options) options.betas = [...(options.betas as number[])];
+    return { kind: this.kind, options };
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Tensor) return `a Tensor [${v.shape.join(', ')}]`;
+  return typeof v;
+}
+
+export function isOptimizer(v: unknown): v is Optimizer {
+  return v instanceof OptimizerImpl;
+}

@@ -1,0 +1,324 @@
+// Learning-rate schedules. The training loop calls `lr(baseLr, {epoch, step})` at the start of every batch
+// (step = global batch index from 0, epoch = epoch index from 0) and sets optimizer.lr to the result;
+// reduceOnPlateau is also told the validation metric at the end of each epoch through `observe`.
+// Semantics follow torch.optim.lr_scheduler (StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR,
+// ReduceLROnPlateau) evaluated in closed form; differences are noted beside each schedule.
+
+export type ScheduleKind = 'constant' | 'step' | 'exponential' | 'cosine' | 'oneCycle' | 'reduceOnPlateau';
+/** What a schedule counts: epochs (the rate changes at epoch boundaries) or batches. */
+export type ScheduleUnit = 'epoch' | 'batch';
+
+export interface ScheduleTime {
+  /** Epoch index, from 0. */
+  epoch: number;
+  /** Global batch index, from 0. */
+  step: number;
+}
+
+export interface ScheduleJSON {
+  kind: ScheduleKind;
+  options: Record<string, unknown>;
+}
+
+export interface Schedule {
+  readonly kind: ScheduleKind;
+  readonly unit: ScheduleUnit;
+  /** The options after defaults, frozen. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The learning rate for the batch at `at`, given the optimizer's base rate (its options.lr). */
+  lr(baseLr: number, at: ScheduleTime): number;
+  /** reduceOnPlateau only: the epoch's validation metric and the current rate → the rate to use next. */
+  observe?(metric: number, currentLr: number): number;
+  /** Forgets what observe() learnt (no-op for the stateless schedules). */
+  reset(): void;
+  toJSON(): ScheduleJSON;
+}
+
+// ------------------------------------------------------------------------------------------ validation
+
+const fmt = (v: unknown) => (typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? 'an array' : typeof v);
+
+function reader(op: string, options: unknown, known: readonly string[]) {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new TypeError(`schedules.${op}: options must be an object, got ${fmt(options)}.`);
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!known.includes(k)) throw new TypeError(`schedules.${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
+  const num = (key: string, def: number | undefined, test: (v: number) => boolean, what: string): number => {
+    const v = o[key] === undefined ? def : o[key];
+    if (v === undefined) throw new TypeError(`schedules.${op}: option ${key} is required (${what}).`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !test(v)) throw new RangeError(`schedules.${op}: ${key} must be ${what}, got ${fmt(v)}.`);
+    return v;
+  };
+  const oneOf = <T extends string>(key: string, def: T, allowed: readonly T[]): T => {
+    const v = o[key] === undefined ? def : o[key];
+    if (typeof v !== 'string' || !allowed.includes(v as T))
+      throw new RangeError(`schedules.${op}: ${key} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${fmt(v)}.`);
+    return v as T;
+  };
+  return {
+    num,
+    posInt: (key: string, def?: number) => num(key, def, (v) => Number.isInteger(v) && v > 0, 'a positive integer'),
+    nonNegInt: (key: string, def?: number) => num(key, def, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0'),
+    pos: (key: string, def?: number) => num(key, def, (v) => v > 0, 'a positive finite number'),
+    nonNeg: (key: string, def?: number) => num(key, def, (v) => v >= 0, 'a finite number ≥ 0'),
+    oneOf,
+    unit: (def: ScheduleUnit) => oneOf<ScheduleUnit>('unit', def, ['epoch', 'batch']),
+    bool: (key: string, def: boolean): boolean => {
+      const v = o[key] === undefined ? def : o[key];
+      if (typeof v !== 'boolean') throw new TypeError(`schedules.${op}: ${key} must be true or false, got ${fmt(v)}.`);
+      return v;
+    },
+  };
+}
+
+function checkArgs(op: string, baseLr: number, at: ScheduleTime): void {
+  if (typeof baseLr !== 'number' || !Number.isFinite(baseLr) || baseLr < 0)
+    throw new RangeError(`schedules.${op}.lr: baseLr must be a finite number ≥ 0, got ${fmt(baseLr)}.`);
+  if (typeof at !== 'object' || at === null) throw new TypeError(`schedules.${op}.lr: expects (baseLr, {epoch, step}), got ${fmt(at)}.`);
+  for (const k of ['epoch', 'step'] as const)
+    if (typeof at[k] !== 'number' || !Number.isInteger(at[k]) || at[k] < 0)
+      throw new RangeError(`schedules.${op}.lr: ${k} must be an integer ≥ 0, got ${fmt(at[k])}.`);
+}
+
+/** A stateless schedule: lr is a function of the step or epoch count. */
+function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<string, unknown>, f: (base: number, t: number) => number): Schedule {
+  const frozen = Object.freeze({ ...options });
+  return {
+    kind,
+    unit,
+    options: frozen,
+    lr(baseLr: number, at: ScheduleTime): number {
+      checkArgs(kind, baseLr, at);
+      return f(baseLr, unit === 'epoch' ? at.epoch : at.step);
+    },
+    reset() {},
+    toJSON: () => ({ kind, options: { ...frozen } }),
+  };
+}
+
+// ------------------------------------------------------------------------------------------- schedules
+
+/** The optimizer's own rate, unchanged. */
+export function constant(options?: Record<string, never>): Schedule {
+  reader('constant', options, []);
+  return stateless('constant', 'epoch', {}, (base) => base);
+}
+
+export interface StepScheduleOptions {
+  /** Epochs (or batches) between decays. */
+  stepSize: number;
+  /** Multiplier at each decay (default 0.1). */
+  gamma?: number;
+  unit?: ScheduleUnit;
+}
+/** torch StepLR: lr = base·gamma^⌊t/stepSize⌋, t counting epochs (or batches with unit: 'batch'). */
+export function step(options: StepScheduleOptions): Schedule {
+  const r = reader('step', options, ['stepSize', 'gamma', 'unit']);
+  const stepSize = r.posInt('stepSize'), gamma = r.pos('gamma', 0.1), unit = r.unit('epoch');
+  return stateless('step', unit, { stepSize, gamma, unit }, (base, t) => base * gamma ** Math.floor(t / stepSize));
+}
+
+export interface ExponentialScheduleOptions {
+  /** Multiplier per epoch (or batch). */
+  gamma: number;
+  unit?: ScheduleUnit;
+}
+/** torch ExponentialLR: lr = base·gamma^t. */
+export function exponential(options: ExponentialScheduleOptions): Schedule {
+  const r = reader('exponential', options, ['gamma', 'unit']);
+  const gamma = r.pos('gamma'), unit = r.unit('epoch');
+  return stateless('exponential', unit, { gamma, unit }, (base, t) => base * gamma ** t);
+}
+
+export interface CosineScheduleOptions {
+  /** Length of the whole schedule, warm-up included, in epochs (or batches). */
+  tMax: number;
+  /** Warm-up length (default 0). */
+  warmup?: number;
+  /** The rate at tMax and after (default 0). */
+  minLr?: number;
+  unit?: ScheduleUnit;
+}
+/**
+ * Linear warm-up, then cosine annealing to minLr:
+ *   t < warmup:           base·(t + 1)/(warmup + 1)   (rises towards base without a zero-rate step)
+ *   warmup ≤ t < tMax:    minLr + (base − minLr)·(1 + cos(π·(t − warmup)/(tMax − warmup)))/2
+ *   t ≥ tMax:             minLr                       (torch's CosineAnnealingLR would rise again)
+ * With warmup 0 this is torch's CosineAnnealingLR(T_max = tMax, eta_min = minLr) for t ≤ tMax.
+ */
+export function cosine(options: CosineScheduleOptions): Schedule {
+  const r = reader('cosine', options, ['tMax', 'warmup', 'minLr', 'unit']);
+  const tMax = r.posInt('tMax'), warmup = r.nonNegInt('warmup', 0), minLr = r.nonNeg('minLr', 0), unit = r.unit('epoch');
+  if (warmup >= tMax) throw new RangeError(`schedules.cosine: warmup (${warmup}) must be less than tMax (${tMax}); tMax counts the warm-up too.`);
+  return stateless('cosine', unit, { tMax, warmup, minLr, unit }, (base, t) => {
+    if (t < warmup) return (base * (t + 1)) / (warmup + 1);
+    if (t >= tMax) return minLr;
+    return minLr + ((base - minLr) * (1 + Math.cos((Math.PI * (t - warmup)) / (tMax - warmup)))) / 2;
+  });
+}
+
+export interface OneCycleScheduleOptions {
+  /** Peak rate (default: the optimizer's lr). */
+  maxLr?: number;
+  /** Batches (or epochs with unit: 'epoch') in the whole cycle: at least epochs × batches per epoch. */
+  totalSteps: number;
+  /** Fraction of the cycle spent rising (default 0.3). */
+  pctStart?: number;
+  /** Initial rate = maxLr/divFactor (default 25). */
+  divFactor?: number;
+  /** Final rate = initial/finalDivFactor (default 1e4). */
+  finalDivFactor?: number;
+  /** 'cos' (default) or 'linear'. */
+  anneal?: 'cos' | 'linear';
+  /** Rise, fall back to the initial rate symmetrically, then annihilate (default false). */
+  threePhase?: boolean;
+  unit?: ScheduleUnit;
+}
+/**
+ * torch OneCycleLR, per batch: phase ends at pctStart·totalSteps − 1 and totalSteps − 1 (three-phase:
+ * pctStart·T − 1, 2·pctStart·T − 2, T − 1), rate annealed between initial = maxLr/divFactor, maxLr and
+ * min = initial/finalDivFactor. Momentum is not cycled (torch with cycle_momentum=False). A step at or past
+ * totalSteps is an error (torch raises past it and extrapolates at it).
+ */
+export function oneCycle(options: OneCycleScheduleOptions): Schedule {
+  const r = reader('oneCycle', options, ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'anneal', 'threePhase', 'unit']);
+  const maxLr = (options as { maxLr?: number })?.maxLr === undefined ? undefined : r.pos('maxLr');
+  const totalSteps = r.posInt('totalSteps');
+  const pctStart = r.num('pctStart', 0.3, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+  const divFactor = r.pos('divFactor', 25), finalDivFactor = r.pos('finalDivFactor', 1e4);
+  const anneal = r.oneOf<'cos' | 'linear'>('anneal', 'cos', ['cos', 'linear']);
+  const threePhase = r.bool('threePhase', false);
+  const unit = r.unit('batch');
+  const opts: Record<string, unknown> = { totalSteps, pctStart, divFactor, finalDivFactor, anneal, threePhase, unit };
+  if (maxLr !== undefined) opts.maxLr = maxLr;
+  const annealFn = anneal === 'cos'
+    ? (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1)
+    : (start: number, end: number, pct: number) => (end - start) * pct + start;
+  // Phases as [end step, start rate, end rate] with rates 0 = initial, 1 = max, 2 = min.
+  const phases: [number, number, number][] = threePhase
+    ? [[pctStart * totalSteps - 1, 0, 1], [2 * pctStart * totalSteps - 2, 1, 0], [totalSteps - 1, 0, 2]]
+    : [[pctStart * totalSteps - 1, 0, 1], [totalSteps - 1, 1, 2]];
+  return stateless('oneCycle', unit, opts, (base, t) => {
+    if (t >= totalSteps)
+      throw new RangeError(`schedules.oneCycle: ${unit} ${t} is past the cycle's totalSteps ${totalSteps} (${unit}s 0..${totalSteps - 1}); set totalSteps to at least epochs × batches per epoch.`);
+    const peak = maxLr ?? base;
+    const initial = peak / divFactor;
+    const rates = [initial, peak, initial / finalDivFactor];
+    let start = 0;
+    for (let i = 0; i < phases.length; i++) {
+      const [end, from, to] = phases[i];
+      if (t <= end || i === phases.length - 1) {
+        // A phase of zero length (torch divides by zero there) ends at its end rate.
+        const pct = end === start ? 1 : (t - start) / (end - start);
+        return annealFn(rates[from], rates[to], pct);
+      }
+      start = end;
+    }
+    return rates[2]; // unreachable
+  });
+}
+
+export interface PlateauScheduleOptions {
+  /** Multiplier when the metric stops improving (default 0.1). */
+  factor?: number;
+  /** Epochs without improvement tolerated before reducing (default 10). */
+  patience?: number;
+  /** Least relative (or absolute) change that counts as an improvement (default 1e-4). */
+  threshold?: number;
+  thresholdMode?: 'rel' | 'abs';
+  /** 'min' (default: a loss) or 'max' (an accuracy). */
+  mode?: 'min' | 'max';
+  /** The rate never goes below this (default 0). */
+  minLr?: number;
+  /** Epochs to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** Reductions smaller than this are skipped (default 1e-8). */
+  eps?: number;
+}
+/**
+ * torch ReduceLROnPlateau: observe(metric, lr) once per epoch; improvement means metric < best·(1 −
+ * threshold) in 'min'/'rel' mode (> best·(1 + threshold) in 'max'; best ∓ threshold in 'abs'); after more
+ * than `patience` epochs without one the rate becomes max(lr·factor, minLr), then `cooldown` epochs pass
+ * before bad epochs count again. A NaN metric counts as no improvement. lr() returns the reduced rate
+ * (the base rate until the first reduction).
+ */
+export function reduceOnPlateau(options?: PlateauScheduleOptions): Schedule {
+  const r = reader('reduceOnPlateau', options, ['factor', 'patience', 'threshold', 'thresholdMode', 'mode', 'minLr', 'cooldown', 'eps']);
+  const factor = r.num('factor', 0.1, (v) => v > 0 && v < 1, 'a number in (0, 1)');
+  const patience = r.nonNegInt('patience', 10), threshold = r.nonNeg('threshold', 1e-4);
+  const thresholdMode = r.oneOf<'rel' | 'abs'>('thresholdMode', 'rel', ['rel', 'abs']);
+  const mode = r.oneOf<'min' | 'max'>('mode', 'min', ['min', 'max']);
+  const minLr = r.nonNeg('minLr', 0), cooldown = r.nonNegInt('cooldown', 0), eps = r.nonNeg('eps', 1e-8);
+  const frozen = Object.freeze({ factor, patience, threshold, thresholdMode, mode, minLr, cooldown, eps });
+
+  let best = mode === 'min' ? Infinity : -Infinity;
+  let bad = 0, cooling = 0;
+  let current: number | null = null;
+  const better = (a: number): boolean => {
+    if (mode === 'min') return thresholdMode === 'rel' ? a < best * (1 - threshold) : a < best - threshold;
+    return thresholdMode === 'rel' ? a > best * (threshold + 1) : a > best + threshold;
+  };
+  return {
+    kind: 'reduceOnPlateau',
+    unit: 'epoch',
+    options: frozen,
+    lr(baseLr: number, at: ScheduleTime): number {
+      checkArgs('reduceOnPlateau', baseLr, at);
+      return current ?? baseLr;
+    },
+    observe(metric: number, currentLr: number): number {
+      if (typeof metric !== 'number') throw new TypeError(`schedules.reduceOnPlateau.observe: metric must be a number, got ${fmt(metric)}.`);
+      if (typeof currentLr !== 'number' || !Number.isFinite(currentLr) || currentLr < 0)
+        throw new RangeError(`schedules.reduceOnPlateau.observe: currentLr must be a finite number ≥ 0, got ${fmt(currentLr)}.`);
+      if (better(metric)) {
+        best = metric;
+        bad = 0;
+      } else bad++;
+      if (cooling > 0) {
+        cooling--;
+        bad = 0;
+      }
+      let lr = currentLr;
+      if (bad > patience) {
+        const next = Math.max(currentLr * factor, minLr);
+        if (currentLr - next > eps) lr = next;
+        cooling = cooldown;
+        bad = 0;
+      }
+      current = lr;
+      return lr;
+    },
+    reset() {
+      best = mode === 'min' ? Infinity : -Infinity;
+      bad = 0;
+      cooling = 0;
+      current = null;
+    },
+    toJSON: () => ({ kind: 'reduceOnPlateau', options: { ...frozen } }),
+  };
+}
+
+const FACTORIES: Record<ScheduleKind, (o: any) => Schedule> = { constant, step, exponential, cosine, oneCycle, reduceOnPlateau };
+
+/** A schedule from toJSON()'s output (or its JSON text); reduceOnPlateau starts with fresh state. */
+export function fromJSON(json: ScheduleJSON | string): Schedule {
+  let j: unknown = json;
+  if (typeof j === 'string') {
+    try {
+      j = JSON.parse(j);
+    } catch (e) {
+      throw new TypeError(`schedules.fromJSON: not valid JSON (${(e as Error).message}).`);
+    }
+  }
+  if (typeof j !== 'object' || j === null) throw new TypeError(`schedules.fromJSON: expects {kind, options}, got ${fmt(j)}.`);
+  const { kind, options } = j as { kind?: unknown; options?: unknown };
+  if (typeof kind !== 'string' || !Object.prototype.hasOwnProperty.call(FACTORIES, kind))
+    throw new RangeError(`schedules.fromJSON: unknown schedule kind ${JSON.stringify(kind)}; known kinds: ${Object.keys(FACTORIES).join(', ')}.`);
+  return FACTORIES[kind as ScheduleKind](options ?? {});
+}
+
+export function isSchedule(v: unknown): v is Schedule {
+  return typeof v === 'object' && v !== null && typeof (v as Schedule).lr === 'function' && typeof (v as Schedule).kind === 'string' && typeof (v as Schedule).unit === 'string';
+}
