@@ -244,7 +244,7 @@ describe.each(backends)('training on %s', (backend) => {
       expect(h.epochs.length).toBeLessThan(50);
       const best = Math.min(...h.valLoss);
       expect(h.valLoss[h.bestEpoch]).toBe(best);
-      const now = model.evaluate(x, y, { loss: 'mse' });
+      const now = await model.evaluate(x, y, { loss: "mse" });
       expect(Number.isFinite(now.loss)).toBe(true);
     }
     const stop = await model.fit(x, y, { loss: 'mse', epochs: 10, batchSize: 10, callbacks: { onBatchEnd: (b) => (b === 1 ? false : undefined) } });

@@ -1,4 +1,5 @@
 import { rng } from '../data/random.js';
+import { engine } from '../engine.js';
 import { getLoss, type LossName } from '../losses.js';
 import { Sequential } from '../nn/model.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
@@ -110,15 +111,17 @@ const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boole
 };
 
 /** Checks the data against the model and the loss; returns the target's columns (0 for class indices). */
-function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string): number {
+async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string): Promise<number> {
+  return checkValues(model, x, y, loss, what, await x.data(), await y.data());
+}
+
+function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, xs: Float32Array, ys: Float32Array): number {
   model.checkInput(x, 'fit');
   const n = x.shape[0], out = model.outputSize;
   if (y.shape[0] !== n) throw new RangeError(`fit: ${what} x has ${n} rows but y has ${y.shape[0] ?? 0}; they must have one target per row.`);
-  const xs = x.dataSync();
   for (let i = 0; i < xs.length; i++)
     if (!Number.isFinite(xs[i]))
       throw new RangeError(`fit: ${what} x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
-  const ys = y.dataSync();
   for (let i = 0; i < ys.length; i++)
     if (!Number.isFinite(ys[i])) throw new RangeError(`fit: ${what} y holds ${ys[i]} at index ${i}; targets must be finite numbers.`);
   if (loss === 'softmaxCrossEntropy') {
@@ -197,18 +200,18 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   try {
     let x = take(xIn, 'x');
     const y = take(yIn, 'y');
-    const targetCols = checkData(model, x, y, loss, '');
+    const targetCols = await checkData(model, x, y, loss, '');
     if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     let trainRows: Float32Array = Float32Array.from({ length: x.shape[0] }, (_, i) => i);
     let valRows: Float32Array | null = null;
     let vx = x, vy = y;
-    if (vs !== undefined) ({ train: trainRows, val: valRows } = holdOut(x.shape[0], vs, targetCols === 0 ? y.dataSync() : null, seed ^ 0x5bd1e995));
+    if (vs !== undefined) ({ train: trainRows, val: valRows } = holdOut(x.shape[0], vs, targetCols === 0 ? await y.data() : null, seed ^ 0x5bd1e995));
     else if (options.validationData) {
       const vd = options.validationData as any;
       const [a, b] = Array.isArray(vd) ? vd : [vd.x, vd.y];
       vx = take(a, 'validationData x');
       vy = take(b, 'validationData y');
-      checkData(model, vx, vy, loss, 'validation');
+      await checkData(model, vx, vy, loss, 'validation');
       if (model.preprocessing.scaler) owned.push((vx = model.preprocessing.scaler.transform(vx)));
       valRows = Float32Array.from({ length: vx.shape[0] }, (_, i) => i);
     }
@@ -240,23 +243,25 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     const batchRows = new Float32Array(batchSize);
     await cb.onTrainBegin?.();
 
-    const evaluateRows = (X: Tensor, Y: Tensor, rows: Float32Array) => {
-      let lossSum = 0, hits = 0;
+    const evaluateRows = async (X: Tensor, Y: Tensor, rows: Float32Array) => {
+      plan!.resetTotals();
       for (let s = 0; s < rows.length; s += batchSize) {
         const chunk = rows.subarray(s, Math.min(rows.length, s + batchSize));
         plan!.gather(X, Y, chunk);
-        lossSum += plan!.evalLoss(chunk.length) * chunk.length;
-        if (classify) hits += plan!.correct(chunk.length);
+        plan!.evaluate(chunk.length);
       }
-      return { loss: lossSum / rows.length, accuracy: hits / rows.length };
+      const t = await plan!.totals();
+      return { loss: t.loss / rows.length, accuracy: t.hits / rows.length };
     };
+    const syncLoss = engine.requireBackend().canReadSync;
 
     outer: for (let epoch = 0; epoch < epochs; epoch++) {
       const te = performance.now();
       await cb.onEpochBegin?.(epoch);
       const order = options.shuffle === false ? trainRows : trainRows.slice();
       if (options.shuffle !== false) shuffler.shuffleInPlace(order);
-      let lossSum = 0, hits = 0, seen = 0, lr = optimizer.lr;
+      let seen = 0, lr = optimizer.lr;
+      plan.resetTotals();
       for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
         const rows = Math.min(batchSize, n - start);
         const idx = batchRows.subarray(0, rows);
@@ -264,20 +269,16 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
         lr = options.schedule ? (options.schedule.kind === 'reduceOnPlateau' ? plateauLr : options.schedule.lr(baseLr, { epoch, step: history.steps })) : optimizer.lr;
         optimizer.lr = lr;
         plan.gather(x, y, idx);
-        const batchLoss = plan.computeGradients(rows);
-        if (!Number.isFinite(batchLoss))
-          throw new Error(
-            `fit: training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batch + 1} (step ${history.steps + 1}). ` +
-              `Lower the learning rate (now ${lr}), scale the inputs (data.standardize), or clip gradients (clipNorm).`,
-          );
-        if (classify) hits += plan.correct(rows);
+        plan.computeGradients(rows);
+        // Backends that read synchronously check every batch; the others once per epoch (below).
+        const batchLoss = syncLoss ? plan.lastLoss() : NaN;
+        if (syncLoss && !Number.isFinite(batchLoss)) throw diverged(batchLoss, `epoch ${epoch + 1}, batch ${batch + 1} (step ${history.steps + 1})`, lr);
         optimizer.step(params, grads);
         history.steps++;
-        lossSum += batchLoss * rows;
         seen += rows;
         if (cb.onBatchEnd && (await cb.onBatchEnd(batch, { epoch, batch, step: history.steps, loss: batchLoss, lr, size: rows })) === false) model.stopTraining = true;
         if (model.stopTraining || options.signal?.aborted) {
-          if (seen > 0) recordEpoch(epoch, lossSum / seen, hits / seen, lr, te);
+          if (seen > 0) await recordEpoch(epoch, seen, lr, te);
           break outer;
         }
         if (performance.now() - lastYield >= yieldEvery) {
@@ -285,7 +286,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
           lastYield = performance.now();
         }
       }
-      const logs = recordEpoch(epoch, lossSum / seen, hits / seen, lr, te);
+      const logs = await recordEpoch(epoch, seen, lr, te);
       if (options.verbose) console.log(formatEpoch(logs, epochs));
       if (options.schedule?.kind === 'reduceOnPlateau') plateauLr = options.schedule.observe!(logs.valLoss ?? logs.loss, plateauLr);
       if (es) {
@@ -307,7 +308,10 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
       lastYield = performance.now();
     }
 
-    function recordEpoch(epoch: number, lossMean: number, acc: number, lr: number, te: number): EpochLogs {
+    async function recordEpoch(epoch: number, seen: number, lr: number, te: number): Promise<EpochLogs> {
+      const t = await plan!.totals();
+      const lossMean = t.loss / seen, acc = t.hits / seen;
+      if (!Number.isFinite(lossMean)) throw diverged(lossMean, `epoch ${epoch + 1}`, lr);
       const logs: EpochLogs = { epoch, loss: lossMean, lr, ms: 0 };
       history.loss.push(lossMean);
       history.lr.push(lr);
@@ -316,7 +320,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
         history.accuracy.push(acc);
       }
       if (valRows) {
-        const v = evaluateRows(vx, vy, valRows);
+        const v = await evaluateRows(vx, vy, valRows);
         logs.valLoss = v.loss;
         history.valLoss.push(v.loss);
         if (classify) {
@@ -341,6 +345,13 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   }
 }
 
+function diverged(loss: number, where: string, lr: number): Error {
+  return new Error(
+    `fit: training diverged: the loss became ${loss} at ${where}. ` +
+      `Lower the learning rate (now ${lr}), scale the inputs (data.standardize), or clip gradients (clipNorm).`,
+  );
+}
+
 function formatEpoch(l: EpochLogs, epochs: number): string {
   const w = String(epochs).length;
   let s = `epoch ${String(l.epoch + 1).padStart(w)}/${epochs}  loss ${l.loss.toFixed(4)}`;
@@ -356,44 +367,47 @@ export interface EvaluateResult {
 }
 
 /** Loss (and accuracy for classification losses) of the model on x, y, without training. */
-export function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): EvaluateResult {
+export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): Promise<EvaluateResult> {
   model.check('evaluate');
   if (!options || typeof options !== 'object') throw new TypeError("evaluate: options {loss} are required, e.g. {loss: 'mse'}.");
   getLoss(options.loss, 'evaluate');
   const batchSize = posInt(options.batchSize, 'batchSize', 256);
-  return tidy(() => {
-    let x = asTensor(xIn, 'x').t;
-    const y = asTensor(yIn, 'y').t;
-    const targetCols = checkData(model, x, y, options.loss, '');
-    if (model.preprocessing.scaler) x = model.preprocessing.scaler.transform(x);
+  const owned: Tensor[] = [];
+  let plan: TrainPlan | null = null;
+  try {
+    const X = asTensor(xIn, 'x'), Y = asTensor(yIn, 'y');
+    if (X.own) owned.push(X.t);
+    if (Y.own) owned.push(Y.t);
+    let x = X.t;
+    const y = Y.t;
+    const targetCols = await checkData(model, x, y, options.loss, '');
+    if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     const n = x.shape[0];
-    const plan = new TrainPlan(model.layers, { loss: options.loss, delta: options.delta ?? 1, maxRows: Math.max(1, Math.min(batchSize, n)), inFeatures: model.inputSize, targetCols });
-    try {
-      let lossSum = 0, hits = 0;
-      for (let s = 0; s < n; s += batchSize) {
-        const rows = Float32Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
-        plan.gather(x, y, rows);
-        lossSum += plan.evalLoss(rows.length) * rows.length;
-        hits += plan.correct(rows.length);
-      }
-      const res: EvaluateResult = { loss: lossSum / n };
-      if (options.loss === 'softmaxCrossEntropy' || options.loss === 'binaryCrossEntropy') res.accuracy = hits / n;
-      return res;
-    } finally {
-      plan.dispose();
+    if (n === 0) throw new RangeError('evaluate: x has no rows.');
+    plan = new TrainPlan(model.layers, { loss: options.loss, delta: options.delta ?? 1, maxRows: Math.min(batchSize, n), inFeatures: model.inputSize, targetCols });
+    for (let s = 0; s < n; s += batchSize) {
+      plan.gather(x, y, Float32Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i));
+      plan.evaluate(Math.min(batchSize, n - s));
     }
-  });
+    const t = await plan.totals();
+    const res: EvaluateResult = { loss: t.loss / n };
+    if (options.loss === 'softmaxCrossEntropy' || options.loss === 'binaryCrossEntropy') res.accuracy = t.hits / n;
+    return res;
+  } finally {
+    plan?.dispose();
+    for (const t of owned) t.dispose();
+  }
 }
 
 /** @internal The plan's gradients for one batch (the tests compare them with autograd). */
 export function planGradients(model: Sequential, x: Tensor, y: Tensor, loss: LossName, delta = 1): { loss: number; grads: Float32Array[] } {
-  const targetCols = checkData(model, x, y, loss, '');
+  const targetCols = checkValues(model, x, y, loss, '', x.dataSync(), y.dataSync());
   const plan = new TrainPlan(model.layers, { loss, delta, maxRows: x.shape[0], inFeatures: model.inputSize, targetCols });
   try {
     plan.setDropoutSeed(model.seed);
     plan.gather(x, y, Float32Array.from({ length: x.shape[0] }, (_, i) => i));
-    const l = plan.computeGradients(x.shape[0]);
-    return { loss: l, grads: plan.grads().map((g) => g.dataSync()) };
+    plan.computeGradients(x.shape[0]);
+    return { loss: plan.lastLoss(), grads: plan.grads().map((g) => g.dataSync()) };
   } finally {
     plan.dispose();
   }
@@ -403,7 +417,7 @@ declare module '../nn/model.js' {
   interface Sequential {
     /** Trains the model; see FitOptions. */
     fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
-    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): EvaluateResult;
+    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: { loss: LossName; batchSize?: number; delta?: number }): Promise<EvaluateResult>;
   }
 }
 Sequential.prototype.fit = function (x, y, options) {

@@ -68,6 +68,10 @@ export class TrainPlan {
   private readonly dyRows: Buf | null;
   private readonly consts: Buf;
   private readonly negDelta: Buf;
+  /** Running sums over an epoch, read once at its end: Σ rows·loss and the correct predictions. */
+  private readonly acc: Buf;
+  private readonly hits: Buf;
+  private readonly half: Buf;
   readonly predCols: number;
   /** Layers at the end folded into the loss (softmax before softmax cross-entropy, sigmoid before BCE). */
   readonly folded: number;
@@ -139,6 +143,11 @@ export class TrainPlan {
     this.negDelta = this.buf(1);
     this.be.write(this.consts.h, Float32Array.of(o.delta));
     this.be.write(this.negDelta.h, Float32Array.of(-o.delta));
+    this.acc = this.buf(2);
+    this.hits = this.buf(1);
+    this.half = this.buf(1);
+    this.be.write(this.half.h, Float32Array.of(0.5));
+    this.resetTotals();
   }
 
   private buf(size: number, shape: readonly number[] = [size]): Buf {
@@ -332,44 +341,67 @@ export class TrainPlan {
     }
   }
 
-  /** One training step's math (without the optimizer): returns the batch's mean loss. */
-  computeGradients(rows: number): number {
+  /** One training step's math (without the optimizer); the batch's loss and hits join the totals. */
+  computeGradients(rows: number): void {
     const pred = this.forward(rows, true);
     this.lossForward(rows, pred);
+    this.tally(rows, pred);
     this.lossBackward(rows, pred);
     this.backward(rows);
-    return this.be.readSync(this.loss.h, 1)[0];
   }
 
-  /** Mean loss of the batch in the buffers without training (dropout off). */
-  evalLoss(rows: number): number {
+  /** The loss and hits of the batch in the buffers, without training (dropout off), into the totals. */
+  evaluate(rows: number): void {
     const pred = this.forward(rows, false);
     this.lossForward(rows, pred);
+    this.tally(rows, pred);
+  }
+
+  /** The last batch's mean loss, read synchronously (backends that can). */
+  lastLoss(): number {
     return this.be.readSync(this.loss.h, 1)[0];
   }
 
-  /** Correct predictions in the batch (class indices from the logits' argmax, or sigmoid logits > 0). */
-  correct(rows: number): number {
-    const k = this.predCols, be = this.be;
-    const pred = this.steps.length ? this.steps[this.steps.length - 1].out : this.x.h;
-    let hits = 0;
+  resetTotals(): void {
+    this.be.fill(2, this.acc.h, 0);
+    this.be.fill(1, this.hits.h, 0);
+  }
+
+  /** Σ rows·loss and the number of correct predictions since resetTotals(). */
+  async totals(): Promise<{ loss: number; hits: number }> {
+    const a = this.be.canReadSync ? this.be.readSync(this.acc.h, 2) : await this.be.read(this.acc.h, 2);
+    const h = this.be.canReadSync ? this.be.readSync(this.hits.h, 1) : await this.be.read(this.hits.h, 1);
+    return { loss: a[0], hits: h[0] };
+  }
+
+  /**
+   * Adds rows·loss to the totals and, for classification losses, the batch's correct predictions
+   * (argmax of the logits against the labels; for binary cross-entropy, logit > 0 against target ≥ ½,
+   * averaged over the outputs). Everything stays on the backend: no readback per batch.
+   */
+  private tally(rows: number, pred: unknown): void {
+    const be = this.be, k = this.predCols;
+    be.axpy(1, rows, this.loss.h, this.acc.h);
     if (this.o.loss === 'softmaxCrossEntropy') {
       be.reduce(Reduce.argmax, rows, k, 1, pred, this.lossRows.h);
-      const p = be.readSync(this.lossRows.h, rows);
-      if (this.o.targetCols === 0) {
-        const y = be.readSync(this.y.h, rows);
-        for (let i = 0; i < rows; i++) if (p[i] === y[i]) hits++;
-      } else {
-        be.reduce(Reduce.argmax, rows, k, 1, this.y.h, this.t1.h);
-        const y = be.readSync(this.t1.h, rows);
-        for (let i = 0; i < rows; i++) if (p[i] === y[i]) hits++;
+      let labels = this.y.h;
+      if (this.o.targetCols !== 0) {
+        be.reduce(Reduce.argmax, rows, k, 1, this.y.h, this.t2.h);
+        labels = this.t2.h;
       }
+      const v = { s0: rows, s1: 0, s2: 1 };
+      be.binary(8, 1, 1, rows, this.lossRows.h, v, labels, v, this.t1.h);
+      be.reduce(Reduce.sum, 1, rows, 1, this.t1.h, this.t2.h);
+      be.axpy(1, 1, this.t2.h, this.hits.h);
     } else if (this.o.loss === 'binaryCrossEntropy') {
-      const p = be.readSync(pred, rows * k), y = be.readSync(this.y.h, rows * k);
-      for (let i = 0; i < rows * k; i++) if ((p[i] > 0 ? 1 : 0) === (y[i] >= 0.5 ? 1 : 0)) hits++;
-      return hits / k;
+      const N = rows * k, F = full(rows, k);
+      be.fill(1, this.t2.h, 0);
+      be.binary(6, 1, rows, k, pred, F, this.t2.h, scalar, this.t1.h); // logit > 0
+      be.binary(7, 1, rows, k, this.y.h, F, this.half.h, scalar, this.t2.h); // target ≥ ½
+      be.binary(8, 1, rows, k, this.t1.h, F, this.t2.h, F, this.t1.h);
+      be.reduce(Reduce.sum, 1, N, 1, this.t1.h, this.t2.h);
+      be.axpy(1, 1 / k, this.t2.h, this.hits.h);
     }
-    return hits;
   }
 
   dispose(): void {
