@@ -297,13 +297,11 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
           wait = 0;
           history.bestEpoch = epoch;
           if (es.restoreBest !== false) bestWeights = model.getWeights();
-        } else if (++wait >= patience) {
-          history.stoppedEarly = true;
-          break;
-        }
+        } else if (++wait >= patience) history.stoppedEarly = true;
       } else history.bestEpoch = epoch;
+      // Callbacks see every epoch that ran, including the one that triggers early stopping.
       if (cb.onEpochEnd && (await cb.onEpochEnd(epoch, logs)) === false) break;
-      if (options.signal?.aborted) break;
+      if (history.stoppedEarly || options.signal?.aborted) break;
       await yieldNow();
       lastYield = performance.now();
     }
