@@ -192,7 +192,7 @@ describe('backward, accumulation and graph lifetime', () => {
     const w = sd.tensor([1, 2, 3]);
     w.requiresGrad = true;
     const before = sd.memory();
-    for (let i = 0; i < 50; i++) sd.tidy(() => w.exp().mul(w).softmax().sum());
+    for (let i = 0; i < 50; i++) sd.tidy(() => { w.exp().mul(w).softmax().sum(); });
     expect(sd.memory().tensors).toBe(before.tensors);
     expect(sd.memory().bytes).toBe(before.bytes);
     w.dispose();

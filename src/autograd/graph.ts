@@ -100,18 +100,7 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
   const op = 'backward';
   y.handle(op);
   if (!y.requiresGrad) throw new Error(`${op}: tensor #${y.id} does not require a gradient: no input of the ops that made it has requiresGrad = true.`);
-  let seed: Tensor;
-  if (options.gradient) {
-    const g = options.gradient;
-    if (!(g instanceof Tensor) || g.size !== y.size || g.shape.join() !== y.shape.join())
-      throw new RangeError(`${op}: gradient must be a tensor of the output's shape [${y.shape.join(', ')}].`);
-    seed = new Tensor(g.shape, g.storage!, false);
-  } else {
-    if (y.size !== 1)
-      throw new RangeError(`${op}: the output has shape [${y.shape.join(', ')}]; backward() without a gradient needs a single value (reduce it first, e.g. loss.mean()).`);
-    seed = onesLike(y);
-  }
-  if (!y.node) return accumulate(y, seed);
+  if (!y.node) return accumulate(y, makeSeed(y, options));
   // Topological order of the nodes reachable from y.
   const order: Node[] = [];
   const seen = new Set<Node>();
@@ -135,7 +124,8 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
     }
   };
   visit(y.node);
-  const grads = new Map<Node, Tensor>([[y.node, seed]]);
+  for (const n of order) n.savedTensors(); // a freed graph fails here, before any work
+  const grads = new Map<Node, Tensor>([[y.node, makeSeed(y, options)]]);
   const was = engine.gradEnabled;
   engine.gradEnabled = false;
   try {
@@ -146,9 +136,13 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
       grads.delete(node);
       // The rule's temporaries die with its tidy scope; what it returns may alias dy or repeat a
       // tensor (add(x, x)), so every gradient gets its own Tensor object before dy is let go.
-      const raw = tidy(() => node.rule(dy, node.savedTensors()));
-      const inGrads = raw.map((g, k) => (g && (g === dy || raw.indexOf(g) < k) ? share(g) : g));
-      dy.dispose();
+      let inGrads: (Tensor | null)[];
+      try {
+        const raw = tidy(() => node.rule(dy, node.savedTensors()));
+        inGrads = raw.map((g, k) => (g && (g === dy || raw.indexOf(g) < k) ? share(g) : g));
+      } finally {
+        dy.dispose();
+      }
       node.sources.forEach((s, k) => {
         const g = inGrads[k];
         if (!g) return;
@@ -163,6 +157,23 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
     for (const g of grads.values()) g.dispose();
     if (!options.retainGraph) for (const n of order) n.free();
   }
+}
+
+/** The gradient backward() starts from: options.gradient, or 1 for a single-value output. */
+function makeSeed(y: Tensor, options: BackwardOptions): Tensor {
+  const op = 'backward';
+  let seed: Tensor;
+  if (options.gradient) {
+    const g = options.gradient;
+    if (!(g instanceof Tensor) || g.size !== y.size || g.shape.join() !== y.shape.join())
+      throw new RangeError(`${op}: gradient must be a tensor of the output's shape [${y.shape.join(', ')}].`);
+    seed = new Tensor(g.shape, g.storage!, false);
+  } else {
+    if (y.size !== 1)
+      throw new RangeError(`${op}: the output has shape [${y.shape.join(', ')}]; backward() without a gradient needs a single value (reduce it first, e.g. loss.mean()).`);
+    seed = onesLike(y);
+  }
+  return seed;
 }
 
 function onesLike(y: Tensor): Tensor {

@@ -35,10 +35,10 @@ export function softplus(x: number): number {
 export function unaryFn(op: number, x: number, alpha: number): number {
   switch (op) {
     case 0: return x;
-    case 1: return x > 0 ? x : 0;
+    case 1: return x > 0 || x !== x ? x : 0; // NaN propagates, as torch.relu
     case 2: return x > 0 ? x : alpha * x;
     case 3: return x > 0 ? x : alpha * Math.expm1(x);
-    case 4: return 0.5 * x * (1 + erf(x * SQRT1_2));
+    case 4: return x === -Infinity ? -0 : x === Infinity ? x : 0.5 * x * (1 + erf(x * SQRT1_2));
     case 5: return sigmoid(x);
     case 6: return Math.tanh(x);
     case 7: return Math.exp(x);
@@ -62,8 +62,9 @@ export function unaryDeriv(op: number, x: number, y: number, alpha: number): num
     case 2: return x > 0 ? 1 : alpha;
     case 3: return x > 0 ? 1 : alpha * Math.exp(x);
     case 4: return 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-    case 5: { const s = sigmoid(x); return s * (1 - s); }
-    case 6: { const t = Math.tanh(x); return 1 - t * t; }
+    // From the output, as PyTorch: σ' = y(1 − y), tanh' = (1 − y)(1 + y).
+    case 5: return y * (1 - y);
+    case 6: return (1 - y) * (1 + y);
     case 7: return Math.exp(x);
     case 8: return 1 / x;
     case 9: return 0.5 / Math.sqrt(x);

@@ -185,11 +185,16 @@ export class JsBackend implements Backend {
   dispose(): void {}
 }
 
+/** log Σ e^x over a row: m + log1p(Σ_{i≠argmax} e^(x−m)), accurate even for confident rows. */
 function logSumExp(x: H, o: number, n: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) if (x[o + i] > m || Number.isNaN(x[o + i])) m = x[o + i];
-  if (m === -Infinity || m === Infinity || Number.isNaN(m)) return m;
+  let m = -Infinity, at = -1;
+  for (let i = 0; i < n; i++) {
+    const v = x[o + i];
+    if (v !== v || v === Infinity) return v !== v ? v : NaN; // NaN or +Inf in the row: the row is NaN
+    if (v > m) { m = v; at = i; }
+  }
+  if (m === -Infinity) return m;
   let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(x[o + i] - m);
-  return m + Math.log(s);
+  for (let i = 0; i < n; i++) if (i !== at) s += Math.exp(x[o + i] - m);
+  return m + Math.log1p(s);
 }

@@ -1,0 +1,70 @@
+// The demo's service worker: after one visit the app, the library and the data come from a cache, so
+// the page loads, trains and loads saved models (IndexedDB) with the network off.
+//
+// Versioning: every file below lives in one cache named after VERSION. A changed sw.js (a new
+// VERSION) installs beside the running one and fills a new cache; the page then offers a reload,
+// which activates it and deletes the old caches. examples/web/serve.mjs sets VERSION to a hash of
+// these files when it serves sw.js, so any change (a rebuilt dist/ too) arrives as an update; on
+// another static host, change VERSION by hand when you deploy.
+const VERSION = 'dev';
+const PREFIX = 'simdnn-demo-';
+const CACHE = PREFIX + VERSION;
+const PRECACHE = [
+  './',
+  './index.html',
+  './style.css',
+  './app.js',
+  './chart.js',
+  './pad.js',
+  './trainer.js',
+  './manifest.webmanifest',
+  './icon.svg',
+  './dist/index.js',
+  './dist/worker.js',
+  './data/digits.csv',
+];
+const PRECACHED = new Set(PRECACHE.map((p) => new URL(p, self.registration.scope).href));
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // cache: 'reload' skips the HTTP cache, so a new version never stores an old copy of a file.
+    await cache.addAll(PRECACHE.map((p) => new Request(p, { cache: 'reload' })));
+    // The first install has nothing to replace: take over at once. Later versions wait for the page.
+    if (!self.registration.active) await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  const msg = event.data ?? {};
+  if (msg.type === 'skip-waiting') self.skipWaiting();
+  else if (msg.type === 'version') event.ports[0]?.postMessage({ version: VERSION, files: PRECACHE.length });
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  // The page itself, with any query: the cached shell, so a reload works offline.
+  const key = req.mode === 'navigate' && (url.pathname === new URL(self.registration.scope).pathname || url.pathname.endsWith('/index.html'))
+    ? new URL('./index.html', self.registration.scope).href
+    : url.origin + url.pathname;
+  if (!PRECACHED.has(key)) return; // anything else (source maps, other pages): the network as usual
+  // Cache first: the cached set is one consistent version; updates come as a new service worker.
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(key);
+    if (hit) return hit;
+    const res = await fetch(req);
+    if (res.ok) await cache.put(key, res.clone());
+    return res;
+  })());
+});

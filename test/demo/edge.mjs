@@ -1,0 +1,212 @@
+// The edge inference example over real HTTP on loopback: examples/edge/node.mjs (node:http adapter)
+// and examples/edge/deno.mjs (Deno.serve), each with the wasm compiled from the bundle's bytes and
+// with a precompiled WebAssembly.Module; predictions are compared with model.predict in this process.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assert, assertEqual } from './harness.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const at = (...p) => join(root, ...p);
+const WASM = at('build', 'simdnn.simd.wasm');
+const LIMIT = 1024 * 1024;
+
+/** Starts a server process; resolves {url, proc, output} once it prints its address. */
+function startServer(cmd, args, { timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no "listening on" line within ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
+    const onData = (d) => {
+      output += d;
+      const m = output.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) { clearTimeout(timer); resolve({ url: m[1], proc, output: () => output }); }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before listening:\n${output}`)); });
+  });
+}
+
+async function post(url, body, headers = { 'content-type': 'application/json' }) {
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON: the checks say so */ }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** A POST whose body is sent in chunks without Content-Length (node:http, so nothing buffers it). */
+function postChunked(url, totalBytes) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
+    let settled = false;
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => { settled = true; resolve({ status: res.statusCode, json: JSON.parse(text) }); });
+    });
+    // The server may answer and close while we are still sending: that is the point.
+    req.on('error', (e) => { if (!settled) setTimeout(() => { if (!settled) reject(e); }, 200); });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const write = () => {
+      while (sent < totalBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return req.once('drain', write);
+      }
+      req.end();
+    };
+    req.write('{"rows": [');
+    write();
+  });
+}
+
+function expectError(r, status, ...fragments) {
+  assert(r.status === status, `expected HTTP ${status}, got ${r.status}: ${r.text ?? JSON.stringify(r.json)}`);
+  assert(r.json && typeof r.json.error === 'string', `expected a JSON {"error": ...} body, got ${r.text}`);
+  for (const f of fragments) assert(r.json.error.includes(f), `the message should mention "${f}": ${r.json.error}`);
+}
+
+const close = (a, b, tol) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol);
+
+export async function edgeTests(t, sd) {
+  const tmp = mkdtempSync(join(tmpdir(), 'simdnn-edge-'));
+  const procs = [];
+  try {
+    const { trainDigits } = await import('../../examples/edge/train.mjs');
+    const handlerModule = await import('../../examples/edge/handler.mjs');
+
+    // The model: trained here with the API, saved, and served from that file by each server.
+    const trained = await t.check('edge: train and save a digits model in-process', async () => {
+      const r = await trainDigits({ epochs: 15 });
+      assert(r.accuracy >= 0.9, `test accuracy ${r.accuracy}`);
+      writeFileSync(join(tmp, 'digits.safetensors'), r.bytes);
+      return r;
+    });
+    if (!trained) return;
+    const { model } = trained;
+    const modelPath = join(tmp, 'digits.safetensors');
+
+    // Rows from the table and what the model says about them here.
+    const lines = readFileSync(at('data', 'digits.csv'), 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    const rows = lines.slice(1, 7).map((l) => l.split(',').slice(0, 64).map(Number));
+    const expected = sd.tidy(() => {
+      const p = sd.softmax(model.predict(sd.tensor(rows)), -1).dataSync();
+      const probs = rows.map((_, i) => Array.from(p.subarray(i * 10, i * 10 + 10)));
+      return { probs, labels: probs.map((r) => String(r.indexOf(Math.max(...r)))) };
+    });
+    const byName = (row) => Object.fromEntries(row.map((v, j) => [header[j], v]));
+
+    // Start the servers together (Deno and first-run training take a moment each).
+    const deno = existsSync(at('node_modules', '.bin', 'deno')) ? at('node_modules', '.bin', 'deno') : 'deno';
+    const hasWasm = existsSync(WASM);
+    const fresh = join(tmp, 'first-run', 'model.safetensors');
+    mkdirSync(join(tmp, 'first-run'));
+    const starts = {
+      node: startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', modelPath]),
+      deno: startServer(deno, ['run', '--allow-net', '--allow-read', 'examples/edge/deno.mjs', '--port', '0', '--model', modelPath]),
+      'node, first run': startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', fresh]),
+    };
+    if (hasWasm) {
+      starts['node, precompiled module'] = startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', modelPath, '--wasm', WASM]);
+      starts['deno, precompiled module'] = startServer(deno, ['run', '--allow-net', '--allow-read', 'examples/edge/deno.mjs', '--port', '0', '--model', modelPath, '--wasm', WASM]);
+    }
+    for (const p of Object.values(starts)) p.then((s) => procs.push(s.proc), () => {});
+
+    for (const [name, started] of Object.entries(starts)) {
+      const step = t.flow(`edge ${name}`);
+      const s = await step('starts and prints its URL', () => started);
+      const url = s?.url;
+      const precompiled = name.includes('precompiled');
+
+      await step('GET /health', async () => {
+        const res = await fetch(`${url}/health`);
+        const h = await res.json();
+        assert(res.status === 200 && h.status === 'ok', `status ${res.status}: ${JSON.stringify(h)}`);
+        assertEqual([h.model.inputs, h.model.outputs, h.model.classes?.length], [64, 10, 10], 'model shape');
+        assert(h.backend === 'wasm', `backend ${h.backend}`);
+        assert((h.module === 'precompiled') === precompiled, `module: ${h.module}`);
+      });
+      if (name === 'node, first run') {
+        await step('trained and saved a model on first run, and serves it', async () => {
+          assert(existsSync(fresh), `no ${fresh}; output:\n${s.output()}`);
+          const r = await post(`${url}/predict`, { rows });
+          assert(r.status === 200 && r.json.predictions.length === rows.length, `HTTP ${r.status}: ${r.text}`);
+        });
+        continue;
+      }
+      await step('POST /predict {"rows"} matches model.predict in-process', async () => {
+        const r = await post(`${url}/predict`, { rows });
+        assert(r.status === 200, `HTTP ${r.status}: ${r.text}`);
+        assertEqual(r.json.predictions, expected.labels, 'predictions');
+        assertEqual(r.json.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'classes');
+        r.json.probabilities.forEach((p, i) => assert(close(p, expected.probs[i], 1e-5), `row ${i}: probabilities ${p} vs ${expected.probs[i]}`));
+      });
+      if (precompiled) continue;
+
+      await step('POST /predict {"features"} by column name', async () => {
+        const one = await post(`${url}/predict`, { features: byName(rows[2]) });
+        assert(one.status === 200, `HTTP ${one.status}: ${one.text}`);
+        assertEqual(one.json.predictions, [expected.labels[2]], 'one object');
+        const two = await post(`${url}/predict`, { features: [byName(rows[0]), byName(rows[1])] });
+        assertEqual(two.json.predictions, expected.labels.slice(0, 2), 'an array of objects');
+      });
+      const bad = [
+        ['invalid JSON → 400', () => post(`${url}/predict`, '{"rows": [[1, 2'), 400, ['not valid JSON']],
+        ['empty body → 400', () => post(`${url}/predict`, ''), 400, ['empty']],
+        ['neither rows nor features → 400', () => post(`${url}/predict`, { data: [] }), 400, ['"rows"', '"features"']],
+        ['wrong feature count → 400', () => post(`${url}/predict`, { rows: [rows[0].slice(0, 63)] }), 400, ['rows[0] has 63 values', '64 features']],
+        ['non-numeric value → 400', () => post(`${url}/predict`, { rows: [[...rows[0].slice(0, 5), 'abc', ...rows[0].slice(6)]] }), 400, ['rows[0][5]', 'p5', 'not a finite number']],
+        ['rows not an array → 400', () => post(`${url}/predict`, { rows: 'x' }), 400, ['"rows" must be an array']],
+        ['missing feature by name → 400', () => { const f = byName(rows[0]); delete f.p17; return post(`${url}/predict`, { features: f }); }, 400, ['p17']],
+        ['non-numeric feature by name → 400', () => post(`${url}/predict`, { features: { ...byName(rows[0]), p3: 'lots' } }), 400, ['p3', 'not a number']],
+        ['body over 1 MiB (Content-Length) → 413', () => post(`${url}/predict`, '{"rows": [' + ' '.repeat(LIMIT + 10) + ']}'), 413, ['limit is 1048576 bytes']],
+        ['body over 1 MiB (chunked, no length) → 413', () => postChunked(`${url}/predict`, 2 * LIMIT), 413, ['limit is 1048576 bytes']],
+        ['GET /predict → 405', async () => {
+          const res = await fetch(`${url}/predict`);
+          assert(res.headers.get('allow')?.includes('POST'), `Allow: ${res.headers.get('allow')}`);
+          return { status: res.status, json: await res.json() };
+        }, 405, ['use POST']],
+        ['unknown path → 404', async () => { const res = await fetch(`${url}/nope`); return { status: res.status, json: await res.json() }; }, 404, ['/nope', '/predict']],
+      ];
+      for (const [label, send, status, fragments] of bad) await step(label, async () => expectError(await send(), status, ...fragments));
+      await step('still answers after the bad requests', async () => {
+        const r = await post(`${url}/predict`, { rows: rows.slice(0, 1) });
+        assertEqual(r.json?.predictions, expected.labels.slice(0, 1), 'predictions');
+      });
+    }
+
+    // In-process: a regression model, the CORS preflight, and createHandler's own checks.
+    await t.check('edge in-process: regression model answers numbers; OPTIONS; bad options', async () => {
+      const ds = await sd.data.readCsv(at('data', 'diabetes.csv'), { from: 'path' });
+      const reg = sd.mlp([ds.columns.length, 16, 1], { seed: 3 });
+      reg.preprocessing = { scaler: sd.data.standardize(ds.x), columns: ds.columns, target: ds.target, task: 'regression', encoding: ds.encoding };
+      const h = handlerModule.createHandler({ model: reg });
+      const x = ds.x.dataSync().subarray(0, ds.columns.length);
+      const res = await h.fetch(new Request('http://x/predict', { method: 'POST', body: JSON.stringify({ rows: [Array.from(x)] }) }));
+      const body = await res.json();
+      const want = reg.predict(sd.tensor(Array.from(x), [1, ds.columns.length]));
+      assert(res.status === 200 && body.predictions.length === 1 && Math.abs(body.predictions[0] - want.dataSync()[0]) < 1e-4, JSON.stringify(body));
+      assert(!('probabilities' in body), 'a regression answer has no probabilities');
+      want.dispose();
+      const pre = await h.fetch(new Request('http://x/predict', { method: 'OPTIONS' }));
+      assert(pre.status === 204 && pre.headers.get('access-control-allow-origin') === '*', `OPTIONS: ${pre.status}`);
+      let threw = false;
+      try { handlerModule.createHandler({}); } catch (e) { threw = /modelBytes/.test(e.message); }
+      assert(threw, 'createHandler({}) should say what it needs');
+      reg.dispose();
+      sd.dispose([ds.x, ds.y]);
+    });
+    model.dispose();
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
