@@ -1,8 +1,8 @@
 // Builds the package: AssemblyScript kernels → build/*.wasm (four variants from one source, see
 // asconfig.json), esbuild → dist/index.js (one ESM bundle with the wasm inlined) and dist/worker.js,
 // tsc → dist/types/*.d.ts. Reproducible from the repository alone.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -12,8 +12,26 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 const t0 = performance.now();
 
+// The four kernel builds are independent: compile them side by side (asc is single-threaded), and
+// skip them when every build/*.wasm is newer than assembly/ and asconfig.json.
+const targets = ['simd', 'simd-shared', 'relaxed', 'relaxed-shared'];
 mkdirSync(join(root, 'build'), { recursive: true });
-for (const target of ['simd', 'simd-shared', 'relaxed', 'relaxed-shared']) run(bin('asc'), ['--target', target]);
+const newest = Math.max(statSync(join(root, 'asconfig.json')).mtimeMs, ...readdirSync(join(root, 'assembly')).map((f) => statSync(join(root, 'assembly', f)).mtimeMs));
+const stale = targets.filter((t) => {
+  const out = join(root, 'build', `simdnn.${t}.wasm`);
+  return !existsSync(out) || statSync(out).mtimeMs < newest;
+});
+const asc = (target) =>
+  new Promise((resolve, reject) =>
+    execFile(bin('asc'), ['--target', target], { cwd: root }, (err, stdout, stderr) => {
+      process.stdout.write(stdout);
+      process.stderr.write(stderr);
+      if (err) reject(new Error(`asc --target ${target} failed`));
+      else resolve();
+    }),
+  );
+await Promise.all(stale.map(asc));
+if (!stale.length) console.log('build: kernels up to date (build/*.wasm newer than assembly/)');
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const common = {
