@@ -1,17 +1,24 @@
 // Single-precision gemm: C[m×n] = act(op(A)·op(B) + bias + beta·C)  (see ABI.md).
 //
-// Design (BLIS-style, measured on V8/x64 where about 15 xmm registers are free):
-//   jc (NC columns) → pc (KC of k) → pack B into k-major NR=8-wide zero-padded panels
-//   → ic (MC rows) → pack A into k-major MR-row panels → jr (B panels) → ir (A panels)
-//   → MR×8 register-blocked microkernel (2·MR v128 accumulators, one load32_splat of A per
-//   row per k, C loaded/stored once per tile, k not unrolled: every spill costs 30–50%).
-// Packing makes op(A)/op(B) transposes free: only the pack routines know the storage order.
-// MR is 6 with relaxed_madd (6·2 acc + 2 B + 1 splat = 15 registers) and 5 with mul+add (the
-// product needs a temporary register; 6×8 spills there).
-// Thin shapes skip packing: small m reads A and B in place (no B pack to amortize), small n reads
-// A in place (A is used once or twice). Edge rows use kernels specialized for R < MR rows;
-// edge columns (< 4 left over) go through a small tile in the workspace.
-// No statics are written: all scratch lives in `ws`, so row tiles may run on threads at once.
+// Design (BLIS-style; measured on V8/x64, which leaves 15 xmm registers to wasm code):
+//   jc (NC columns) → pc (KC of k) → pack op(B) into k-major 8-wide zero-padded panels
+//   → ic (MC rows) → pack op(A) into k-major MR-row panels → jr (B panels) → ir (A panels)
+//   → MR×8 microkernel: 2·MR v128 accumulators, one load32_splat of A per row per k, C (or
+//   beta·C + bias) loaded before and stored after the k loop, k not unrolled.
+// Packing makes the transposed forms free: only packA/packB know the storage order (Bᵀ is
+// packed with 4×4 shuffle transposes). MR = 6 with relaxed_madd (12 acc + 2 B + 1 splat = 15
+// registers), 5 with mul+add (the product needs one more register; 6×8 spills there). Any
+// spill in a k loop costs 30–50%, and so does unrolling k (it spills).
+// Blocks are split evenly (k = 784 runs as 4 × 196), and a 1–3 row remainder is merged with
+// the panel before it and split in two (6 + 2 rows → 4 + 4): fewer rows leave the FMA latency
+// exposed. The last B panel is 4 wide when ≤ 4 columns remain; a partial panel is computed
+// into a small tile in the workspace and merged.
+// Thin shapes skip packing: small m reads A and B in place (wide 1×24 / 2×16 kernels, or dot
+// products when B is stored [n×k]), n ≤ 16 reads A in place (it is used once or twice).
+// Epilogue: bias and beta·C enter the accumulators, relu runs over each finished tile, other
+// activations call f32_unary on each finished block of rows (still in cache).
+// No statics are written and no memory is allocated: all scratch lives in `ws`, so row tiles
+// of one product (same lda/ldc, own ws) may run on different threads at once.
 import { f32_unary } from './unary';
 
 // @ts-ignore: decorator
@@ -22,11 +29,11 @@ import { f32_unary } from './unary';
 @inline const MC: i32 = MR * 24;
 // @ts-ignore: decorator
 @inline const NC: i32 = 2048;
-/** m below these: nothing packed (packing B would cost more than it saves). */
+/** m below these: nothing packed (packing B costs more than it saves; measured). */
 // @ts-ignore: decorator
 @inline const SMALL_M_KN: i32 = 4 * MR;
 // @ts-ignore: decorator
-@inline const SMALL_M_NK: i32 = MR;
+@inline const SMALL_M_NK: i32 = 4 * MR;
 /** n at or below this: A is read in place instead of packed. */
 // @ts-ignore: decorator
 @inline const THIN_N: i32 = 16;
@@ -191,7 +198,7 @@ function kernel(
         case 3: k8r3(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 4: k8r4(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 5: k8r5(kc, a, as, b, bks, c, ldc, f, bias); break;
-        default: k8r6(kc, a, as, b, bks, c, ldc, f, bias); break;
+        default: if (MR > 5) k8r6(kc, a, as, b, bks, c, ldc, f, bias); break;
       }
     } else {
       switch (R) {
@@ -200,7 +207,7 @@ function kernel(
         case 3: k8k3(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 4: k8k4(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 5: k8k5(kc, a, as, b, bks, c, ldc, f, bias); break;
-        default: k8k6(kc, a, as, b, bks, c, ldc, f, bias); break;
+        default: if (MR > 5) k8k6(kc, a, as, b, bks, c, ldc, f, bias); break;
       }
     }
   } else {
@@ -211,7 +218,7 @@ function kernel(
         case 3: k4r3(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 4: k4r4(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 5: k4r5(kc, a, as, b, bks, c, ldc, f, bias); break;
-        default: k4r6(kc, a, as, b, bks, c, ldc, f, bias); break;
+        default: if (MR > 5) k4r6(kc, a, as, b, bks, c, ldc, f, bias); break;
       }
     } else {
       switch (R) {
@@ -220,7 +227,7 @@ function kernel(
         case 3: k4k3(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 4: k4k4(kc, a, as, b, bks, c, ldc, f, bias); break;
         case 5: k4k5(kc, a, as, b, bks, c, ldc, f, bias); break;
-        default: k4k6(kc, a, as, b, bks, c, ldc, f, bias); break;
+        default: if (MR > 5) k4k6(kc, a, as, b, bks, c, ldc, f, bias); break;
       }
     }
   }
@@ -579,40 +586,75 @@ function smallM_kn(
   return f32x4.add(f32x4.shuffle(s01, s23, 0, 1, 4, 5), f32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
 
+/** Tail (k mod 4) of four dot products, as a vector. */
+// @ts-ignore: decorator
+@inline function dotTail4(p: i32, k: i32, a: usize, b0: usize, b1: usize, b2: usize, b3: usize): v128 {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  for (; p < k; p++) {
+    let o = <usize>p << 2;
+    let av = load<f32>(a + o);
+    s0 += av * load<f32>(b0 + o); s1 += av * load<f32>(b1 + o);
+    s2 += av * load<f32>(b2 + o); s3 += av * load<f32>(b3 + o);
+  }
+  let t = f32x4.replace_lane(f32x4.splat(s0), 1, s1);
+  t = f32x4.replace_lane(t, 2, s2);
+  return f32x4.replace_lane(t, 3, s3);
+}
+
 /**
- * Small m, op(B) stored [n×k] (nt, tt): dot products of contiguous A rows (arow: row stride
- * ars bytes) with B rows, 1 A row × 4 B rows per call, 4 k at a time.
+ * Small m, op(B) stored [n×k] (nt, tt): dot products of R (1 or 2) contiguous A rows (row
+ * stride ars) with 4 B rows, 4 k at a time (R·4 accumulators), then horizontal sums.
  */
-function dot1x4(k: i32, a: usize, b: usize, ldb: usize, c: usize, f: i32, bias: usize): void {
-  let z = f32x4.splat(0);
-  let x0 = z, x1 = z, x2 = z, x3 = z;
+// @ts-ignore: decorator
+@inline function dotBody(
+  R: i32, k: i32, a: usize, ars: usize, b: usize, ldb: usize,
+  c: usize, ldc: usize, f: i32, bias: usize,
+): void {
+  let x0 = f32x4.splat(0), x1 = x0, x2 = x0, x3 = x0, y0 = x0, y1 = x0, y2 = x0, y3 = x0;
   let b0 = b, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+  let a1 = a + ars;
   let p = 0;
   for (; p + 4 <= k; p += 4) {
     let o = <usize>p << 2;
     let av = v128.load(a + o);
-    x0 = fma(av, v128.load(b0 + o), x0);
-    x1 = fma(av, v128.load(b1 + o), x1);
-    x2 = fma(av, v128.load(b2 + o), x2);
-    x3 = fma(av, v128.load(b3 + o), x3);
+    let bv = v128.load(b0 + o);
+    x0 = fma(av, bv, x0);
+    let aw = R > 1 ? v128.load(a1 + o) : av;
+    if (R > 1) y0 = fma(aw, bv, y0);
+    bv = v128.load(b1 + o); x1 = fma(av, bv, x1); if (R > 1) y1 = fma(aw, bv, y1);
+    bv = v128.load(b2 + o); x2 = fma(av, bv, x2); if (R > 1) y2 = fma(aw, bv, y2);
+    bv = v128.load(b3 + o); x3 = fma(av, bv, x3); if (R > 1) y3 = fma(aw, bv, y3);
   }
   let r = hsum4(x0, x1, x2, x3);
+  let q = R > 1 ? hsum4(y0, y1, y2, y3) : r;
   if (p < k) {
-    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-    for (; p < k; p++) {
-      let o = <usize>p << 2;
-      let av = load<f32>(a + o);
-      s0 += av * load<f32>(b0 + o); s1 += av * load<f32>(b1 + o);
-      s2 += av * load<f32>(b2 + o); s3 += av * load<f32>(b3 + o);
-    }
-    let t = f32x4.replace_lane(f32x4.splat(s0), 1, s1);
-    t = f32x4.replace_lane(t, 2, s2);
-    r = f32x4.add(r, f32x4.replace_lane(t, 3, s3));
+    r = f32x4.add(r, dotTail4(p, k, a, b0, b1, b2, b3));
+    if (R > 1) q = f32x4.add(q, dotTail4(p, k, a1, b0, b1, b2, b3));
   }
-  if (f & F_LOADC) r = f32x4.add(r, v128.load(c));
-  if (f & F_BIAS) r = f32x4.add(r, v128.load(bias));
-  if (f & F_RELU) r = f32x4.max(r, z);
+  let c1 = c + ldc;
+  if (f & F_LOADC) {
+    r = f32x4.add(r, v128.load(c));
+    if (R > 1) q = f32x4.add(q, v128.load(c1));
+  }
+  if (f & F_BIAS) {
+    let bv = v128.load(bias);
+    r = f32x4.add(r, bv);
+    if (R > 1) q = f32x4.add(q, bv);
+  }
+  if (f & F_RELU) {
+    r = relu(r);
+    if (R > 1) q = relu(q);
+  }
   v128.store(c, r);
+  if (R > 1) v128.store(c1, q);
+}
+
+function dot1x4(k: i32, a: usize, b: usize, ldb: usize, c: usize, f: i32, bias: usize): void {
+  dotBody(1, k, a, 0, b, ldb, c, 0, f, bias);
+}
+
+function dot2x4(k: i32, a: usize, ars: usize, b: usize, ldb: usize, c: usize, ldc: usize, f: i32, bias: usize): void {
+  dotBody(2, k, a, ars, b, ldb, c, ldc, f, bias);
 }
 
 function dot1x1(k: i32, a: usize, b: usize, c: usize, f: i32, bias: usize): void {
@@ -651,17 +693,20 @@ function smallM_nk(
     a = ws;
     ars = <usize>k << 2;
   }
-  for (let i = 0; i < m; i++) {
+  for (let i = 0; i < m; i += 2) {
     let ar = a + <usize>i * ars;
     let cr = c + <usize>i * ldc;
+    let two = i + 1 < m;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       let o = <usize>j << 2;
-      dot1x4(k, ar, b + <usize>j * ldb, ldb, cr + o, f, bias + o);
+      if (two) dot2x4(k, ar, ars, b + <usize>j * ldb, ldb, cr + o, ldc, f, bias + o);
+      else dot1x4(k, ar, b + <usize>j * ldb, ldb, cr + o, f, bias + o);
     }
     for (; j < n; j++) {
       let o = <usize>j << 2;
       dot1x1(k, ar, b + <usize>j * ldb, cr + o, f, bias + o);
+      if (two) dot1x1(k, ar + ars, b + <usize>j * ldb, cr + ldc + o, f, bias + o);
     }
   }
 }
@@ -685,12 +730,17 @@ function blockSize(total: i32, max: i32, unit: i32): i32 {
 
 export function f32_gemm_workspace(m: i32, n: i32, k: i32): i32 {
   if (m <= 0 || n <= 0 || k <= 0) return 0;
-  if (m < SMALL_M_NK) return 64 + ((m * k) << 2);
-  let kc = imin(k, KC);
-  let nc = (imin(n, NC) + 7) & ~7;
-  let mc = imin(m, MC);
-  mc = (mc + MR - 1) / MR * MR;
-  return 64 + ((kc * nc) << 2) + ((mc * kc) << 2) + ((MR * 8) << 2);
+  // The largest need of the four forms: tt with small m gathers A's columns into rows; the
+  // packed path holds one B block, one A block and an edge tile.
+  let small = m < SMALL_M_NK ? (m * k) << 2 : 0;
+  let packed = 0;
+  if (m >= SMALL_M_NK || m >= SMALL_M_KN) {
+    let kc = imin(k, KC);
+    let nc = (imin(n, NC) + 7) & ~7;
+    let mc = (imin(m, MC) + MR - 1) / MR * MR;
+    packed = ((kc * nc) << 2) + ((mc * kc) << 2) + ((MR * 8) << 2);
+  }
+  return 64 + (small > packed ? small : packed);
 }
 
 // @ts-ignore: decorator
