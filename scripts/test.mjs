@@ -2,7 +2,8 @@
 //   1. build, if dist/index.js is missing or older than a source (src/, assembly/, build config)
 //   2. unit tests: vitest (vitest.config.ts), counted through its Node API
 //   3. runtime smoke suite (test/runtime/smoke.mjs) against the built dist/index.js in
-//      Node, Deno and Chromium (with and without cross-origin isolation)
+//      Node, Deno and Chromium (with and without cross-origin isolation), and on the webgpu backend
+//      (Node through the npm 'webgpu' package on SwiftShader, a Chromium page, Deno's navigator.gpu)
 // The last line printed is exactly `N passed, N failed` (`, N skipped` appended when something
 // was skipped); the exit code is non-zero when anything failed or a suite could not run.
 // Env: CI (a missing chromium fails instead of skipping), CHROMIUM_PATH, SIMDNN_SKIP_BUILD=1,
@@ -11,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webgpuEnv } from '../test/runtime/webgpu-env.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const at = (...p) => join(root, ...p);
@@ -190,6 +192,10 @@ if (await build()) {
   await vitest();
   // Plain `node`, as a user runs it (on Node 20 the runtime turns relaxed SIMD on itself).
   await smoke('node', process.execPath, [at('test', 'runtime', 'node.mjs')]);
+  // The webgpu backend in Node: Dawn (npm 'webgpu') on SwiftShader's Vulkan driver from chromium, found
+  // through the environment webgpu-env.mjs gives (the Vulkan loader reads it at process start). Chromium
+  // and Deno run their WebGPU cases inside their own suites.
+  await smoke('node-webgpu', process.execPath, [at('test', 'runtime', 'webgpu-node.mjs')], { env: webgpuEnv() });
   // Only --allow-read, as a user would run it: a bundle that reads env vars or spawns anything
   // without asking must fail here, not on the user's machine.
   const denoEnv = process.env.SIMDNN_DIST ? ['--allow-env=SIMDNN_DIST'] : [];

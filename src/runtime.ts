@@ -2,6 +2,10 @@ import type { Backend, BackendName } from './backend/backend.js';
 import { detectFeatures, detectRuntime, type Features, type RuntimeName } from './backend/features.js';
 import { JsBackend } from './backend/js/backend.js';
 import { WasmBackend } from './backend/wasm/backend.js';
+import { WasmThreadsBackend } from './backend/threads/backend.js';
+import { MAX_THREADS } from './backend/threads/control.js';
+import { WebGpuBackend } from './backend/webgpu/backend.js';
+import { startWebGpu, type GpuEntry } from './backend/webgpu/device.js';
 import type { BinaryName } from './backend/wasm/binaries.js';
 import { engine } from './engine.js';
 import { Tensor } from './tensor.js';
@@ -17,6 +21,27 @@ export interface InitOptions {
   maxMemoryMB?: number;
   /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
   debug?: boolean;
+  /**
+   * Threads that run kernels on the wasm-threads backend, the calling thread included (an integer in
+   * 1..64; default: the number of cores, at most 8).
+   */
+  threads?: number;
+  /**
+   * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
+   * Needed only when a build setup moves it.
+   */
+  workerUrl?: string | URL;
+  /**
+   * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
+   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
+   */
+  gpu?: GpuEntry;
+  /**
+   * Whether 'auto' may pick WebGPU (default false). true: use it whenever a device starts, on a software
+   * (fallback) adapter too. It is opt-in because reads are asynchronous on webgpu: `await t.data()`
+   * works, while dataSync(), predictClasses(), getWeights() and save() throw there.
+   */
+  webgpu?: boolean;
 }
 
 export interface Info {
@@ -26,12 +51,39 @@ export interface Info {
   features: Features;
   /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
   binary: BinaryName | null;
+  /** Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads. */
+  threads: number;
   /** Why each faster option was left out, and anything else worth knowing. */
   notes: string[];
 }
 
 const KNOWN: readonly string[] = ['auto', 'js', 'wasm', 'wasm-threads', 'webgpu'];
-const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'maxMemoryMB', 'debug']);
+const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
+/** Default thread count cap: beyond ~8 threads an MLP's kernels stop scaling and memory bandwidth rules. */
+const DEFAULT_MAX_THREADS = 8;
+
+/** Cores this runtime reports (navigator.hardwareConcurrency, or os.availableParallelism() in Node). */
+async function coreCount(): Promise<number> {
+  const g = globalThis as any;
+  let n = typeof g.navigator?.hardwareConcurrency === 'number' ? g.navigator.hardwareConcurrency : 0;
+  if (!n && detectRuntime() === 'node') {
+    try {
+      const os = await import(/* @vite-ignore */ /* webpackIgnore: true */ ['node', 'os'].join(':'));
+      n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    } catch {
+      n = 1;
+    }
+  }
+  return Math.max(1, Math.floor(n) || 1);
+}
+
+/** Why threads cannot run here, with the fix. */
+function threadsUnavailable(f: Features): string {
+  if (!f.crossOriginIsolated)
+    return 'the page is not cross-origin isolated, so SharedArrayBuffer is unavailable: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  if (!f.sharedArrayBuffer) return 'this runtime has no SharedArrayBuffer';
+  return 'this engine cannot create a shared WebAssembly.Memory';
+}
 let current: Info | null = null;
 
 /**
@@ -48,17 +100,44 @@ export async function init(options: InitOptions = {}): Promise<Info> {
     throw new RangeError(`init: unknown backend '${String(want)}'; use one of ${KNOWN.map((k) => `'${k}'`).join(', ')}.`);
   if (options.maxMemoryMB !== undefined && (!Number.isFinite(options.maxMemoryMB) || options.maxMemoryMB < 1 || options.maxMemoryMB > 4096))
     throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
+    throw new RangeError(`init: threads must be a positive integer (1..${MAX_THREADS}), got ${String(options.threads)}.`);
+  if (options.workerUrl !== undefined && typeof options.workerUrl !== 'string' && !(options.workerUrl instanceof URL))
+    throw new TypeError(`init: workerUrl must be a string or a URL, got ${typeof options.workerUrl}.`);
+  if (options.gpu !== undefined && (typeof options.gpu !== 'object' || options.gpu === null || typeof (options.gpu as any).requestAdapter !== 'function'))
+    throw new TypeError("init: gpu must be a GPU object (navigator.gpu, or create([]) from the npm 'webgpu' package in Node).");
+  if (options.webgpu !== undefined && typeof options.webgpu !== 'boolean') throw new TypeError(`init: webgpu must be true or false, got ${typeof options.webgpu}.`);
 
   const notes: string[] = [];
   const features = await detectFeatures(notes, options.relaxedSimd !== false);
   const runtime = detectRuntime();
   let chosen: Backend;
   let binary: BinaryName | null = null;
+  let threads = 1;
 
+  let picked: BinaryName | null = null;
   const wasmBinary = (): BinaryName => {
+    if (picked) return picked;
     if (options.relaxedSimd === false) notes.push('relaxed SIMD turned off by the relaxedSimd option');
     else if (!features.relaxedSimd) notes.push('relaxed SIMD is not available in this engine: using the plain SIMD kernels');
-    return features.relaxedSimd && options.relaxedSimd !== false ? 'relaxed' : 'simd';
+    return (picked = features.relaxedSimd && options.relaxedSimd !== false ? 'relaxed' : 'simd');
+  };
+
+  const cores = await coreCount();
+  const wantThreads = options.threads ?? Math.min(DEFAULT_MAX_THREADS, cores);
+  const threadsBackend = async (n: number): Promise<WasmThreadsBackend> => {
+    const shared: BinaryName = wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
+    const b = await WasmThreadsBackend.create({ binary: shared, module: options.module, maxMemoryMB: options.maxMemoryMB, threads: n, workerUrl: options.workerUrl });
+    binary = shared;
+    threads = b.threads;
+    notes.push(
+      `wasm-threads: ${n} thread${n === 1 ? '' : 's'} run kernels (the calling thread and ${n - 1} worker${n === 2 ? '' : 's'})` +
+        (options.threads !== undefined ? '' : `; by default one per core (${cores} reported), at most ${DEFAULT_MAX_THREADS}`),
+    );
+    if (runtime === 'browser')
+      notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
+    if (runtime === 'deno') notes.push('wasm-threads in Deno: call shutdown() when done, or the workers keep the process alive (Deno has no Worker.unref())');
+    return b;
   };
 
   if (want === 'js') {
@@ -68,11 +147,52 @@ export async function init(options: InitOptions = {}): Promise<Info> {
       throw new Error('init: the wasm backend needs WebAssembly SIMD, which this engine does not support; use backend: \'auto\' or \'js\'.');
     binary = wasmBinary();
     chosen = await WasmBackend.create({ binary, module: options.module, maxMemoryMB: options.maxMemoryMB });
-  } else if (want === 'wasm-threads' || want === 'webgpu') {
-    throw new Error(`init: the '${want}' backend is not available in this version of simdnn; use 'wasm' or 'auto'.`);
+  } else if (want === 'wasm-threads') {
+    if (!features.threads) throw new Error(`init: the 'wasm-threads' backend cannot run here: ${threadsUnavailable(features)}. Use backend: 'auto' or 'wasm' for one thread.`);
+    if (!features.simd && !options.module)
+      throw new Error("init: the wasm-threads backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
+    try {
+      chosen = await threadsBackend(wantThreads);
+    } catch (e) {
+      throw new Error(`init: ${(e as Error).message}`);
+    }
+  } else if (want === 'webgpu') {
+    const r = await startWebGpu(options.gpu, true, runtime);
+    if (!r.backend) throw new Error(`init: the 'webgpu' backend cannot start here: ${r.reason}. Use backend: 'auto' (it falls back to wasm) or 'wasm'.`);
+    chosen = r.backend;
+    notes.push(...r.notes);
   } else {
-    // auto: webgpu only when asked (later), then wasm, then js.
-    if (features.simd || options.module) {
+    // auto: webgpu as the webgpu option says, then wasm-threads when it pays, then wasm, then js.
+    // wasm-threads pays when threads are possible here and more than one core is there to run them: it
+    // splits only work that measured faster split (gemm from ~1 MFLOP, transcendental ops from ~4k
+    // elements, streaming ops from ~128k; see src/backend/threads/backend.ts), and runs smaller work on
+    // the calling thread as the wasm backend does, so it loses no more than a check per call.
+    let started: Backend | null = null;
+    // WebGPU only when asked for: on it, reads are asynchronous, so the synchronous conveniences
+    // (dataSync, predictClasses, getWeights, save) would throw in code written for the other backends.
+    if (options.webgpu !== true) notes.push("webgpu: not tried (opt in with init({webgpu: true}) or backend: 'webgpu'; its reads are asynchronous)");
+    else {
+      const r = await startWebGpu(options.gpu, options.webgpu === true, runtime);
+      if (r.backend) {
+        started = r.backend;
+        notes.push(...r.notes);
+      } else notes.push(`webgpu: not used: ${r.reason}`);
+    }
+    if (!started && (features.simd || options.module) && features.threads) {
+      if (wantThreads > 1) {
+        try {
+          started = await threadsBackend(wantThreads);
+        } catch (e) {
+          notes.push(`wasm-threads failed to start (${(e as Error).message}): using single-thread wasm`);
+          threads = 1;
+        }
+      } else {
+        notes.push(`wasm-threads: ${options.threads === 1 ? 'threads: 1 was asked for' : 'this runtime reports one core'}: using single-thread wasm`);
+      }
+    }
+    if (started) {
+      chosen = started;
+    } else if (features.simd || options.module) {
       binary = wasmBinary();
       try {
         chosen = await WasmBackend.create({ binary, module: options.module, maxMemoryMB: options.maxMemoryMB });
@@ -85,26 +205,26 @@ export async function init(options: InitOptions = {}): Promise<Info> {
       notes.push(typeof WebAssembly === 'object' ? 'WebAssembly SIMD is not supported here: using the js backend' : 'WebAssembly is not available here: using the js backend');
       chosen = new JsBackend();
     }
-    notes.push("wasm-threads: not available in this version; single-thread wasm is used");
   }
-  if (!features.threads) {
-    if (!features.sharedArrayBuffer) notes.push('no SharedArrayBuffer: threads are impossible here');
-    else if (!features.crossOriginIsolated)
-      notes.push('the page is not cross-origin isolated: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp to allow threads');
-  }
+  if (options.threads !== undefined && chosen.name !== 'wasm-threads') notes.push(`the threads option applies to wasm-threads only; the '${chosen.name}' backend runs on one thread`);
+  if (!features.threads) notes.push(`wasm-threads is unavailable: ${threadsUnavailable(features)} to allow threads`);
 
   engine.backend?.dispose();
   engine.resetCounters();
   engine.backend = chosen;
   engine.debug = !!options.debug;
-  current = { backend: chosen.name, runtime, features, binary, notes };
+  current = { backend: chosen.name, runtime, features, binary, threads, notes };
   return info();
 }
 
 /** What runs: the backend, the runtime, the detected features, and why anything was left out. */
 export function info(): Info {
   if (!current) throw new Error('info: simdnn is not initialised: call `await init()` first.');
-  return { ...current, features: { ...current.features }, notes: current.notes.slice() };
+  const notes = current.notes.slice();
+  const failure = engine.backend instanceof WasmThreadsBackend ? engine.backend.failure : null;
+  if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
+  if (engine.backend instanceof WebGpuBackend && engine.backend.isLost) notes.push('webgpu: the GPU device was lost; call init() again');
+  return { ...current, features: { ...current.features }, notes };
 }
 
 export interface MemoryInfo {
@@ -196,5 +316,5 @@ export function useBackendForTests(b: Backend): void {
   engine.backend?.dispose();
   engine.resetCounters();
   engine.backend = b;
-  current = { backend: b.name, runtime: detectRuntime(), features: { simd: false, relaxedSimd: false, threads: false, sharedArrayBuffer: false, crossOriginIsolated: false, webgpu: false }, binary: null, notes: ['installed by a test'] };
+  current = { backend: b.name, runtime: detectRuntime(), features: { simd: false, relaxedSimd: false, threads: false, sharedArrayBuffer: false, crossOriginIsolated: false, webgpu: false }, binary: null, threads: 1, notes: ['installed by a test'] };
 }

@@ -1,13 +1,13 @@
 // The public API, written once and run on every backend that init() can start here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
-import { EPS, mismatch, rng } from './helpers.js';
+import { EPS, initOptions, mismatch, rng, threadsAvailable } from './helpers.js';
 
-const backends = ['js', 'wasm'] as const;
+const backends = ['js', 'wasm', ...((await threadsAvailable()) ? ['wasm-threads' as const] : [])] as const;
 
 describe.each(backends)('API on the %s backend', (name) => {
   beforeAll(async () => {
-    const info = await sd.init({ backend: name });
+    const info = await sd.init(await initOptions(name));
     expect(info.backend).toBe(name);
   });
   afterAll(() => sd.shutdown());

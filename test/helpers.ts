@@ -3,6 +3,8 @@ import { JsBackend } from '../src/backend/js/backend.js';
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { detectFeatures } from '../src/backend/features.js';
 import type { BinaryName } from '../src/backend/wasm/binaries.js';
+import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
+import { startWebGpu, type GpuEntry } from '../src/backend/webgpu/device.js';
 
 /** float32 machine epsilon (2^-23). */
 export const EPS = 2 ** -23;
@@ -35,20 +37,123 @@ export const EDGE_SIZES = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 1
 export interface Candidate {
   name: string;
   make(): Promise<Backend>;
+  /** Reads only asynchronously (`read`, not `readSync`): webgpu. */
+  asyncRead?: boolean;
 }
 
 /**
  * Every backend to check against the js oracle. Later backends (threads, webgpu) add themselves here,
  * and the whole suite runs on them unchanged.
  */
-export async function candidates(): Promise<Candidate[]> {
+export async function candidates(opts: { asyncRead?: boolean } = {}): Promise<Candidate[]> {
   const f = await detectFeatures([], true);
   const list: Candidate[] = [];
   const wasm = (binary: BinaryName): Candidate => ({ name: `wasm(${binary})`, make: () => WasmBackend.create({ binary }) });
   if (f.simd) list.push(wasm('simd'));
   if (f.relaxedSimd) list.push(wasm('relaxed'));
-  if (f.simd && f.threads) list.push(wasm('simd-shared'));
+  if (f.simd && f.threads) {
+    list.push(wasm('simd-shared'));
+    // 'fine' grain: every op with more than a few elements is split into tiles, at every thread count
+    // (1 included), so the tile functions meet every tile edge; 3 threads oversubscribe this 2-core box.
+    const binary: BinaryName = f.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
+    for (const threads of [1, 2, 3])
+      list.push({ name: `wasm-threads(${threads}, ${binary})`, make: async () => WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() }) });
+  }
+  // Backends that read only asynchronously join when the caller's comparisons await their reads.
+  if (opts.asyncRead) {
+    const { gpu } = await testGpu();
+    if (gpu)
+      list.push({
+        name: 'webgpu',
+        asyncRead: true,
+        make: async () => {
+          const r = await startWebGpu(gpu, true, 'node');
+          if (!r.backend) throw new Error(`webgpu did not start: ${r.reason}`);
+          return r.backend;
+        },
+      });
+  }
   return list;
+}
+
+let gpuProbe: Promise<{ gpu: GpuEntry | null; reason: string }> | null = null;
+
+/**
+ * A WebGPU entry point for tests, with the reason when there is none: navigator.gpu where the runtime has
+ * one, else (Node) `create()` from the npm 'webgpu' package (Dawn), which finds SwiftShader's Vulkan driver
+ * through the environment vitest.config.ts sets up. Only an adapter that exists counts.
+ *
+ * Dawn's zero-initialisation of workgroup memory is turned off: SwiftShader compiles it one element at a
+ * time (~5 s per kernel with a 1024-float tile), and the kernels never read workgroup memory they did not
+ * write first (kernels.ts), so it changes no result. Browsers get the same switch on the command line
+ * (test/runtime/browser.mjs).
+ */
+export function testGpu(): Promise<{ gpu: GpuEntry | null; reason: string }> {
+  gpuProbe ??= (async () => {
+    let gpu: GpuEntry | null = (globalThis as any).navigator?.gpu ?? null;
+    if (!gpu) {
+      try {
+        const { create } = await import('webgpu');
+        gpu = create(['enable-dawn-features=disable_workgroup_init']) as GpuEntry;
+      } catch (e) {
+        return { gpu: null, reason: `the npm 'webgpu' package does not load: ${(e as Error).message.split('\n')[0]}` };
+      }
+    }
+    try {
+      const adapter = await gpu.requestAdapter();
+      if (!adapter) return { gpu: null, reason: 'no WebGPU adapter (is VK_ICD_FILENAMES set to a Vulkan driver, e.g. chromium\'s SwiftShader?)' };
+    } catch (e) {
+      return { gpu: null, reason: `requestAdapter() failed: ${(e as Error).message}` };
+    }
+    return { gpu, reason: '' };
+  })();
+  return gpuProbe;
+}
+
+/**
+ * init() options that start `backend` under test: wasm-threads gets 2 threads, the worker built from the
+ * sources and 'fine' tiles, so even the small tensors of the API and training tests are split over threads.
+ */
+export async function initOptions(backend: 'js' | 'wasm' | 'wasm-threads'): Promise<{ backend: typeof backend; threads?: number; workerUrl?: URL }> {
+  if (backend !== 'wasm-threads') return { backend };
+  WasmThreadsBackend.grainForTests = 'fine';
+  return { backend, threads: 2, workerUrl: await threadsWorkerUrl() };
+}
+
+/** Whether this runtime can run the wasm-threads backend (SharedArrayBuffer and shared wasm memory). */
+export async function threadsAvailable(): Promise<boolean> {
+  const f = await detectFeatures([], true);
+  return f.simd && f.threads;
+}
+
+let workerUrl: Promise<URL> | null = null;
+
+/**
+ * The threads backend's worker script for tests that run from src/: the sources' worker.ts bundled the
+ * way scripts/build.mjs bundles dist/worker.js, into .tmp/ under a content hash (so parallel test files
+ * share one file and a stale dist/ never runs). Pass it as `workerUrl` to init() or the backend.
+ */
+export function threadsWorkerUrl(): Promise<URL> {
+  workerUrl ??= (async () => {
+    const [{ build }, fs, { createHash }, { fileURLToPath }] = await Promise.all([import('esbuild'), import('node:fs'), import('node:crypto'), import('node:url')]);
+    const root = new URL('../', import.meta.url);
+    const out = await build({
+      entryPoints: [fileURLToPath(new URL('src/backend/threads/worker.ts', root))],
+      bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', loader: { '.wasm': 'binary' },
+      external: ['node:*'], mainFields: ['module', 'main'], write: false, logLevel: 'warning',
+    });
+    const code = out.outputFiles[0].contents;
+    const dir = new URL('.tmp/test-worker/', root);
+    fs.mkdirSync(dir, { recursive: true });
+    const file = new URL(`worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`, dir);
+    if (!fs.existsSync(file)) {
+      const tmp = new URL(`${file.pathname.split('/').pop()}.${process.pid}.tmp`, dir);
+      fs.writeFileSync(tmp, code);
+      fs.renameSync(tmp, file); // atomic: a parallel test file sees the whole script or none
+    }
+    return file;
+  })();
+  return workerUrl;
 }
 
 export const oracle = () => new JsBackend();

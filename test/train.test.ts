@@ -4,17 +4,17 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { planGradients } from '../src/train/fit.js';
-import { rng } from './helpers.js';
+import { initOptions, rng, threadsAvailable } from './helpers.js';
 
 function csv(name: string): number[][] {
   return readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
 }
 
-const backends = ['js', 'wasm'] as const;
+const backends = ['js', 'wasm', ...((await threadsAvailable()) ? ['wasm-threads' as const] : [])] as const;
 
 describe.each(backends)('training on %s', (backend) => {
   beforeAll(async () => {
-    await sd.init({ backend });
+    await sd.init(await initOptions(backend));
   });
   afterAll(() => sd.shutdown());
   // Every test leaves the runtime as it found it: no tensor outlives it.

@@ -63,8 +63,17 @@ export function gatherRows(x: Tensor, indices: Tensor | ArrayLike<number>): Tens
   const op = 'gatherRows';
   assertTensor(x, op);
   if (x.rank < 1) throw new RangeError(`${op}: x must have at least one axis, got a scalar.`);
-  const idx = indices instanceof Tensor ? indices.dataSync() : Float32Array.from(indices);
   const rows = x.shape[0];
+  if (indices instanceof Tensor && !backend().canReadSync) {
+    // A backend that reads asynchronously (webgpu) cannot check the indices here: they stay on the device,
+    // and a row whose index is not a row of x comes out as NaN.
+    const hi = indices.handle(op);
+    const cols = rows ? x.size / rows : sizeOf(x.shape.slice(1));
+    const y = empty([indices.size, ...x.shape.slice(1)]);
+    backend().gatherRows(indices.size, cols, x.handle(op), hi, y.handle(op));
+    return y;
+  }
+  const idx = indices instanceof Tensor ? indices.dataSync() : Float32Array.from(indices);
   for (let i = 0; i < idx.length; i++)
     if (!Number.isInteger(idx[i]) || idx[i] < 0 || idx[i] >= rows)
       throw new RangeError(`${op}: index ${idx[i]} at position ${i} is not a row of x (0..${rows - 1}).`);

@@ -296,7 +296,8 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
           best = v;
           wait = 0;
           history.bestEpoch = epoch;
-          if (es.restoreBest !== false) bestWeights = model.getWeights();
+          // getWeights() reads synchronously; a backend that cannot (webgpu) reads them asynchronously.
+          if (es.restoreBest !== false) bestWeights = syncLoss ? model.getWeights() : await Promise.all(model.parameters().map((p) => p.data()));
         } else if (++wait >= patience) history.stoppedEarly = true;
       } else history.bestEpoch = epoch;
       // Callbacks see every epoch that ran, including the one that triggers early stopping.

@@ -1,7 +1,8 @@
 // Chromium runner for the runtime smoke suite (after `npm run build`): `node test/runtime/browser.mjs`.
 // Serves the repo root on 127.0.0.1 twice (two origins): once with COOP/COEP (cross-origin
 // isolated: SharedArrayBuffer, threads) and once without (the runtime must fall back and say so),
-// and runs test/runtime/index.html in each with the Debian chromium through playwright-core.
+// and runs test/runtime/index.html in each with the Debian chromium through playwright-core, then once
+// more on the isolated origin with ?webgpu=1: the webgpu backend on SwiftShader (test/runtime/webgpu.mjs).
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), SIMDNN_DIST (bundle to test, relative to the
 // repo root), SMOKE_TIMEOUT_MS (per page, default 120000).
 import { createServer } from 'node:http';
@@ -16,8 +17,12 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const timeout = Number(process.env.SMOKE_TIMEOUT_MS || 120_000);
 const dist = '/' + (process.env.SIMDNN_DIST || 'dist/index.js').replace(/^\.?\//, '');
+// WebGPU: --enable-unsafe-webgpu gives a software adapter (SwiftShader) without a GPU. Dawn's zero-init of
+// workgroup memory is turned off: SwiftShader compiles it slowly (seconds per kernel), and simdnn's kernels
+// never read workgroup memory before writing it (src/backend/webgpu/kernels.ts).
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu', '--enable-dawn-features=disable_workgroup_init'];
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -59,8 +64,8 @@ function serve(isolated) {
   });
 }
 
-async function runPage(context, server, isolated) {
-  const tag = isolated ? 'chromium' : 'chromium (no COOP/COEP)';
+async function runPage(context, server, isolated, webgpu = false) {
+  const tag = webgpu ? 'chromium webgpu' : isolated ? 'chromium' : 'chromium (no COOP/COEP)';
   const page = await context.newPage();
   const pageErrors = [];
   page.on('console', (m) => {
@@ -73,7 +78,7 @@ async function runPage(context, server, isolated) {
   page.on('requestfailed', (r) => console.error(`[${tag}] request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   page.on('response', (r) => { if (r.status() >= 400) console.error(`[${tag}] HTTP ${r.status()} ${r.url()}`); });
   const { port } = server.address();
-  const url = `http://127.0.0.1:${port}/test/runtime/index.html?coi=${isolated ? 1 : 0}&dist=${encodeURIComponent(dist)}`;
+  const url = `http://127.0.0.1:${port}/test/runtime/index.html?coi=${isolated ? 1 : 0}${webgpu ? '&webgpu=1' : ''}&dist=${encodeURIComponent(dist)}`;
   console.log(`# ${tag}: ${url}`);
   let r;
   try {
@@ -110,6 +115,7 @@ try {
   const results = [];
   results.push(await runPage(context, servers[0], true));
   results.push(await runPage(context, servers[1], false));
+  results.push(await runPage(context, servers[0], true, true));
   const total = { passed: 0, failed: 0, failures: [] };
   for (const r of results) {
     console.log(`# ${r.suite}: ${r.passed} passed, ${r.failed} failed`);

@@ -9,12 +9,12 @@
 //       after `await sn.init({ backend })` succeeded; tensors passed through keep(...) are
 //       disposed after the case (so a failing case does not leak into the next one's counts).
 //   once('name', async ({ sn, opts, assert, log }) => { ... })  runs once, before the backends.
-//   Both take a third argument {when: (opts) => boolean} for cases that only apply somewhere
+//   Both take a third argument {when: (opts, backend) => boolean} for cases that only apply somewhere
 //   (opts: runtime, backends, crossOriginIsolated — see run()); a case that does not apply is
 //   not counted.
 // Cases run in the order they are declared; a thrown Error fails the case with its message.
 
-/** @typedef {{ runtime?: string, backends?: (string | {backend: string, label?: string, options?: object, binary?: RegExp, when?: (features: any, opts: SmokeOptions) => boolean})[], crossOriginIsolated?: boolean }} SmokeOptions */
+/** @typedef {{ runtime?: string, backends?: (string | {backend: string, label?: string, options?: object, binary?: RegExp, when?: (features: any, opts: SmokeOptions) => boolean})[], crossOriginIsolated?: boolean, once?: boolean }} SmokeOptions */
 
 const onceCases = [];
 const backendCases = [];
@@ -234,12 +234,13 @@ perBackend('info().backend is the one asked for', async ({ sn, backend }) => {
   assert.equal(sn.info().backend, backend, 'info().backend');
 });
 
-perBackend('tensor() from nested arrays and Float32Array; data() and dataSync() agree', async ({ sn, keep }) => {
+perBackend('tensor() from nested arrays and Float32Array; data() and dataSync() agree', async ({ sn, backend, keep }) => {
   const a = keep(sn.tensor([[1, 2, 3], [4, 5, 6]]));
   assert.shape(a, [2, 3]);
   assert.equal(a.size, 6, 'size');
   assert.close(await a.data(), [1, 2, 3, 4, 5, 6], 0, 'data()');
-  assert.close(a.dataSync(), [1, 2, 3, 4, 5, 6], 0, 'dataSync()');
+  if (backend === 'webgpu') await assert.throws(() => a.dataSync(), /reads asynchronously; use `await tensor\.data\(\)`/, 'dataSync() on webgpu');
+  else assert.close(a.dataSync(), [1, 2, 3, 4, 5, 6], 0, 'dataSync()');
   const b = keep(sn.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2]));
   assert.shape(b, [3, 2]);
   const d = await b.data();
@@ -423,8 +424,9 @@ export async function run(sn, log = (l) => console.log(l), opts = {}) {
     try { await fn(); record(name); } catch (e) { record(name, e); }
   };
 
-  const applies = (c) => !c.when || c.when(opts);
-  for (const c of onceCases.filter(applies)) await attempt(c.name, () => c.fn({ sn, opts, assert, log }));
+  // when(opts, backend): per-backend cases also learn the backend (webgpu.mjs registers webgpu-only ones).
+  const applies = (c, backend) => !c.when || c.when(opts, backend);
+  if (opts.once !== false) for (const c of onceCases.filter((c) => applies(c))) await attempt(c.name, () => c.fn({ sn, opts, assert, log }));
 
   for (const variant of opts.backends) {
     const v = typeof variant === 'string' ? { backend: variant } : variant;
@@ -439,7 +441,7 @@ export async function run(sn, log = (l) => console.log(l), opts = {}) {
       ready = true;
     });
     if (!ready) { log(`# ${label}: skipping its cases (init failed)`); continue; }
-    for (const c of backendCases.filter(applies)) {
+    for (const c of backendCases.filter((c) => applies(c, backend))) {
       const kept = [];
       const keep = (t) => { kept.push(t); return t; };
       await attempt(`${label}: ${c.name}`, async () => {

@@ -1,0 +1,326 @@
+// The wasm-threads backend beyond the shared conformance suite (test/kernels.test.ts and
+// test/optim.test.ts run it with 1, 2 and 3 threads through candidates()): threaded results are
+// bit-identical to one thread on the same kernel build, init() options and notes, and the lifecycle —
+// shutdown, re-init, a process that forgets to shut down, a worker that dies or hangs mid-job.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as sd from '../src/index.js';
+import type { Backend } from '../src/backend/backend.js';
+import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
+import { WasmBackend } from '../src/backend/wasm/backend.js';
+import { engine } from '../src/engine.js';
+import { detectFeatures } from '../src/backend/features.js';
+import { put, rng, threadsAvailable, threadsWorkerUrl } from './helpers.js';
+
+const available = await threadsAvailable();
+const features = await detectFeatures([], true);
+const shared = features.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
+
+/** Same bits: threads change who computes an element, never how. */
+function sameBits(got: Float32Array, want: Float32Array, what: string) {
+  expect(got.length, what).toBe(want.length);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length), w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let bad = -1;
+  for (let i = 0; i < w.length; i++) if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) { bad = i; break; }
+  expect(bad < 0 ? '' : `${what}: element ${bad} is ${got[bad]}, single thread ${want[bad]}`).toBe('');
+}
+
+describe.runIf(available)('wasm-threads results are bit-identical to one thread on the same build', () => {
+  let one: Backend;
+  const many: [string, WasmThreadsBackend][] = [];
+  beforeAll(async () => {
+    one = await WasmBackend.create({ binary: shared });
+    const workerUrl = await threadsWorkerUrl();
+    many.push(['2 threads', await WasmThreadsBackend.create({ binary: shared, threads: 2, workerUrl })]);
+    many.push(['3 threads', await WasmThreadsBackend.create({ binary: shared, threads: 3, workerUrl })]);
+  });
+  afterAll(() => {
+    for (const [, b] of many) b.dispose();
+  });
+
+  /** Runs f on the single-thread backend and on each threaded one; compares the outputs bit for bit. */
+  function agree(what: string, inputs: Float32Array[], outSizes: number[], f: (b: Backend, ins: unknown[], outs: unknown[]) => void) {
+    const run = (b: Backend) => {
+      const ins = inputs.map((x) => put(b, x));
+      const outs = outSizes.map((n) => put(b, new Float32Array(n).fill(0.5)));
+      f(b, ins, outs);
+      return outs.map((h, i) => b.readSync(h, outSizes[i]));
+    };
+    const want = run(one);
+    for (const [name, b] of many) {
+      const got = run(b);
+      got.forEach((g, i) => sameBits(g, want[i], `${what} on ${name}, output ${i}`));
+    }
+  }
+
+  it('gemm in all four forms, row and column tiles, with bias, activation and accumulation', () => {
+    const r = rng(11);
+    // Shapes over the threading threshold: square, MLP layers, thin m, thin n, sizes off every tile edge.
+    const shapes = [[256, 256, 256], [128, 512, 784], [128, 784, 512], [784, 512, 128], [512, 10, 784], [4, 2048, 1024], [2048, 4, 512],
+      [24, 1000, 400], [40, 300, 500], [300, 40, 500], [333, 129, 257], [64, 1000, 33], [130, 70, 90]];
+    for (const [m, n, k] of shapes)
+      for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+        const act = r.int(7), beta = (r.int(2) as 0 | 1), withBias = r.next() < 0.7;
+        agree(`gemm ${ta ? 't' : 'n'}${tb ? 't' : 'n'} ${m}×${n}×${k} act ${act} beta ${beta}`, [r.array(m * k), r.array(k * n), r.array(n)], [m * n], (b, [a, bb, bias], [c]) =>
+          b.gemm({ m, n, k, a, transA: ta, b: bb, transB: tb, c, bias: withBias ? bias : null, act: act as any, alpha: act === 2 ? 0.1 : 1.3, beta }));
+      }
+  });
+
+  it('elementwise, binary, reductions, softmax, losses, gather, dropout and optimizer steps', () => {
+    const r = rng(12);
+    const N = 200_003; // over every grain, not a multiple of any alignment
+    const x = r.array(N, -4, 4), y = r.array(N, -4, 4), z = r.array(N);
+    for (const op of [1, 4, 5, 6, 7, 13]) {
+      agree(`unary ${op}`, [x], [N], (b, [xi], [o]) => b.unary(op as any, N, xi, o, 0.1));
+      agree(`unaryGrad ${op}`, [x, y, z], [N], (b, [xi, yi, dy], [o]) => b.unaryGrad(op as any, N, xi, yi, dy, o, 0.1));
+    }
+    const S = { s0: 0, s1: 1000, s2: 1 }, R = { s0: 0, s1: 0, s2: 1 }, C = { s0: 0, s1: 1, s2: 0 };
+    for (const op of [0, 2, 3, 9]) {
+      agree(`binary ${op} full`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 200, 1000, a, S, bb, S, o));
+      agree(`binary ${op} row broadcast`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 200, 1000, a, S, bb, R, o));
+      agree(`binary ${op} column broadcast, outer axis`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 4, 50, 1000, a, { s0: 50000, s1: 1000, s2: 1 }, bb, C, o));
+      agree(`binary ${op} one long row`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 1, N, a, S, bb, S, o));
+    }
+    for (const op of [0, 1, 2, 4, 6]) {
+      agree(`reduce ${op} rows`, [x], [2000], (b, [xi], [o]) => b.reduce(op as any, 2000, 100, 1, xi, o));
+      agree(`reduce ${op} middle`, [x], [4000], (b, [xi], [o]) => b.reduce(op as any, 40, 50, 100, xi, o));
+    }
+    agree('softmax', [x], [N], (b, [xi], [o]) => b.softmax(2000, 100, xi, o, false));
+    agree('log-softmax', [x], [N], (b, [xi], [o]) => b.softmax(2000, 100, xi, o, true));
+    const labels = Float32Array.from({ length: 2000 }, () => r.int(100));
+    const dense = new Float32Array(2000 * 100).map(() => r.next());
+    agree('softmax cross-entropy, index labels', [x, labels], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, 0, p, loss));
+    agree('softmax cross-entropy, dense labels', [x, dense], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, 1, p, loss));
+    agree('softmax cross-entropy gradient', [z, labels, y], [N], (b, [p, lab, dy], [dl]) => b.softmaxXentGrad(2000, 100, p, lab, 0, dy, dl));
+    const idx = Float32Array.from({ length: 3000 }, () => r.int(2000));
+    agree('gatherRows', [x, idx], [3000 * 100], (b, [xi, ii], [o]) => b.gatherRows(3000, 100, xi, ii, o));
+    agree('dropout with an offset', [x], [N, N], (b, [xi], [o, mask]) => b.dropout(N, xi, o, mask, 0.7, 1234, 987654));
+    agree('fill, copy, affine, axpy', [x, y], [N, N], (b, [xi, yi], [o, p]) => {
+      b.fill(N, o, 2.5);
+      b.copy(N, xi, p);
+      b.affine(N, p, o, 0.3, -1);
+      b.axpy(N, 0.7, yi, o);
+    });
+    // Optimizer steps update param and state in place: copy the inputs into the outputs first.
+    const g = r.array(N), st = r.array(2 * N, 0, 1);
+    const step = (kind: number, hyper: number[], s2: boolean) => (b: Backend, [p0, gi, s10, s20]: unknown[], [p, s1, s2o]: unknown[]) => {
+      b.copy(N, p0, p);
+      b.copy(N, s10, s1);
+      b.copy(2 * N, s20, s2o);
+      b.optimStep(kind as any, N, p, gi, s1, s2 ? s2o : null, hyper);
+    };
+    const ins = [x, g, r.array(N, 0, 1), st];
+    agree('sgd with momentum', ins, [N, N, 2 * N], step(0, [0.01, 0.9, 0, 1e-4, 1, 0, 0, 1], false));
+    agree('adam (amsgrad)', ins, [N, N, 2 * N], step(1, [0.001, 0.9, 0.999, 1e-8, 0.01, 1, 0.1, 0.002, 0, 1, 1], true));
+    agree('rmsprop (centered, momentum)', ins, [N, N, 2 * N], step(2, [0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 1], true));
+    agree('adagrad', ins, [N, N, 2 * N], step(3, [0.01, 1e-10, 0, 0, 1], false));
+  });
+});
+
+describe.runIf(available)('training on wasm-threads matches single-thread wasm', () => {
+  afterAll(() => sd.shutdown());
+
+  /** Losses of a few adam steps of 784-128-10 on batch 128, with dropout: every kernel of a step, threaded. */
+  async function losses(opts: sd.InitOptions): Promise<number[]> {
+    const info = await sd.init(opts);
+    expect(info.backend).toBe(opts.backend);
+    const r = rng(5);
+    const x = sd.tensor(r.array(256 * 784), [256, 784]);
+    const y = sd.tensor(Array.from({ length: 256 }, () => r.int(10)));
+    const model = sd.sequential([sd.layers.linear(784, 128, { activation: 'relu', seed: 1 }), sd.layers.dropout(0.2), sd.layers.linear(128, 10, { seed: 2 })]);
+    const h = await model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: sd.optimizers.adam({ lr: 1e-3 }), epochs: 3, batchSize: 128, seed: 9, shuffle: true });
+    sd.dispose([x, y]);
+    model.dispose();
+    if (opts.backend === 'wasm-threads') expect((engine.backend as WasmThreadsBackend).jobs).toBeGreaterThan(10); // it did split work
+    return h.loss;
+  }
+
+  it('gives the same losses, bit for bit (shared and plain builds run the same kernel code)', async () => {
+    const want = await losses({ backend: 'wasm', relaxedSimd: features.relaxedSimd });
+    const saved = WasmThreadsBackend.grainForTests;
+    WasmThreadsBackend.grainForTests = undefined; // the measured tiles, as users get them
+    const got = await losses({ backend: 'wasm-threads', threads: 2, workerUrl: await threadsWorkerUrl() });
+    WasmThreadsBackend.grainForTests = saved;
+    expect(got.length).toBe(want.length);
+    expect(got).toEqual(want);
+  });
+});
+
+describe.runIf(available)('init() with wasm-threads', () => {
+  afterAll(() => sd.shutdown());
+
+  it('starts the asked thread count and reports it', async () => {
+    const workerUrl = await threadsWorkerUrl();
+    for (const threads of [1, 2, 3]) {
+      const info = await sd.init({ backend: 'wasm-threads', threads, workerUrl });
+      expect(info.backend).toBe('wasm-threads');
+      expect(info.threads).toBe(threads);
+      expect(info.binary).toBe(shared);
+      expect(info.notes.join('\n')).toMatch(new RegExp(`wasm-threads: ${threads} threads? run kernels`));
+      expect(sd.tensor([[1, 2], [3, 4]]).matmul(sd.tensor([[5, 6], [7, 8]])).arraySync()).toEqual([[19, 22], [43, 50]]);
+    }
+    const def = await sd.init({ backend: 'wasm-threads', workerUrl });
+    expect(def.threads).toBeGreaterThanOrEqual(1);
+    expect(def.threads).toBeLessThanOrEqual(8);
+    expect(def.notes.join('\n')).toMatch(/by default one per core/);
+  });
+
+  it('validates the threads and workerUrl options', async () => {
+    for (const bad of [0, -1, 1.5, 65, NaN, '2'])
+      await expect(sd.init({ backend: 'wasm-threads', threads: bad as any })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(sd.init({ backend: 'wasm-threads', workerUrl: 3 as any })).rejects.toThrow(/workerUrl must be a string or a URL/);
+    const info = await sd.init({ backend: 'wasm', threads: 2 });
+    expect(info.threads).toBe(1);
+    expect(info.notes.join('\n')).toMatch(/threads option applies to wasm-threads only/);
+  });
+
+  it('fails clearly, without hanging, when the worker script is missing or broken', async () => {
+    const missing = new URL('../.tmp/no-such-worker.js', import.meta.url);
+    await expect(sd.init({ backend: 'wasm-threads', threads: 2, workerUrl: missing })).rejects.toThrow(/could not start 1 worker: the worker script .*no-such-worker\.js does not exist/);
+    const dir = new URL('../.tmp/test-broken-worker/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const broken = new URL('broken.js', dir);
+    writeFileSync(broken, 'throw new Error("broken on purpose");\n');
+    await expect(sd.init({ backend: 'wasm-threads', threads: 2, workerUrl: broken })).rejects.toThrow(/could not start 1 worker: worker 1 (failed|exited).*/);
+    // auto falls back to single-thread wasm and says why.
+    const auto = await sd.init({ threads: 2, workerUrl: missing });
+    expect(auto.backend).toBe('wasm');
+    expect(auto.notes.join('\n')).toMatch(/wasm-threads failed to start \(.*does not exist.*\): using single-thread wasm/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('auto takes wasm-threads when more than one thread is possible, and wasm for threads: 1', async () => {
+    const workerUrl = await threadsWorkerUrl();
+    const info = await sd.init({ threads: 2, workerUrl });
+    expect(info.backend).toBe('wasm-threads');
+    expect(info.threads).toBe(2);
+    const one = await sd.init({ threads: 1, workerUrl });
+    expect(one.backend).toBe('wasm');
+    expect(one.notes.join('\n')).toMatch(/wasm-threads: threads: 1 was asked for/);
+  });
+});
+
+describe.runIf(available)('wasm-threads lifecycle', () => {
+  let workerUrl: URL;
+  beforeAll(async () => {
+    workerUrl = await threadsWorkerUrl();
+  });
+  afterAll(() => sd.shutdown());
+
+  const matmulWorks = () => expect(sd.tensor([[1, 2], [3, 4]]).matmul(sd.tensor([[1], [1]])).arraySync()).toEqual([[3], [7]]);
+
+  it('shutdown() and a later init() terminate the workers of the backend they replace', async () => {
+    await sd.init({ backend: 'wasm-threads', threads: 3, workerUrl });
+    const first = engine.backend as WasmThreadsBackend;
+    expect(first.workerCount).toBe(2);
+    await sd.init({ backend: 'wasm-threads', threads: 2, workerUrl });
+    expect(first.workerCount).toBe(0);
+    const second = engine.backend as WasmThreadsBackend;
+    expect(second.workerCount).toBe(1);
+    matmulWorks();
+    sd.shutdown();
+    expect(second.workerCount).toBe(0);
+    expect(() => second.fill(4, second.alloc(4), 1)).toThrow(/was disposed/);
+  });
+
+  it('a Node process that never calls shutdown() still exits', () => {
+    // The bundle as users get it (src/index.ts and the worker side by side, as in dist/), in a child.
+    const dir = fileURLToPath(new URL('../.tmp/test-exit-bundle/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const script = `${dir}/forget.mjs`;
+    const bundle = spawnSync(process.execPath, ['-e', `
+      const esbuild = await import('esbuild');
+      const o = { bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', loader: { '.wasm': 'binary' }, external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'error' };
+      await esbuild.build({ ...o, entryPoints: { index: 'src/index.ts', worker: 'src/backend/threads/worker.ts' }, outdir: ${JSON.stringify(dir)} });
+    `, '--input-type=module'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    expect(bundle.status, bundle.stderr).toBe(0);
+    writeFileSync(script, `
+      const sd = await import(${JSON.stringify(pathToFileURL(`${dir}/index.js`).href)});
+      const info = await sd.init({ backend: 'wasm-threads', threads: 3 });
+      const a = sd.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+      console.log(info.backend, info.threads, a.matmul(a).dataSync()[0]);
+      // no shutdown(): the workers must not keep the process alive
+    `);
+    const t0 = Date.now();
+    const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    expect(child.error?.message ?? '', `did not exit within 20 s: ${child.stderr}`).toBe('');
+    expect(child.stdout.trim(), child.stderr).toBe('wasm-threads 3 256');
+    expect(child.status).toBe(0);
+    expect(seconds).toBeLessThan(10);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a worker that exits in the middle of a job makes that call and later calls throw, never hang', async () => {
+    await sd.init({ backend: 'wasm-threads', threads: 2, workerUrl });
+    const b = engine.backend as WasmThreadsBackend;
+    matmulWorks();
+    const t0 = performance.now();
+    expect(() => b._testFault('exit')).toThrow(/wasm-threads backend is unusable: worker 1 exited during a kernel call\. Call init\(\) again/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(b.failure).toMatch(/worker 1 exited/);
+    expect(() => matmulWorks()).toThrow(/wasm-threads backend is unusable: worker 1 exited/);
+    expect(sd.info().notes.join('\n')).toMatch(/wasm-threads is unusable: worker 1 exited.*call init\(\) again/);
+    // init() again gives a working backend.
+    await sd.init({ backend: 'wasm-threads', threads: 2, workerUrl });
+    matmulWorks();
+  });
+
+  it('a worker that stops responding mid-job is reported after the stall timeout, not waited for forever', async () => {
+    const b = await WasmThreadsBackend.create({ binary: shared, threads: 2, workerUrl, stallMs: 300 });
+    const t0 = performance.now();
+    expect(() => b._testFault('hang')).toThrow(/no kernel tile finished for \d+ ms \(a worker stopped responding\)/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const x = b.alloc(8);
+    expect(() => b.fill(8, x, 1)).toThrow(/unusable/);
+    b.dispose();
+  });
+
+  it('a worker killed between jobs is noticed at the next call', async () => {
+    const b = await WasmThreadsBackend.create({ binary: shared, threads: 3, workerUrl });
+    const x = b.alloc(1 << 20);
+    b.fill(1 << 20, x, 1);
+    b._testFault('terminate');
+    await new Promise((r) => setTimeout(r, 200)); // the 'exit' event arrives through the event loop
+    expect(b.failure).toMatch(/worker 1 exited/);
+    expect(() => b.fill(1 << 20, x, 2)).toThrow(/wasm-threads backend is unusable: worker 1 exited/);
+    b.dispose();
+  });
+
+  it('workers see the memory the calling thread grew while they waited', async () => {
+    const b = await WasmThreadsBackend.create({ binary: shared, threads: 3, workerUrl });
+    const start = b.stats().reservedBytes;
+    const held: unknown[] = [];
+    for (let i = 0; i < 12; i++) {
+      const n = (1 << 20) + i * 4093; // 4 MB and up: every allocation grows the memory
+      const x = b.alloc(n);
+      held.push(x);
+      b.fill(n, x, i + 0.5); // split over the threads, up to the new top of the memory
+      b.axpy(n, 2, x, x);
+      const got = b.readSync(x, n);
+      expect([got[0], got[n >> 1], got[n - 1]]).toEqual([3 * (i + 0.5), 3 * (i + 0.5), 3 * (i + 0.5)]);
+    }
+    expect(b.stats().reservedBytes).toBeGreaterThan(start + 40 * 2 ** 20);
+    expect(b.jobs).toBeGreaterThanOrEqual(24);
+    b.dispose();
+  });
+
+  it('a tile that traps is an ordinary error: the backend stays usable', async () => {
+    const b = await WasmThreadsBackend.create({ binary: shared, threads: 2, workerUrl, grain: 'fine' });
+    const x = b.alloc(1024);
+    // A pointer past the end of the memory: every tile traps.
+    expect(() => b.fill(1024, 0x7ffffff0, 1)).toThrow(/kernel tile failed on .*(RuntimeError|memory access out of bounds)/);
+    expect(b.failure).toBe(null);
+    b.fill(1024, x, 3);
+    expect(b.readSync(x, 4)).toEqual(new Float32Array([3, 3, 3, 3]));
+    b.dispose();
+  });
+});
+
+describe.skipIf(available)('wasm-threads where threads are impossible', () => {
+  it('an explicit request is a clear error', async () => {
+    await expect(sd.init({ backend: 'wasm-threads' })).rejects.toThrow(/cannot run here/);
+  });
+});
