@@ -202,6 +202,8 @@ if (await build()) {
   await smoke('deno', denoPath(), ['run', '--allow-read', ...denoEnv, at('test', 'runtime', 'deno.mjs')]);
   if (existsSync(chromiumPath)) {
     await smoke('chromium', process.execPath, [at('test', 'runtime', 'browser.mjs')]);
+    // The examples where users run simdnn: the offline web demo in Chromium and the edge handler over HTTP.
+    await smoke('demo', process.execPath, [at('test', 'demo', 'run.mjs')]);
   } else if (inCI) {
     heading('smoke: chromium');
     console.error(`chromium not found at ${chromiumPath}: required when CI is set (apt-get install chromium, or set CHROMIUM_PATH)`);

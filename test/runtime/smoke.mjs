@@ -384,6 +384,53 @@ perBackend('a shape mismatch throws an Error naming the op', async ({ sn, keep }
   await assert.throws(() => keep(sn.add(A, B)), /\badd\b/i, 'add([3,4], [5,2])');
 });
 
+perBackend('training: readCsv → split → standardize → fit → save → load → predict (3 blobs, accuracy ≥ 0.9)', async ({ sn, backend, keep }) => {
+  // Three separable clusters in 4-D as CSV text with a categorical target: exercises the CSV parser,
+  // the scaler, the compiled training plan, the optimizer kernels and the model file in this runtime.
+  const centers = [[0, 0, 0, 0], [3, 3, 0, 0], [0, 3, 3, 3]];
+  const noise = randomF32(150 * 4, 21);
+  const lines = ['a,b,c,d,kind'];
+  for (let i = 0; i < 150; i++) {
+    const k = i % 3;
+    lines.push([...centers[k].map((c, j) => (c + noise[i * 4 + j]).toFixed(4)), ['left', 'mid', 'right'][k]].join(','));
+  }
+  const ds = await sn.data.readCsv(lines.join('\n'), { target: 'kind' });
+  keep(ds.x); keep(ds.y);
+  assert.deepEqual(ds.classes, ['left', 'mid', 'right'], 'classes');
+  const parts = sn.data.split(ds.x, ds.y, { test: 0.2, stratify: true, seed: 1 });
+  for (const p of [parts.train.x, parts.train.y, parts.test.x, parts.test.y]) keep(p);
+  const model = sn.mlp([4, 16, 3], { seed: 3 });
+  model.preprocessing = { scaler: sn.data.standardize(parts.train.x), classes: ds.classes, columns: ds.columns };
+  const optimizer = sn.optimizers.adam({ lr: 0.02 });
+  try {
+    const h = await model.fit(parts.train.x, parts.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: 15, batchSize: 16 });
+    assert.ok(h.loss[h.loss.length - 1] < h.loss[0], `loss fell: ${h.loss[0]} → ${h.loss[h.loss.length - 1]}`);
+    const accuracy = async (m) => {
+      const p = await keep(m.predict(parts.test.x)).data();
+      const y = await parts.test.y.data();
+      let hits = 0;
+      for (let i = 0; i < y.length; i++) {
+        let best = 0;
+        for (let c = 1; c < 3; c++) if (p[i * 3 + c] > p[i * 3 + best]) best = c;
+        if (best === y[i]) hits++;
+      }
+      return hits / y.length;
+    };
+    const acc = await accuracy(model);
+    assert.ok(acc >= 0.9, `test accuracy ${acc} ≥ 0.9`);
+    if (backend !== 'webgpu') {
+      const back = await sn.load(sn.save(model));
+      try {
+        assert.deepEqual(back.preprocessing.classes, ['left', 'mid', 'right'], 'loaded classes');
+        assert.equal(await accuracy(back), acc, 'loaded model accuracy');
+      } finally { back.dispose(); }
+    }
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 
 // What the per-backend cases run on: a backend name, or {backend, label, options (more init
