@@ -550,15 +550,17 @@ async function accuracyOf(model: sd.Sequential, x: number[][], y: number[]): Pro
 describe.skipIf(!gpu)(`the runtime on webgpu${skip}`, () => {
   afterAll(() => sd.shutdown());
 
-  it("init's rules: 'webgpu' needs a GPU object in Node; 'auto' skips a software adapter unless webgpu: true", async () => {
+  it("init's rules: 'webgpu' needs a GPU object in Node; 'auto' uses WebGPU only with webgpu: true", async () => {
     await expect(sd.init({ backend: 'webgpu' })).rejects.toThrow(/cannot start here: Node has no navigator\.gpu.*create\(\[\]\)/);
     await expect(sd.init({ backend: 'webgpu', gpu: {} as any })).rejects.toThrow(/gpu must be a GPU object/);
     await expect(sd.init({ backend: 'auto', webgpu: 'yes' as any })).rejects.toThrow(/webgpu must be true or false/);
     const a = await sd.init({ backend: 'auto', gpu: gpu! });
     expect(a.backend).not.toBe('webgpu');
-    expect(a.notes.join('\n')).toMatch(/webgpu: not used: the only adapter is a software \(fallback\) adapter/);
+    expect(a.notes.join('\n')).toMatch(/webgpu: not tried \(opt in with init\(\{webgpu: true\}\)/);
     const off = await sd.init({ backend: 'auto', gpu: gpu!, webgpu: false });
     expect(off.notes.join('\n')).toMatch(/webgpu: not tried/);
+    const on = await sd.init({ backend: 'auto', gpu: gpu!, webgpu: true });
+    expect(on.backend).toBe('webgpu');
   });
 
   it('fit → predict on iris reaches the js backend\'s accuracy; dispatches per step, bytes per epoch and compile time', async () => {

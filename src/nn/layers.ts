@@ -89,6 +89,9 @@ export class Linear extends Layer {
     this.activation = act;
     this.alpha = options.alpha;
     const init = options.init ?? (['relu', 'leakyRelu', 'elu', 'gelu'].includes(act) ? 'he' : 'glorot');
+    // Refused before the weights are allocated: a huge layer would otherwise exhaust the JS heap.
+    if (inFeatures * outFeatures > 2 ** 30)
+      throw new RangeError(`${op}: a ${inFeatures}×${outFeatures} weight has ${inFeatures * outFeatures} elements; the limit is 2^30 (4 GiB of float32).`);
     const r = rng(options.seed ?? 0);
     const w = new Float32Array(inFeatures * outFeatures);
     const fanIn = inFeatures, fanOut = outFeatures;

@@ -216,14 +216,20 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
   const { activation = 'relu', outputActivation = 'linear', dropout = 0, seed = 0, init, alpha } = options;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`${op}: dropout must be a rate in [0, 1), got ${String(dropout)}.`);
   const ls: Layer[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    const last = i + 2 === sizes.length;
-    const fused = last ? (outputActivation === 'softmax' || outputActivation === 'logSoftmax' ? 'linear' : outputActivation) : activation;
-    ls.push(new Linear(sizes[i], sizes[i + 1], { activation: fused as Activation, alpha, init, seed: (seed * 1000003 + i) % 2 ** 52 }));
-    if (last && fused !== outputActivation) ls.push(layerFromConfig({ type: 'activation', activation: outputActivation }));
-    if (!last && dropout > 0) ls.push(new Dropout(dropout));
+  try {
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      const last = i + 2 === sizes.length;
+      const fused = last ? (outputActivation === 'softmax' || outputActivation === 'logSoftmax' ? 'linear' : outputActivation) : activation;
+      ls.push(new Linear(sizes[i], sizes[i + 1], { activation: fused as Activation, alpha, init, seed: (seed * 1000003 + i) % 2 ** 52 }));
+      if (last && fused !== outputActivation) ls.push(layerFromConfig({ type: 'activation', activation: outputActivation }));
+      if (!last && dropout > 0) ls.push(new Dropout(dropout));
+    }
+    return new Sequential(ls, { seed });
+  } catch (e) {
+    // A bad option or out of memory in a later layer: free the parameters the earlier layers allocated.
+    for (const l of ls) l.dispose();
+    throw e;
   }
-  return new Sequential(ls, { seed });
 }
 
 /** A model from a list of layers. */

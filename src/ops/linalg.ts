@@ -85,6 +85,7 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
       throw new RangeError(`${op}: bias must have shape [${n}] to match w ${fmtShape(w.shape)}, got ${fmtShape(bias.shape)}.`);
     hb = bias.handle(op);
   }
+  if (alpha !== undefined && (typeof alpha !== 'number' || !Number.isFinite(alpha))) throw new TypeError(`${op}: alpha must be a finite number, got ${String(alpha)}.`);
   const a = alpha ?? (activation === 'elu' ? 1 : 0.01);
   const act = activationCode[activation] as UnaryCode;
   const be = backend();

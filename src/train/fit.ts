@@ -111,32 +111,33 @@ const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boole
 };
 
 /** Checks the data against the model and the loss; returns the target's columns (0 for class indices). */
-async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string): Promise<number> {
-  return checkValues(model, x, y, loss, what, await x.data(), await y.data());
+async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, op = 'fit'): Promise<number> {
+  return checkValues(model, x, y, loss, what, await x.data(), await y.data(), op);
 }
 
-function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, xs: Float32Array, ys: Float32Array): number {
-  model.checkInput(x, 'fit');
+function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, xs: Float32Array, ys: Float32Array, op = 'fit'): number {
+  model.checkInput(x, op);
+  if (what) what += ' ';
   const n = x.shape[0], out = model.outputSize;
-  if (y.shape[0] !== n) throw new RangeError(`fit: ${what} x has ${n} rows but y has ${y.shape[0] ?? 0}; they must have one target per row.`);
+  if (y.shape[0] !== n) throw new RangeError(`${op}: ${what}x has ${n} rows but y has ${y.shape[0] ?? 0}; they must have one target per row.`);
   for (let i = 0; i < xs.length; i++)
     if (!Number.isFinite(xs[i]))
-      throw new RangeError(`fit: ${what} x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
+      throw new RangeError(`${op}: ${what}x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
   for (let i = 0; i < ys.length; i++)
-    if (!Number.isFinite(ys[i])) throw new RangeError(`fit: ${what} y holds ${ys[i]} at index ${i}; targets must be finite numbers.`);
+    if (!Number.isFinite(ys[i])) throw new RangeError(`${op}: ${what}y holds ${ys[i]} at index ${i}; targets must be finite numbers.`);
   if (loss === 'softmaxCrossEntropy') {
     if (y.rank === 1) {
       for (let i = 0; i < ys.length; i++)
         if (!Number.isInteger(ys[i]) || ys[i] < 0 || ys[i] >= out)
-          throw new RangeError(`fit: label ${ys[i]} at row ${i} is not a class index in 0..${out - 1} (the model has ${out} outputs); encode labels as 0..${out - 1} or widen the output layer.`);
+          throw new RangeError(`${op}: label ${ys[i]} at row ${i} is not a class index in 0..${out - 1} (the model has ${out} outputs); encode labels as 0..${out - 1} or widen the output layer.`);
       return 0;
     }
     if (y.rank === 2 && y.shape[1] === out) return out;
-    throw new RangeError(`fit: softmaxCrossEntropy takes y as class indices [${n}] or one-hot [${n}, ${out}], got ${fmtShape(y.shape)}.`);
+    throw new RangeError(`${op}: softmaxCrossEntropy takes y as class indices [${n}] or one-hot [${n}, ${out}], got ${fmtShape(y.shape)}.`);
   }
   if (y.rank === 1 && out === 1) return 1;
   if (y.rank === 2 && y.shape[1] === out) return out;
-  throw new RangeError(`fit: the model has ${out} output${out > 1 ? 's' : ''}, so y must be [${n}, ${out}]${out === 1 ? ` or [${n}]` : ''}; got ${fmtShape(y.shape)}.` + (y.rank === 1 && out > 1 ? " For class labels use loss: 'softmaxCrossEntropy'." : ''));
+  throw new RangeError(`${op}: the model has ${out} output${out > 1 ? 's' : ''}, so y must be [${n}, ${out}]${out === 1 ? ` or [${n}]` : ''}; got ${fmtShape(y.shape)}.` + (y.rank === 1 && out > 1 ? " For class labels use loss: 'softmaxCrossEntropy'." : ''));
 }
 
 /** Splits rows into train/validation index lists: stratified by label when y holds class indices. */
@@ -240,7 +241,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     const t0 = performance.now();
     let lastYield = t0;
     model.stopTraining = false;
-    const batchRows = new Float32Array(batchSize);
+    const batchRows = new Float32Array(Math.min(batchSize, n)); // a batchSize above the row count is one batch
     await cb.onTrainBegin?.();
 
     const evaluateRows = async (X: Tensor, Y: Tensor, rows: Float32Array) => {
@@ -379,7 +380,7 @@ export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn:
     if (Y.own) owned.push(Y.t);
     let x = X.t;
     const y = Y.t;
-    const targetCols = await checkData(model, x, y, options.loss, '');
+    const targetCols = await checkData(model, x, y, options.loss, '', 'evaluate');
     if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     const n = x.shape[0];
     if (n === 0) throw new RangeError('evaluate: x has no rows.');

@@ -2,7 +2,7 @@
 // train in the worker, stop and resume, check the test accuracy and the confusion matrix, draw test
 // digits on the canvas with the mouse, save/download/upload the model, then reload with the network
 // off and the server gone: load the saved model from IndexedDB, predict, train again. Ends with a
-// screenshot (test/demo/screenshots/demo.png).
+// screenshot (test-results/demo.png, not committed; examples/web/screenshot.png is a copy for the docs).
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { assert } from './harness.mjs';
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOT = fileURLToPath(new URL('./screenshots/demo.png', import.meta.url));
+const SHOT = fileURLToPath(new URL('../../test-results/demo.png', import.meta.url));
 // Rows of the demo's test split (by index) drawn on the canvas.
 const DRAWN = [45, 90, 135, 225];
 const EPOCHS = 40;
@@ -279,7 +279,7 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       await page.evaluate(() => document.activeElement?.blur());
       await page.mouse.move(0, 0);
       await page.waitForTimeout(300); // bar transitions
-      mkdirSync(fileURLToPath(new URL('./screenshots/', import.meta.url)), { recursive: true });
+      mkdirSync(fileURLToPath(new URL('../../test-results/', import.meta.url)), { recursive: true });
       await page.screenshot({ path: SHOT, fullPage: true });
       figures.screenshotKB = Math.round(statSync(SHOT).size / 1024);
     });
