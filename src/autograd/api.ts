@@ -1,7 +1,7 @@
 import { engine } from '../engine.js';
 import { tidy } from '../runtime.js';
 import { Tensor } from '../tensor.js';
-import { backward, type BackwardOptions } from './graph.js';
+import { backward, filledLike, type BackwardOptions } from './graph.js';
 
 /** Runs fn without recording gradients (inference, metrics, manual parameter updates). */
 export function noGrad<T>(fn: () => T): T {
@@ -50,7 +50,7 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
         return y;
       });
       const grads = leaves.map((l) => {
-        const g = l.grad ?? zerosOf(l);
+        const g = l.grad ?? filledLike(l, 0);
         l.grad = null;
         return g;
       });
@@ -72,12 +72,6 @@ export function grad(f: (...xs: Tensor[]) => Tensor) {
     value.dispose();
     return grads;
   };
-}
-
-function zerosOf(x: Tensor): Tensor {
-  const t = new Tensor(x.shape, engine.newStorage(x.size), false);
-  engine.requireBackend().fill(x.size, t.handle('grad'), 0);
-  return t;
 }
 
 /** The same storage as an ordinary (scoped) tensor, so grads returned inside tidy() are scoped. */

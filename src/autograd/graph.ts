@@ -171,14 +171,15 @@ function makeSeed(y: Tensor, options: BackwardOptions): Tensor {
   } else {
     if (y.size !== 1)
       throw new RangeError(`${op}: the output has shape [${y.shape.join(', ')}]; backward() without a gradient needs a single value (reduce it first, e.g. loss.mean()).`);
-    seed = onesLike(y);
+    seed = filledLike(y, 1);
   }
   return seed;
 }
 
-function onesLike(y: Tensor): Tensor {
-  const t = new Tensor(y.shape, engine.newStorage(y.size), false);
-  engine.requireBackend().fill(y.size, t.handle('backward'), 1);
+/** @internal A tensor of x's shape filled with `value`, outside tidy scopes. */
+export function filledLike(x: Tensor, value: number): Tensor {
+  const t = new Tensor(x.shape, engine.newStorage(x.size), false);
+  engine.requireBackend().fill(x.size, t.handle('backward'), value);
   return t;
 }
 

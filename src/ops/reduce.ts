@@ -87,24 +87,26 @@ function lastAxis(x: Tensor, axis: number, op: string): void {
     throw new RangeError(`${op}: only the last axis is supported (axis -1), got ${axis}; transpose the tensor first.`);
 }
 
-/** Softmax along the last axis. */
-export function softmax(x: Tensor, axis = -1): Tensor {
-  lastAxis(x, axis, 'softmax');
-  const h = x.handle('softmax');
+/** The softmax kernel (or its log form) over the rows of x's last axis. */
+function rowSoftmax(x: Tensor, axis: number, op: 'softmax' | 'logSoftmax'): Tensor {
+  lastAxis(x, axis, op);
+  const h = x.handle(op);
   const cols = x.shape[x.rank - 1];
   const y = empty(x.shape);
-  backend().softmax(cols ? x.size / cols : 0, cols, h, y.handle('softmax'), false);
+  backend().softmax(cols ? x.size / cols : 0, cols, h, y.handle(op), op === 'logSoftmax');
+  return y;
+}
+
+/** Softmax along the last axis. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const y = rowSoftmax(x, axis, 'softmax');
   // dx = y·(dy − Σ dy·y) along the row.
   return record(y, 'softmax', [x], [y], (dy, [y]) => [mul(y, sub(dy, sum(mul(dy, y), -1, true)))]);
 }
 
 /** log(softmax(x)) along the last axis, computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  lastAxis(x, axis, 'logSoftmax');
-  const h = x.handle('logSoftmax');
-  const cols = x.shape[x.rank - 1];
-  const y = empty(x.shape);
-  backend().softmax(cols ? x.size / cols : 0, cols, h, y.handle('logSoftmax'), true);
+  const y = rowSoftmax(x, axis, 'logSoftmax');
   // dx = dy − softmax(x)·Σ dy along the row, with softmax(x) = e^y.
   return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(y.exp(), sum(dy, -1, true)))]);
 }
