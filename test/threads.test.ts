@@ -319,7 +319,7 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
   });
 });
 
-describe.skipIf(available)('wasm-threads where threads are impossible', () => {
+describe.skipIf(available)('wasm-threads where threads are impossible (skipped where threads work, as here: it checks the error a runtime without them gives)', () => {
   it('an explicit request is a clear error', async () => {
     await expect(sd.init({ backend: 'wasm-threads' })).rejects.toThrow(/cannot run here/);
   });
