@@ -1,0 +1,39 @@
+// Bundle size: what a browser downloads to run each system, minified (as shipped) and gzipped (level 9).
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const require = createRequire(import.meta.url);
+const pkg = (name) => dirname(require.resolve(`${name}/package.json`));
+const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
+
+/** `loaded` names the files one page actually fetches (tfjs-wasm loads one of its three binaries). */
+function measure(files, loaded = files.map((f) => f.path)) {
+  const parts = files.filter((f) => existsSync(f.path)).map((f) => ({ name: relative(root, f.path), kind: f.kind, bytes: readFileSync(f.path).length, gzip: gz(f.path) }));
+  const sum = (kind) => parts.filter((p) => !kind || p.kind === kind).reduce((s, p) => s + p.gzip, 0);
+  return { parts, jsGzip: sum('js'), wasmGzip: sum('wasm'), totalGzip: sum(), loadedGzip: parts.filter((p) => loaded.includes(join(root, p.name))).reduce((s, p) => s + p.gzip, 0), missing: files.filter((f) => !existsSync(f.path)).map((f) => relative(root, f.path)) };
+}
+
+/** {system: {parts, jsGzip, wasmGzip, totalGzip, loadedGzip}} in bytes. */
+export function bundleSizes() {
+  const tfjs = pkg('@tensorflow/tfjs'), tfw = pkg('@tensorflow/tfjs-backend-wasm');
+  return {
+    // The wasm is inlined (base64) in dist/index.js, so its bytes are counted inside the JS.
+    simdnn: measure([
+      { path: join(root, 'dist/index.js'), kind: 'js' },
+      { path: join(root, 'dist/worker.js'), kind: 'js' },
+    ]),
+    'tfjs-wasm': measure([
+      { path: join(tfjs, 'dist/tf.min.js'), kind: 'js' },
+      { path: join(tfw, 'dist/tf-backend-wasm.min.js'), kind: 'js' },
+      { path: join(tfw, 'dist/tfjs-backend-wasm.wasm'), kind: 'wasm' },
+      { path: join(tfw, 'dist/tfjs-backend-wasm-simd.wasm'), kind: 'wasm' },
+      { path: join(tfw, 'dist/tfjs-backend-wasm-threaded-simd.wasm'), kind: 'wasm' },
+    ], [join(tfjs, 'dist/tf.min.js'), join(tfw, 'dist/tf-backend-wasm.min.js'), join(tfw, 'dist/tfjs-backend-wasm-simd.wasm')]),
+    'tfjs-cpu': measure([{ path: join(tfjs, 'dist/tf.min.js'), kind: 'js' }]),
+    'brain.js': measure([{ path: join(pkg('brain.js'), 'browser.min.js'), kind: 'js' }]),
+  };
+}
