@@ -222,6 +222,9 @@ describe.each(backends)('API on the %s backend', (name) => {
       [() => sd.dense(a, a, sd.tensor([1, 2, 3])), /bias must have shape \[2\]/],
       [() => sd.dense(a, a, null, 'swish' as any), /unknown activation 'swish'/],
       [() => sd.leakyRelu(a, NaN), /slope must be a finite number/],
+      [() => sd.maximum(a, sd.tensor([1, 2, 3])), /^maximum: shapes \[2, 2\] and \[3\] cannot be broadcast/],
+      [() => sd.matmul(a, a, { transposeb: true } as any), /matmul: unknown option 'transposeb'; use transposeA and transposeB/],
+      [() => sd.layers.linear(2, 3, { activaton: 'relu' } as any), /layers.linear: unknown option 'activaton'/],
     ];
     for (const [fn, re] of cases) expect(fn).toThrow(re);
     const d = sd.tensor([1]);

@@ -69,6 +69,8 @@ export interface LinearOptions {
   seed?: number;
 }
 
+const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
+
 /** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
 export class Linear extends Layer {
   readonly type = 'linear';
@@ -82,6 +84,9 @@ export class Linear extends Layer {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     const op = 'layers.linear';
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : typeof options}.`);
+    for (const k of Object.keys(options))
+      if (!LINEAR_KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${LINEAR_KEYS.join(', ')}.`);
     this.inFeatures = checkSize(inFeatures, op, 'inFeatures');
     this.outFeatures_ = checkSize(outFeatures, op, 'outFeatures');
     const act = checkActivation(options.activation ?? 'linear', op);

@@ -134,15 +134,19 @@ function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: bool
   return { t: v, temp: false };
 }
 
+/** The public names of the binary ops whose kernel code has another name, for error messages. */
+const PUBLIC_NAME: Partial<Record<BinaryName, string>> = { max: 'maximum', min: 'minimum' };
+
 export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
-  const A = asTensor(a, name, 'a');
-  const B = asTensor(b, name, 'b');
+  const op = PUBLIC_NAME[name] ?? name;
+  const A = asTensor(a, op, 'a');
+  const B = asTensor(b, op, 'b');
   try {
-    const ha = A.t.handle(name), hb = B.t.handle(name);
-    const shape = broadcastShapes(A.t.shape, B.t.shape, name);
-    const p = planBroadcast(A.t.shape, B.t.shape, shape, name);
+    const ha = A.t.handle(op), hb = B.t.handle(op);
+    const shape = broadcastShapes(A.t.shape, B.t.shape, op);
+    const p = planBroadcast(A.t.shape, B.t.shape, shape, op);
     const out = empty(shape);
-    backend().binary(Binary[name], p.outer, p.rows, p.cols, ha, p.as, hb, p.bs, out.handle(name));
+    backend().binary(Binary[name], p.outer, p.rows, p.cols, ha, p.as, hb, p.bs, out.handle(op));
     const rule = BINARY_RULES[name];
     return rule ? record(out, name, [A.t, B.t], [A.t, B.t, out], rule) : out;
   } finally {

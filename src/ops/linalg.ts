@@ -45,6 +45,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const op = 'matmul';
   assertTensor(a, op, 'a');
   assertTensor(b, op, 'b');
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object like {transposeB: true}, got ${options === null ? 'null' : typeof options}.`);
+  for (const k of Object.keys(options))
+    if (k !== 'transposeA' && k !== 'transposeB') throw new TypeError(`${op}: unknown option '${k}'; use transposeA and transposeB.`);
   const ta = !!options.transposeA, tb = !!options.transposeB;
   const ha = a.handle(op), hb = b.handle(op);
   const { m, n, k } = dims(a, b, ta, tb, op);
