@@ -12,6 +12,26 @@ function csv(name: string): number[][] {
 
 const backends = ['js', 'wasm', ...((await threadsAvailable()) ? ['wasm-threads' as const] : [])] as const;
 
+/**
+ * The quality-bar protocol: for seeds 0..4, a stratified 80/20 split, a scaler fitted on the training
+ * rows, an mlp of `sizes` trained with adam, and its test accuracy.
+ */
+async function accuracyOverSeeds(X: sd.Tensor, Y: sd.Tensor, sizes: number[], o: { lr: number; epochs: number; batchSize: number }): Promise<number[]> {
+  const accs: number[] = [];
+  for (let seed = 0; seed < 5; seed++) {
+    const s = sd.data.split(X, Y, { test: 0.2, stratify: true, seed });
+    const model = sd.mlp(sizes, { seed });
+    model.preprocessing.scaler = sd.data.standardize(s.train.x);
+    const optimizer = sd.optimizers.adam({ lr: o.lr });
+    await model.fit(s.train.x, s.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: o.epochs, batchSize: o.batchSize, seed });
+    accs.push(sd.metrics.accuracy(model.predictClasses(s.test.x), s.test.y));
+    optimizer.dispose();
+    model.dispose();
+    sd.dispose([s.train.x, s.train.y, s.test.x, s.test.y]);
+  }
+  return accs;
+}
+
 describe.each(backends)('training on %s', (backend) => {
   beforeAll(async () => {
     await sd.init(await initOptions(backend));
@@ -166,19 +186,7 @@ describe.each(backends)('training on %s', (backend) => {
     const rows = csv('digits.csv');
     const X = sd.tensor(rows.map((r) => r.slice(0, 64)));
     const Y = sd.tensor(rows.map((r) => r[64]));
-    const accs: number[] = [];
-    for (let seed = 0; seed < 5; seed++) {
-      const s = sd.data.split(X, Y, { test: 0.2, stratify: true, seed });
-      const scaler = sd.data.standardize(s.train.x);
-      const model = sd.mlp([64, 128, 10], { seed });
-      model.preprocessing.scaler = scaler;
-      const optimizer = sd.optimizers.adam({ lr: 1e-3 });
-      await model.fit(s.train.x, s.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: 30, batchSize: 32, seed });
-      accs.push(sd.metrics.accuracy(model.predictClasses(s.test.x), s.test.y));
-      optimizer.dispose();
-      model.dispose();
-      sd.dispose([s.train.x, s.train.y, s.test.x, s.test.y]);
-    }
+    const accs = await accuracyOverSeeds(X, Y, [64, 128, 10], { lr: 1e-3, epochs: 30, batchSize: 32 });
     const mean = accs.reduce((a, b) => a + b) / accs.length;
     console.log(`digits (${backend}): test accuracy per seed ${accs.map((a) => a.toFixed(4)).join(' ')}, mean ${mean.toFixed(4)}`);
     expect(mean).toBeGreaterThanOrEqual(0.97);
@@ -187,18 +195,7 @@ describe.each(backends)('training on %s', (backend) => {
 
   it('iris: ≥ 0.93 mean test accuracy', async () => {
     const ds = await sd.data.readCsv(new URL('../data/iris.csv', import.meta.url).pathname, { from: 'path' } as any);
-    const accs: number[] = [];
-    for (let seed = 0; seed < 5; seed++) {
-      const s = sd.data.split(ds.x, ds.y, { test: 0.2, stratify: true, seed });
-      const model = sd.mlp([4, 16, 3], { seed });
-      model.preprocessing.scaler = sd.data.standardize(s.train.x);
-      const optimizer = sd.optimizers.adam({ lr: 1e-2 });
-      await model.fit(s.train.x, s.train.y, { loss: 'softmaxCrossEntropy', optimizer, epochs: 100, batchSize: 16, seed });
-      accs.push(sd.metrics.accuracy(model.predictClasses(s.test.x), s.test.y));
-      optimizer.dispose();
-      model.dispose();
-      sd.dispose([s.train.x, s.train.y, s.test.x, s.test.y]);
-    }
+    const accs = await accuracyOverSeeds(ds.x, ds.y, [4, 16, 3], { lr: 1e-2, epochs: 100, batchSize: 16 });
     const mean = accs.reduce((a, b) => a + b) / accs.length;
     console.log(`iris (${backend}): ${accs.map((a) => a.toFixed(3)).join(' ')}, mean ${mean.toFixed(4)}`);
     expect(mean).toBeGreaterThanOrEqual(0.93);
