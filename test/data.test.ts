@@ -64,6 +64,22 @@ describe('rng and shuffle', () => {
     expect(Math.abs(m - 10)).toBeLessThan(0.01);
   });
 
+  it('fillNormal gives exactly the stream of repeated normal() calls, spare included', () => {
+    // fillNormal is a flattened copy of normal()'s Box–Muller loop; any drift between the two would
+    // change every seeded weight initialisation. Odd lengths and a pending spare exercise the edges.
+    for (const [seed, lengths] of [[0, [401_408, 1]], [3, [7, 2, 0, 5]], [11, [1, 1, 1, 4]]] as [number, number[]][]) {
+      const fast = data.rng(seed), slow = data.rng(seed);
+      for (const len of lengths) {
+        const mean = len % 2 ? 0.5 : 0, std = len % 3 ? 2 : 1;
+        const got = fast.fillNormal(new Float64Array(len), mean, std);
+        const want = Float64Array.from({ length: len }, () => slow.normal(mean, std));
+        expect(got).toEqual(want);
+        expect(fast.nextUint32()).toBe(slow.nextUint32()); // the state advanced identically
+        expect(fast.normal()).toBe(slow.normal()); // and the spare, if any, was kept the same way
+      }
+    }
+  });
+
   it('shuffle is a seeded permutation (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 2 ** 32 }), (n, seed) => {
