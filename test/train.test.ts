@@ -260,6 +260,19 @@ describe.each(backends)('training on %s', (backend) => {
     model.dispose();
   });
 
+  it('the finite-data check runs on the device: an overflowing sum falls back to a scan, bad values are located', async () => {
+    const model = sd.mlp([3, 4, 2], { seed: 1 });
+    const y = sd.tensor([0, 1]);
+    // finite, but the float32 sum overflows to Infinity: must be accepted
+    const huge = sd.tensor([[3e38, 3e38, 3e38], [3e38, 3e38, 1]]);
+    await expect(model.evaluate(huge, y, { loss: 'softmaxCrossEntropy' })).resolves.toHaveProperty('loss');
+    // +Inf and -Inf sum to NaN; each is still reported where it is
+    const infs = sd.tensor([[1, 2, 3], [4, -Infinity, Infinity]]);
+    await expect(model.evaluate(infs, y, { loss: 'softmaxCrossEntropy' })).rejects.toThrow(/x holds -Infinity at row 1, column 1/);
+    sd.dispose([y, huge, infs]);
+    model.dispose();
+  });
+
   it('bad options and data get clear errors and leave nothing behind', async () => {
     const model = sd.mlp([3, 4, 2], { seed: 1 });
     const x = sd.tensor([[1, 2, 3], [4, 5, 6]]);

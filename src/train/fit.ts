@@ -8,6 +8,8 @@ import { adam } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
 import { tidy } from '../runtime.js';
+import { noGrad } from '../autograd/api.js';
+import { sum } from '../ops/reduce.js';
 import { Tensor } from '../tensor.js';
 import { TrainPlan } from './plan.js';
 
@@ -112,17 +114,34 @@ const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boole
 
 /** Checks the data against the model and the loss; returns the target's columns (0 for class indices). */
 async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, op = 'fit'): Promise<number> {
-  return checkValues(model, x, y, loss, what, await x.data(), await y.data(), op);
+  const ys = await y.data();
+  // x is often the whole dataset: check it where it lives instead of copying it out (a copy would
+  // double the data's memory at the start of every fit). A float32 sum is finite only if every
+  // value is finite (NaN and ±Inf propagate); x is copied out only when the sum is not finite (a bad
+  // value, or an overflow), to name the culprit.
+  const xs = (await allFinite(x)) ? null : await x.data();
+  return checkValues(model, x, y, loss, what, xs, ys, op);
 }
 
-function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, xs: Float32Array, ys: Float32Array, op = 'fit'): number {
+async function allFinite(x: Tensor): Promise<boolean> {
+  if (x.size === 0) return true;
+  const total = noGrad(() => sum(x));
+  try {
+    return Number.isFinite((await total.data())[0]);
+  } finally {
+    total.dispose();
+  }
+}
+
+function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, xs: Float32Array | null, ys: Float32Array, op = 'fit'): number {
   model.checkInput(x, op);
   if (what) what += ' ';
   const n = x.shape[0], out = model.outputSize;
   if (y.shape[0] !== n) throw new RangeError(`${op}: ${what}x has ${n} rows but y has ${y.shape[0] ?? 0}; they must have one target per row.`);
-  for (let i = 0; i < xs.length; i++)
-    if (!Number.isFinite(xs[i]))
-      throw new RangeError(`${op}: ${what}x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
+  if (xs)
+    for (let i = 0; i < xs.length; i++)
+      if (!Number.isFinite(xs[i]))
+        throw new RangeError(`${op}: ${what}x holds ${xs[i]} at row ${Math.floor(i / x.shape[1])}, column ${i % x.shape[1]}; clean the data first (data.readCsv drops or imputes missing values).`);
   for (let i = 0; i < ys.length; i++)
     if (!Number.isFinite(ys[i])) throw new RangeError(`${op}: ${what}y holds ${ys[i]} at index ${i}; targets must be finite numbers.`);
   if (loss === 'softmaxCrossEntropy') {
