@@ -1,23 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { webgpuEnv } from './test/runtime/webgpu-env.mjs';
+import { wasmInlineVite } from './scripts/wasm-inline.mjs';
 
-// `import bytes from './x.wasm'` yields the module's bytes (a Uint8Array), as esbuild's binary
-// loader does in scripts/build.mjs, so the sources run under vitest unchanged (see src/wasm.d.ts).
-// Vite itself would refuse a plain .wasm import (it only knows `?init`). The bytes come from
-// build/*.wasm, which `npm run build` writes (scripts/test.mjs builds first when stale).
-function wasmBytes(): Plugin {
-  return {
-    name: 'simdnn:wasm-bytes',
-    enforce: 'pre',
-    async load(id) {
-      if (!id.endsWith('.wasm')) return null; // leaves `?init`, `?url` and the like to Vite
-      const base64 = (await readFile(id)).toString('base64');
-      return `export default Uint8Array.from(atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0));\n`;
-    },
-  };
-}
+// `import bytes from './x.wasm'` yields a function returning the module's bytes, decoded on first call,
+// with the same encoding scripts/build.mjs inlines into the bundle (scripts/wasm-inline.mjs), so the
+// sources run under vitest unchanged (see src/wasm.d.ts). Vite itself would refuse a plain .wasm
+// import (it only knows `?init`). The bytes come from build/*.wasm, which `npm run build` writes
+// (scripts/test.mjs builds first when stale).
 
 // Relaxed SIMD: Node 20's V8 validates it only behind --experimental-wasm-relaxed-simd (a V8 flag,
 // refused in NODE_OPTIONS, accepted on the command line of a forked worker). Newer Node ships it
@@ -38,7 +27,7 @@ const RELAXED_PROBE = new Uint8Array([
 const relaxedNeedsFlag = !WebAssembly.validate(RELAXED_PROBE);
 
 export default defineConfig({
-  plugins: [wasmBytes()],
+  plugins: [wasmInlineVite()],
   test: {
     include: ['test/**/*.test.ts'],
     // test/runtime/ holds the smoke suite run against the built bundle in Node, Deno and

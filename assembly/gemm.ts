@@ -13,13 +13,27 @@
 // the panel before it and split in two (6 + 2 rows → 4 + 4): fewer rows leave the FMA latency
 // exposed. The last B panel is 4 wide when ≤ 4 columns remain; a partial panel is computed
 // into a small tile in the workspace and merged.
-// Thin shapes skip packing: small m reads A and B in place (wide 1×24 / 2×16 kernels, or dot
-// products when B is stored [n×k]), n ≤ 16 reads A in place (it is used once or twice).
+// Thin shapes skip packing: small m reads A and B in place (one row streams B row by row; 2×16
+// and narrower kernels, or dot products when B is stored [n×k]), n ≤ 16 reads A in place (it is
+// used once or twice).
 // Epilogue: bias and beta·C enter the accumulators, relu runs over each finished tile, other
 // activations call f32_unary on each finished block of rows (still in cache).
 // No statics are written and no memory is allocated: all scratch lives in `ws`, so row tiles
 // of one product (same lda/ldc, own ws) may run on different threads at once.
-import { f32_unary } from './unary';
+// The relaxed-gemm module (gemm-relaxed.ts) is built with GEMM_IMPORTS_UNARY defined: there the
+// epilogue calls the core module's f32_unary through an import, so that module holds no copy of the
+// activations and no static data.
+import { f32_unary as localUnary } from './unary';
+
+// @ts-ignore: decorator
+@external("env", "f32_unary") declare function importedUnary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void;
+
+// @ts-ignore: decorator
+@inline function f32_unary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void {
+  // @ts-ignore: compile-time constant (asconfig.json, target relaxed-gemm)
+  if (isDefined(GEMM_IMPORTS_UNARY)) importedUnary(op, n, x, y, alpha);
+  else localUnary(op, n, x, y, alpha);
+}
 
 // @ts-ignore: decorator
 @inline const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
@@ -249,34 +263,11 @@ function reluTile(R: i32, W: i32, c: usize, ldc: usize): void {
   }
 }
 
-// Wide kernels for one and two rows: two accumulators per row (as in MR×8) would leave the FMA
-// latency exposed, so one row gets 6 (24 columns) and two rows 4 each (16 columns). Both fit
-// in the 15 registers even when TurboFan hoists every load of an iteration above the FMAs
-// (which it does when they are inlined into a bigger function): 1×32 would spill there.
+// Wide kernel for two rows: two accumulators per row (as in MR×8) would leave the FMA latency
+// exposed, so each row gets 4 (16 columns). It fits in the 15 registers even when TurboFan
+// hoists every load of an iteration above the FMAs (which it does when they are inlined into a
+// bigger function). One row goes through gemv1.
 // A(r, p) = a + r·rs + p·ks; B(p, 0..W) = b + p·bks.
-
-function k1x24(kc: i32, a: usize, ks: usize, b: usize, bks: usize, c: usize, f: i32, bias: usize): void {
-  let x0 = f32x4.splat(0), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0;
-  if (f & F_LOADC) {
-    x0 = v128.load(c); x1 = v128.load(c, 16); x2 = v128.load(c, 32);
-    x3 = v128.load(c, 48); x4 = v128.load(c, 64); x5 = v128.load(c, 80);
-  }
-  if (f & F_BIAS) {
-    x0 = f32x4.add(x0, v128.load(bias)); x1 = f32x4.add(x1, v128.load(bias, 16));
-    x2 = f32x4.add(x2, v128.load(bias, 32)); x3 = f32x4.add(x3, v128.load(bias, 48));
-    x4 = f32x4.add(x4, v128.load(bias, 64)); x5 = f32x4.add(x5, v128.load(bias, 80));
-  }
-  for (let p = kc; p > 0; p--) {
-    let av = v128.load32_splat(a);
-    a += ks;
-    x0 = fma(av, v128.load(b), x0); x1 = fma(av, v128.load(b, 16), x1);
-    x2 = fma(av, v128.load(b, 32), x2); x3 = fma(av, v128.load(b, 48), x3);
-    x4 = fma(av, v128.load(b, 64), x4); x5 = fma(av, v128.load(b, 80), x5);
-    b += bks;
-  }
-  v128.store(c, x0); v128.store(c, x1, 16); v128.store(c, x2, 32);
-  v128.store(c, x3, 48); v128.store(c, x4, 64); v128.store(c, x5, 80);
-}
 
 function k2x16(
   kc: i32, a: usize, rs: usize, ks: usize, b: usize, bks: usize,
@@ -512,6 +503,48 @@ function noK(m: i32, n: i32, c: usize, ldc: i32, bias: usize, act: i32, alpha: f
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * One row, op(B) stored [k×n] (a layer's forward at batch 1): c[0..n4) = a·B, streaming B once,
+ * front to back, four rows of B per pass over c (which stays in L1), so the prefetcher sees four
+ * sequential streams. B is a weight matrix that lives in L2/L3 between calls; 1×24 register
+ * panels (the previous design) read it in 96-byte pieces a row apart and ran ~30% slower. Each
+ * column sums in the same order as the panels do (C, + bias, then p = 0..k-1): same bits.
+ * A(0, p) = a + p·ks; B(p, 0..n4) = b + p·ldb.
+ */
+function gemv1(n4: i32, k: i32, a: usize, ks: usize, b: usize, ldb: usize, c: usize, f: i32, bias: usize): void {
+  let nb = <usize>n4 << 2;
+  for (let j: usize = 0; j < nb; j += 16) {
+    let v = f32x4.splat(0);
+    if (f & F_LOADC) v = v128.load(c + j);
+    if (f & F_BIAS) v = f32x4.add(v, v128.load(bias + j));
+    v128.store(c + j, v);
+  }
+  let p = 0;
+  for (; p + 4 <= k; p += 4) {
+    let s0 = v128.load32_splat(a), s1 = v128.load32_splat(a + ks);
+    let s2 = v128.load32_splat(a + 2 * ks), s3 = v128.load32_splat(a + 3 * ks);
+    a += ks << 2;
+    let b0 = b, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+    b = b3 + ldb;
+    for (let j: usize = 0; j < nb; j += 16) {
+      let acc = v128.load(c + j);
+      acc = fma(s0, v128.load(b0 + j), acc);
+      acc = fma(s1, v128.load(b1 + j), acc);
+      acc = fma(s2, v128.load(b2 + j), acc);
+      acc = fma(s3, v128.load(b3 + j), acc);
+      v128.store(c + j, acc);
+    }
+  }
+  for (; p < k; p++) {
+    let s0 = v128.load32_splat(a);
+    a += ks;
+    for (let j: usize = 0; j < nb; j += 16) v128.store(c + j, fma(s0, v128.load(b + j), v128.load(c + j)));
+    b += ldb;
+  }
+  if (f & F_RELU)
+    for (let j: usize = 0; j < nb; j += 16) v128.store(c + j, relu(v128.load(c + j)));
+}
+
+/**
  * Small m, op(B) stored [k×n] (nn, tn): nothing is packed; B is read in place, in k blocks so the
  * lines of a block stay in cache for the next panel and the next rows; 8/4-wide panels, then
  * the last (< 4) columns one by one over all of k.
@@ -522,7 +555,8 @@ function smallM_kn(
 ): void {
   let n4 = n & ~3;
   let kcb = blockSize(k, KC, 4);
-  for (let pc = 0; pc < k; pc += kcb) {
+  if (m == 1) gemv1(n4, k, a, TA ? lda : 4, b, ldb, c, f0 | fr, bias);
+  else for (let pc = 0; pc < k; pc += kcb) {
     let kc = imin(kcb, k - pc);
     let f = pc == 0 ? f0 : F_LOADC;
     if (pc + kc == k) f |= fr;
@@ -534,13 +568,7 @@ function smallM_kn(
       let j = 0;
       // A(r, p) = pa + r·rs + p·ks
       let rs: usize = TA ? 4 : lda, ks: usize = TA ? lda : 4;
-      if (R == 1) {
-        for (; j + 24 <= n4; j += 24) {
-          let o = <usize>j << 2;
-          k1x24(kc, pa, ks, bp + o, ldb, cr + o, f, bias + o);
-          if (f & F_RELU) reluTile(1, 24, cr + o, ldc);
-        }
-      } else if (R == 2) {
+      if (R == 2) {
         for (; j + 16 <= n4; j += 16) {
           let o = <usize>j << 2;
           k2x16(kc, pa, rs, ks, bp + o, ldb, cr + o, ldc, f, bias + o);

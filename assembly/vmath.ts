@@ -90,7 +90,9 @@ const K_TWO_M24 = 57;
 const K_M_HALF = 58;
 const K_EXP_LO_HILO = 59;
 
-const KF = memory.data<f32>([
+// Lazy: the table is emitted only into a module whose code reads it (not the relaxed-gemm module).
+// @ts-ignore: decorator
+@lazy const KF = memory.data<f32>([
   1.0, 0.5, Infinity, -Infinity, NaN, 2.0,
   -104.0, 89.0, 1.44269504088896341, 12582912.0, 0.693359375, -2.12194440e-4,
   1.9875691500e-4, 1.3981999507e-3, 8.3333519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
@@ -119,7 +121,9 @@ const KI_23 = 7;
 const KI_SPLIT = 8;
 const KI_24 = 9;
 
-const KI = memory.data<i32>([
+// Lazy: the table is emitted only into a module whose code reads it (not the relaxed-gemm module).
+// @ts-ignore: decorator
+@lazy const KI = memory.data<i32>([
   0x80000000, 0x7fffffff, 127 - 0x4b400000, 127, 0x007fffff, 0x3f000000, 126, 23, 0xfffff000, 24,
 ], 16);
 

@@ -74,16 +74,33 @@ function timeCall(run, now = clockNow) {
   return samples[samples.length >> 1];
 }
 
-function loadBuild(target) {
-  const file = join(root, 'build', `simdnn.${target}.wasm`);
+/** The bytes of one kernel module (an asconfig.json target: 'simd', the core, or 'relaxed-gemm'), built when missing. */
+function loadModule(target) {
+  const t = JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8')).targets[target];
+  const file = join(root, t.outFile);
   if (!existsSync(file)) {
     console.log(`(building ${file})`);
-    execFileSync('npx', ['asc', '--target', target], { cwd: root, stdio: 'inherit' });
+    execFileSync('npx', ['asc', t.entry, '--target', target], { cwd: root, stdio: 'inherit' });
   }
   return readFileSync(file);
 }
 
-/** One wasm build, run on the calling thread. */
+/**
+ * The exports of a build as the runtime puts it together (src/backend/wasm/backend.ts): 'simd' is the
+ * core module; 'relaxed' the core plus the relaxed gemm module on the same memory, whose gemm exports
+ * replace the core's (it imports the core's f32_unary for its activation epilogue).
+ */
+async function instantiateBuild(build, memory) {
+  const core = (await WebAssembly.instantiate(loadModule('simd'), { env: { memory } })).instance.exports;
+  if (build === 'simd') return core;
+  const gemm = (await WebAssembly.instantiate(loadModule('relaxed-gemm'), { env: { memory, f32_unary: core.f32_unary } })).instance.exports;
+  return { ...core, ...gemm };
+}
+
+/** Whether a build validates here. */
+const validates = (build) => WebAssembly.validate(loadModule('simd')) && (!build.startsWith('relaxed') || WebAssembly.validate(loadModule('relaxed-gemm')));
+
+/** One wasm build ('simd' or 'relaxed'), run on the calling thread. */
 function wasmBackend(name, target) {
   let ex, memory, top0, top;
   const alloc = (bytes) => {
@@ -97,11 +114,9 @@ function wasmBackend(name, target) {
     name,
     /** Returns null when ready, else why this column is empty. */
     async init() {
-      const bytes = loadBuild(target);
-      if (!WebAssembly.validate(bytes)) return 'does not validate here';
+      if (!validates(target)) return 'does not validate here';
       memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
-      const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, abort() { throw new Error('abort'); } } });
-      ex = instance.exports;
+      ex = await instantiateBuild(target, memory);
       top0 = (ex.heap_base() + 15) & ~15;
       if (!checkSmall(this)) return 'WRONG RESULTS';
       // V8 starts wasm in its baseline compiler and swaps in optimized code in the background:
@@ -171,9 +186,10 @@ function threadsBackend(name, target, threads) {
     name,
     wall: true,
     async init() {
-      if (!WebAssembly.validate(loadBuild(target))) return 'does not validate here';
+      if (!validates(target)) return 'does not validate here';
       const { WasmThreadsBackend } = await (threadsModule ??= import('./threads.mjs').then((m) => m.loadThreads()));
       b = await WasmThreadsBackend.create({ binary: target, threads });
+      if (b.build !== target) return `runs ${b.build} instead: ${b.notes.join('; ')}`;
       if (!checkSmall(this)) return 'WRONG RESULTS';
       const until = performance.now() + (quick ? 150 : 300);
       while (performance.now() < until) {

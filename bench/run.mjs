@@ -194,7 +194,7 @@ function buildTable(results, extras) {
   row('cold start, CPU ms of the process ↓', 'down', (id) => extras.cold[id]?.cpuMs, (v) => num(v, 0));
   const bundleOf = (s) => extras.bundle[s.peer === 'simdnn' ? 'simdnn' : s.id.startsWith('brain') ? 'brain.js' : s.id];
   row('bundle KB min+gzip, all files ↓', 'down', (_id, s) => bundleOf(s)?.totalGzip / 1000, (v) => num(v, 0));
-  row('bundle KB min+gzip, one page loads ↓', 'down', (_id, s) => bundleOf(s)?.loadedGzip / 1000, (v) => num(v, 0));
+  row('bundle KB min+gzip, one page loads (simdnn: core) ↓', 'down', (_id, s) => bundleOf(s)?.loadedGzip / 1000, (v) => num(v, 0));
   section('conditions');
   row(`load average (1 min) after its run (${cores} cores)`, 'info', (id) => get(id, 'loadavg')?.[1], (v) => num(v, 1));
 
@@ -334,7 +334,16 @@ if (results['brain.js'] && !results['brain.js'].skipped)
   notes.push('brain.js cannot run the same math: no mini-batches (one update per sample), no softmax/cross-entropy (squared error on relu outputs), own init; its gemm is not public');
 if (results['simdnn-wasm']?.step) notes.push(`step loop: simdnn = ${results['simdnn-wasm'].step.label}; tfjs = ${results['tfjs-wasm']?.step?.label ?? 'optimizer.minimize'}`);
 if (cold.node?.ms) notes.push(`bare \`node -e 0\` takes ${cold.node.ms.toFixed(0)} ms (${cold.node.cpuMs?.toFixed(0)} CPU ms) here; the cold starts include it`);
-notes.push('simdnn bundle: dist/index.js (the wasm is inlined) + dist/worker.js; tfjs-wasm: tf.min.js + tf-backend-wasm.min.js + its three .wasm (a page loads one); tfjs-cpu: tf.min.js; brain.js: browser.min.js');
+{
+  const sb = bundle.simdnn;
+  const kB = (b) => `${(b / 1000).toFixed(1)} KB`;
+  const lazy = Object.entries(sb.lazyGzip ?? {}).map(([p, b]) => `${p} ${kB(b)}`).join(', ');
+  notes.push(
+    `simdnn bundle: core = ${sb.core?.join(' + ') ?? 'dist/index.js + dist/worker.js'} (the wasm is inlined) ${kB(sb.loadedGzip)}` +
+      `${lazy ? `; parts loaded on first use: ${lazy}; all ${kB(sb.totalGzip)}` : ''}; ` +
+      'tfjs-wasm: tf.min.js + tf-backend-wasm.min.js + its three .wasm (a page loads one); tfjs-cpu: tf.min.js; brain.js: browser.min.js',
+  );
+}
 const busy = Math.max(load0[0], load1[0]) > cores * 0.75;
 
 const table = buildTable(results, { cold, bundle });

@@ -27,10 +27,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  */
 export async function loadThreads() {
   const esbuild = await import('esbuild');
+  const { wasmInline } = await import('../scripts/wasm-inline.mjs');
   const outdir = join(root, '.tmp', 'bench-threads');
   mkdirSync(outdir, { recursive: true });
   await esbuild.build({
-    bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', loader: { '.wasm': 'binary' },
+    bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8',
     external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'warning', absWorkingDir: root,
     entryPoints: { index: 'src/index.ts', threads: 'src/backend/threads/backend.ts', wasm: 'src/backend/wasm/backend.ts', worker: 'src/backend/threads/worker.ts' },
     outdir,

@@ -1,29 +1,35 @@
-// Builds the package: AssemblyScript kernels → build/*.wasm (four variants from one source, see
-// asconfig.json), esbuild → dist/index.js (one ESM bundle with the wasm inlined) and dist/worker.js,
-// tsc → dist/types/*.d.ts. Reproducible from the repository alone.
+// Builds the package: AssemblyScript kernels → build/*.wasm (the core module and the relaxed-SIMD gemm
+// module, see asconfig.json and assembly/ABI.md), esbuild → dist/index.js (an ESM bundle with the wasm
+// inlined, split into the core and optional parts loaded on first use; dist/chunks.json lists the
+// files) and dist/worker.js, tsc → dist/types/*.d.ts. Reproducible from the repository alone.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { wasmInline } from './wasm-inline.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 const t0 = performance.now();
 
-// The four kernel builds are independent: compile them side by side (asc is single-threaded), and
-// skip them when every build/*.wasm is newer than assembly/ and asconfig.json.
-const targets = ['simd', 'simd-shared', 'relaxed', 'relaxed-shared'];
+// The kernel modules are independent: compile them side by side (asc is single-threaded), and skip
+// them when every build/*.wasm is newer than assembly/ and asconfig.json. Each target in asconfig.json
+// names its entry file (`entry`, a key of ours that asc ignores): the core is assembly/index.ts, the
+// relaxed gemm assembly/gemm-relaxed.ts. The shared-memory variants the threads backend needs are not
+// built: the loader derives them from these bytes (src/backend/wasm/patch.ts).
+const ascTargets = JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8')).targets;
+const targets = Object.keys(ascTargets);
 mkdirSync(join(root, 'build'), { recursive: true });
 const newest = Math.max(statSync(join(root, 'asconfig.json')).mtimeMs, ...readdirSync(join(root, 'assembly')).map((f) => statSync(join(root, 'assembly', f)).mtimeMs));
 const stale = targets.filter((t) => {
-  const out = join(root, 'build', `simdnn.${t}.wasm`);
+  const out = join(root, ascTargets[t].outFile);
   return !existsSync(out) || statSync(out).mtimeMs < newest;
 });
 const asc = (target) =>
   new Promise((resolve, reject) =>
-    execFile(bin('asc'), ['--target', target], { cwd: root }, (err, stdout, stderr) => {
+    execFile(bin('asc'), [ascTargets[target].entry, '--target', target], { cwd: root }, (err, stdout, stderr) => {
       process.stdout.write(stdout);
       process.stderr.write(stderr);
       if (err) reject(new Error(`asc --target ${target} failed`));
@@ -39,7 +45,8 @@ const common = {
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  loader: { '.wasm': 'binary' },
+  plugins: [wasmInline()], // build/*.wasm → a string decoded at init (scripts/wasm-inline.mjs)
+  charset: 'utf8', // keeps that string's characters raw (as \u escapes it would be 3–4× larger)
   external: ['node:*'],
   mainFields: ['module', 'main'],
   minify: true,
@@ -47,7 +54,16 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-await esbuild.build({ ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist') });
+// The library, split: dist/index.js re-exports the core (one shared chunk, dist/chunk-<hash>.js), and
+// each optional part behind a dynamic import() in src/lazy.ts (webgpu, csv, storage) is a file of its
+// own, fetched on first use. Every chunk sits beside index.js and worker.js, so `new URL('./worker.js',
+// import.meta.url)` still finds the worker from whichever chunk holds the threads code.
+const lib = await esbuild.build({
+  ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist'),
+  splitting: true, chunkNames: '[name]-[hash]', metafile: true, absWorkingDir: root,
+});
+const manifest = chunkManifest(lib.metafile);
+writeFileSync(join(root, 'dist', 'chunks.json'), `${JSON.stringify(manifest, null, 1)}\n`);
 await esbuild.build({ ...common, entryPoints: { worker: join(root, 'src/backend/threads/worker.ts') }, outdir: join(root, 'dist') });
 // The CLI (bin/simdnn.mjs runs it): Node only. The library stays external, imported from ./index.js
 // at run time, so the CLI adds no second copy of the runtime and shares it with the importer's.
@@ -67,12 +83,47 @@ await esbuild.build({
   entryPoints: { cli: join(root, 'src/cli.ts') }, outdir: join(root, 'dist'),
 });
 
+/**
+ * dist/chunks.json: which files a page loads. `core`: dist/index.js and the chunks it imports statically
+ * (all fetched when simdnn is imported); `worker`: the wasm-threads worker script; `parts`: each optional
+ * part (named after its entry in src/chunks/) and the files it adds to the core. Service workers and
+ * tools read it instead of guessing hashed names (examples/web/sw.js, bench/lib/bundle.mjs).
+ */
+function chunkManifest(meta) {
+  const dist = join(root, 'dist');
+  const name = (out) => relative(dist, join(root, out)).split(sep).join('/');
+  const outputs = Object.fromEntries(Object.entries(meta.outputs).filter(([f]) => f.endsWith('.js')).map(([f, o]) => [name(f), o]));
+  const closure = (start, have = new Set()) => {
+    const seen = new Set();
+    const walk = (f) => {
+      if (seen.has(f) || have.has(f)) return;
+      seen.add(f);
+      for (const i of outputs[f].imports) if (i.kind === 'import-statement' && !i.external) walk(name(i.path));
+    };
+    walk(start);
+    return [...seen];
+  };
+  const core = closure('index.js');
+  const parts = {};
+  for (const [f, o] of Object.entries(outputs)) {
+    const m = o.entryPoint?.match(/^src\/chunks\/(\w+)\.ts$/);
+    if (m) parts[m[1]] = closure(f, new Set(core));
+  }
+  const lazyFiles = new Set(Object.values(parts).flat());
+  const stray = Object.keys(outputs).filter((f) => !core.includes(f) && !lazyFiles.has(f));
+  if (stray.length) throw new Error(`build: ${stray.join(', ')} belong to neither the core nor a part in src/chunks/; load optional code through src/lazy.ts`);
+  return { core, worker: 'worker.js', parts };
+}
+
 run(bin('tsc'), ['-p', 'tsconfig.json', '--emitDeclarationOnly', '--outDir', 'dist/types']);
 writeFileSync(join(root, 'dist', 'README.txt'), 'Generated by scripts/build.mjs (npm run build). Do not edit.\n');
 
 const kb = (f) => (statSync(join(root, f)).size / 1024).toFixed(1);
+const sumKb = (files) => (files.reduce((s, f) => s + statSync(join(root, 'dist', f)).size, 0) / 1024).toFixed(1);
 console.log(
-  `build: dist/index.js ${kb('dist/index.js')} KiB, dist/worker.js ${kb('dist/worker.js')} KiB, dist/cli.js ${kb('dist/cli.js')} KiB, ` +
-    `wasm ${['simd', 'relaxed'].map((b) => `${b} ${kb(`build/simdnn.${b}.wasm`)} KiB`).join(', ')} ` +
+  `build: core (dist/${manifest.core.join(', dist/')}) ${sumKb(manifest.core)} KiB, ` +
+    `parts ${Object.entries(manifest.parts).map(([p, files]) => `${p} ${sumKb(files)} KiB`).join(', ')}, ` +
+    `dist/worker.js ${kb('dist/worker.js')} KiB, dist/cli.js ${kb('dist/cli.js')} KiB, ` +
+    `wasm ${targets.map((t) => `${t} ${kb(ascTargets[t].outFile)} KiB`).join(', ')} ` +
     `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
 );

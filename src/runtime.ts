@@ -4,10 +4,11 @@ import { JsBackend } from './backend/js/backend.js';
 import { WasmBackend } from './backend/wasm/backend.js';
 import { WasmThreadsBackend } from './backend/threads/backend.js';
 import { MAX_THREADS } from './backend/threads/control.js';
-import { WebGpuBackend } from './backend/webgpu/backend.js';
-import { startWebGpu, type GpuEntry } from './backend/webgpu/device.js';
+import type { WebGpuBackend } from './backend/webgpu/backend.js';
+import type { GpuEntry, WebGpuStart } from './backend/webgpu/device.js';
 import type { BinaryName } from './backend/wasm/binaries.js';
 import { engine } from './engine.js';
+import { loadWebGpu } from './lazy.js';
 import { Tensor } from './tensor.js';
 
 export interface InitOptions {
@@ -87,6 +88,20 @@ function threadsUnavailable(f: Features): string {
 let current: Info | null = null;
 
 /**
+ * Starts the webgpu backend, loading its code first (the 'webgpu' part, a file of its own in the build:
+ * pages that never ask for WebGPU never fetch it). Never throws: a part that fails to load is a reason.
+ */
+async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runtime: string): Promise<WebGpuStart> {
+  let part;
+  try {
+    part = await loadWebGpu('init');
+  } catch (e) {
+    return { backend: null, reason: (e as Error).message.replace(/^init: /, ''), notes: [] };
+  }
+  return part.startWebGpu(gpu, acceptFallback, runtime);
+}
+
+/**
  * Starts the runtime on the best backend that works here (or the one asked for) and returns info().
  * With 'auto' it never fails: without SIMD it runs the js backend and says why. Calling init() again
  * replaces the backend; tensors of the old one can no longer be used.
@@ -157,7 +172,7 @@ export async function init(options: InitOptions = {}): Promise<Info> {
       throw new Error(`init: ${(e as Error).message}`);
     }
   } else if (want === 'webgpu') {
-    const r = await startWebGpu(options.gpu, true, runtime);
+    const r = await startGpu(options.gpu, true, runtime);
     if (!r.backend) throw new Error(`init: the 'webgpu' backend cannot start here: ${r.reason}. Use backend: 'auto' (it falls back to wasm) or 'wasm'.`);
     chosen = r.backend;
     notes.push(...r.notes);
@@ -172,7 +187,7 @@ export async function init(options: InitOptions = {}): Promise<Info> {
     // (dataSync, predictClasses, getWeights, save) would throw in code written for the other backends.
     if (options.webgpu !== true) notes.push("webgpu: not tried (opt in with init({webgpu: true}) or backend: 'webgpu'; its reads are asynchronous)");
     else {
-      const r = await startWebGpu(options.gpu, options.webgpu === true, runtime);
+      const r = await startGpu(options.gpu, options.webgpu === true, runtime);
       if (r.backend) {
         started = r.backend;
         notes.push(...r.notes);
@@ -206,6 +221,11 @@ export async function init(options: InitOptions = {}): Promise<Info> {
       chosen = new JsBackend();
     }
   }
+  if (chosen instanceof WasmBackend) {
+    // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.
+    binary = chosen.build;
+    notes.push(...chosen.notes);
+  }
   if (options.threads !== undefined && chosen.name !== 'wasm-threads') notes.push(`the threads option applies to wasm-threads only; the '${chosen.name}' backend runs on one thread`);
   if (!features.threads) notes.push(`wasm-threads is unavailable: ${threadsUnavailable(features)} to allow threads`);
 
@@ -223,7 +243,7 @@ export function info(): Info {
   const notes = current.notes.slice();
   const failure = engine.backend instanceof WasmThreadsBackend ? engine.backend.failure : null;
   if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
-  if (engine.backend instanceof WebGpuBackend && engine.backend.isLost) notes.push('webgpu: the GPU device was lost; call init() again');
+  if (engine.backend?.name === 'webgpu' && (engine.backend as WebGpuBackend).isLost) notes.push('webgpu: the GPU device was lost; call init() again');
   return { ...current, features: { ...current.features }, notes };
 }
 

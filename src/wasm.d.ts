@@ -1,7 +1,9 @@
-// The build (esbuild's binary loader; a Vite plugin under test) turns `import x from './k.wasm'` into the
-// module's bytes, so the bundle carries its kernels and needs no path configuration.
+// The build (an esbuild plugin; the same encoding as a Vite plugin under test, scripts/wasm-inline.mjs)
+// turns `import x from './k.wasm'` into a function returning the module's bytes, decoded from a string
+// in the bundle on the first call (the same array on every call: do not write to it). So the bundle
+// carries its kernels, needs no path configuration, and decodes nothing until init() needs a module.
 declare module '*.wasm' {
-  const bytes: Uint8Array<ArrayBuffer>;
+  const bytes: () => Uint8Array<ArrayBuffer>;
   export default bytes;
 }
 

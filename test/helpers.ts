@@ -135,11 +135,13 @@ let workerUrl: Promise<URL> | null = null;
  */
 export function threadsWorkerUrl(): Promise<URL> {
   workerUrl ??= (async () => {
-    const [{ build }, fs, { createHash }, { fileURLToPath }] = await Promise.all([import('esbuild'), import('node:fs'), import('node:crypto'), import('node:url')]);
+    const [{ build }, fs, { createHash }, { fileURLToPath }, { wasmInline }] = await Promise.all([
+      import('esbuild'), import('node:fs'), import('node:crypto'), import('node:url'), import('../scripts/wasm-inline.mjs'),
+    ]);
     const root = new URL('../', import.meta.url);
     const out = await build({
       entryPoints: [fileURLToPath(new URL('src/backend/threads/worker.ts', root))],
-      bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', loader: { '.wasm': 'binary' },
+      bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8',
       external: ['node:*'], mainFields: ['module', 'main'], write: false, logLevel: 'warning',
     });
     const code = out.outputFiles[0].contents;

@@ -232,7 +232,8 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     const script = `${dir}/forget.mjs`;
     const bundle = spawnSync(process.execPath, ['-e', `
       const esbuild = await import('esbuild');
-      const o = { bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', loader: { '.wasm': 'binary' }, external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'error' };
+      const { wasmInline } = await import('./scripts/wasm-inline.mjs');
+      const o = { bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8', external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'error' };
       await esbuild.build({ ...o, entryPoints: { index: 'src/index.ts', worker: 'src/backend/threads/worker.ts' }, outdir: ${JSON.stringify(dir)} });
     `, '--input-type=module'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
     expect(bundle.status, bundle.stderr).toBe(0);

@@ -17,15 +17,32 @@ function measure(files, loaded = files.map((f) => f.path)) {
   return { parts, jsGzip: sum('js'), wasmGzip: sum('wasm'), totalGzip: sum(), loadedGzip: parts.filter((p) => loaded.includes(join(root, p.name))).reduce((s, p) => s + p.gzip, 0), missing: files.filter((f) => !existsSync(f.path)).map((f) => relative(root, f.path)) };
 }
 
-/** {system: {parts, jsGzip, wasmGzip, totalGzip, loadedGzip}} in bytes. */
+/**
+ * simdnn as a page loads it, from dist/chunks.json (written by npm run build): the core (dist/index.js
+ * and the chunks it imports statically, the wasm inlined) plus dist/worker.js (threads) is what every
+ * page fetches; the optional parts (webgpu, csv, storage) load on first use and are reported apart.
+ * loadedGzip = coreGzip (core + worker); totalGzip = everything a page can load (core, worker, parts).
+ */
+function simdnnSizes() {
+  const dist = join(root, 'dist');
+  let manifest = null;
+  try {
+    manifest = JSON.parse(readFileSync(join(dist, 'chunks.json'), 'utf8'));
+  } catch { /* a build from before the split: index.js is the whole library */ }
+  const core = [...(manifest?.core ?? ['index.js']), manifest?.worker ?? 'worker.js'];
+  const parts = Object.entries(manifest?.parts ?? {});
+  const files = [...core, ...parts.flatMap(([, fs]) => fs)].map((f) => ({ path: join(dist, f), kind: 'js' }));
+  const m = measure(files, core.map((f) => join(dist, f)));
+  const gzipOf = (fs) => m.parts.filter((p) => fs.some((f) => join(root, p.name) === join(dist, f))).reduce((s, p) => s + p.gzip, 0);
+  return { ...m, coreGzip: m.loadedGzip, core: core.map((f) => `dist/${f}`), lazyGzip: Object.fromEntries(parts.map(([name, fs]) => [name, gzipOf(fs)])) };
+}
+
+/** {system: {parts, jsGzip, wasmGzip, totalGzip, loadedGzip}} in bytes (simdnn adds coreGzip, core, lazyGzip). */
 export function bundleSizes() {
   const tfjs = pkg('@tensorflow/tfjs'), tfw = pkg('@tensorflow/tfjs-backend-wasm');
   return {
-    // The wasm is inlined (base64) in dist/index.js, so its bytes are counted inside the JS.
-    simdnn: measure([
-      { path: join(root, 'dist/index.js'), kind: 'js' },
-      { path: join(root, 'dist/worker.js'), kind: 'js' },
-    ]),
+    // The wasm is inlined (base64) in the core, so its bytes are counted inside the JS.
+    simdnn: simdnnSizes(),
     'tfjs-wasm': measure([
       { path: join(tfjs, 'dist/tf.min.js'), kind: 'js' },
       { path: join(tfw, 'dist/tf-backend-wasm.min.js'), kind: 'js' },

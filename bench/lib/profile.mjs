@@ -3,11 +3,12 @@
 // rollup by category (wasm kernels, simdnn JS by source file, GC, the rest).
 //
 //   node bench/lib/profile.mjs <file.cpuprofile> [top=25]
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { decodeWasm, WASM_TEXT_PREFIX } from '../../scripts/wasm-inline.mjs';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64V = Object.fromEntries([...B64].map((c, i) => [c, i]));
@@ -146,14 +147,21 @@ function wasmLayout(bytes) {
   return { bodies, names, sharedMemory };
 }
 
-/** The wasm binaries inlined (base64, by esbuild's binary loader) in a bundle. */
+/**
+ * The wasm modules inlined in a bundle (as strings, scripts/wasm-inline.mjs): in jsFile and in the .js
+ * files beside it (the chunks it imports).
+ */
 function inlinedWasm(jsFile) {
   if (!existsSync(jsFile)) return [];
-  const src = readFileSync(jsFile, 'utf8');
-  return [...src.matchAll(/"(AGFzbQ[A-Za-z0-9+/=]+)"/g)].map((m) => {
-    const bytes = new Uint8Array(Buffer.from(m[1], 'base64'));
-    return { bytes, ...wasmLayout(bytes) };
-  });
+  const dir = dirname(jsFile);
+  const files = [jsFile, ...readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => join(dir, f)).filter((f) => f !== jsFile)];
+  const found = new RegExp(`\`(${WASM_TEXT_PREFIX}[^\`]*)\``, 'g');
+  return files.flatMap((f) =>
+    [...readFileSync(f, 'utf8').matchAll(found)].map((m) => {
+      const bytes = decodeWasm(m[1]);
+      return { bytes, ...wasmLayout(bytes) };
+    }),
+  );
 }
 
 /**
@@ -183,14 +191,14 @@ function debugNames(mod) {
     const size = (t) => (t.outFile && existsSync(join(root, t.outFile)) ? readFileSync(join(root, t.outFile)) : null);
     targets = Object.entries(cfg.targets ?? {})
       .filter(([, t]) => !!t.sharedMemory === shared)
-      .map(([name, t]) => ({ name, file: size(t) }))
+      .map(([name, t]) => ({ name, entry: t.entry, file: size(t) }))
       .sort((a, b) => (a.file && Buffer.from(a.file).equals(Buffer.from(mod.bytes)) ? -1 : 0) - (b.file && Buffer.from(b.file).equals(Buffer.from(mod.bytes)) ? -1 : 0) || Math.abs((a.file?.length ?? 1e9) - mod.bytes.length) - Math.abs((b.file?.length ?? 1e9) - mod.bytes.length));
   } catch { /* no asconfig */ }
   mkdirSync(cacheDir, { recursive: true });
-  for (const { name } of targets.slice(0, 2)) {
+  for (const { name, entry } of targets.slice(0, 2)) {
     process.stderr.write(`(naming internal wasm functions: asc --target ${name} --debug)\n`);
     const tmp = `${out}.${name}.tmp`;
-    const r = spawnSync(process.execPath, [join(root, 'node_modules/assemblyscript/bin/asc.js'), '--target', name, '--debug', '-o', tmp], { cwd: root, stdio: 'ignore' });
+    const r = spawnSync(process.execPath, [join(root, 'node_modules/assemblyscript/bin/asc.js'), entry, '--target', name, '--debug', '-o', tmp], { cwd: root, stdio: 'ignore' });
     if (r.status === 0 && existsSync(tmp) && check(tmp)) {
       renameSync(tmp, out);
       return check(out);
@@ -204,24 +212,28 @@ function debugNames(mod) {
 export function summarise(file, top = 25, { bundle = fileURLToPath(new URL('../../dist/index.js', import.meta.url)), withDebugNames = true } = {}) {
   let modules = null;
   /**
-   * Name of wasm-function[i] starting at byte offset col: from the inlined binary whose body offsets
-   * match every wasm frame of the profile (the builds differ in layout, so this picks the one that ran).
+   * Name of a wasm-function[i] frame: from the inlined module whose body offsets match every frame of the
+   * profile from the same module instance (its url; the kernels are two modules, the core and the
+   * relaxed gemm, and builds differ in layout, so this picks the one that ran).
    */
-  let picked;
-  const wasmName = (fn, col) => {
-    if (picked === undefined) {
+  const picked = new Map();
+  const wasmName = (cf) => {
+    const fn = cf.functionName;
+    if (!picked.has(cf.url)) {
       modules ??= inlinedWasm(bundle);
-      const frames = prof.nodes.map((n) => n.callFrame).filter((cf) => /^wasm-function\[/.test(cf.functionName));
-      const fits = (m) => frames.every((cf) => m.bodies.find((b) => b.index === Number(/\[(\d+)\]/.exec(cf.functionName)[1]))?.start === cf.columnNumber);
-      picked = modules.find(fits) ?? null;
-      if (picked && withDebugNames && frames.some((cf) => !picked.names.has(Number(/\[(\d+)\]/.exec(cf.functionName)[1])))) {
-        const names = debugNames(picked);
-        if (names) for (const [i, n] of names) if (!picked.names.has(i)) picked.names.set(i, `${n.replace(/^assembly\//, '')} (internal)`);
+      const frames = prof.nodes.map((n) => n.callFrame).filter((f) => f.url === cf.url && /^wasm-function\[/.test(f.functionName));
+      const fits = (m) => frames.every((f) => m.bodies.find((b) => b.index === Number(/\[(\d+)\]/.exec(f.functionName)[1]))?.start === f.columnNumber);
+      const mod = modules.find(fits) ?? null;
+      if (mod && withDebugNames && frames.some((f) => !mod.names.has(Number(/\[(\d+)\]/.exec(f.functionName)[1])))) {
+        const names = debugNames(mod);
+        if (names) for (const [i, n] of names) if (!mod.names.has(i)) mod.names.set(i, `${n.replace(/^assembly\//, '')} (internal)`);
       }
+      picked.set(cf.url, mod);
     }
+    const mod = picked.get(cf.url);
     const i = Number(/\[(\d+)\]/.exec(fn)?.[1]);
-    if (!picked) return `${fn} (dist/ was rebuilt since the run?)`;
-    return picked.names.get(i) ?? `${fn} (internal)`;
+    if (!mod) return `${fn} (dist/ was rebuilt since the run?)`;
+    return mod.names.get(i) ?? `${fn} (internal)`;
   };
   const prof = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -245,7 +257,7 @@ export function summarise(file, top = 25, { bundle = fileURLToPath(new URL('../.
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const isWasm = (cf) => (cf.url || '').startsWith('wasm://') && !cf.functionName.startsWith('js-to-wasm');
-  const frameName = (cf) => (/^wasm-function\[/.test(cf.functionName) ? wasmName(cf.functionName, cf.columnNumber) : cf.functionName);
+  const frameName = (cf) => (/^wasm-function\[/.test(cf.functionName) ? wasmName(cf) : cf.functionName);
   // Wasm time by the exported kernel JS called (its internal helpers — packing, microkernels — included).
   const entries = new Map();
   for (const [id, us] of self) {

@@ -2,7 +2,7 @@
 //   node examples/web/serve.mjs [--port 8080] [--host 127.0.0.1] [--no-isolation]
 // The site is laid out as a static host would hold it:
 //   /            examples/web/*   (the app shell, the training worker, the service worker)
-//   /dist/*      dist/            (the library bundle, wasm inlined, and its threads worker)
+//   /dist/*      dist/            (the library: index.js and its chunks, wasm inlined, the threads worker)
 //   /data/*      data/            (digits.csv)
 // Every response carries COOP/COEP (so the page is cross-origin isolated and may use threads) unless
 // --no-isolation, which shows the single-thread fallback. sw.js is served with its VERSION set to a
@@ -38,7 +38,11 @@ function resolvePath(site, pathname) {
   return null;
 }
 
-/** The files sw.js caches (its PRECACHE list), read from sw.js itself so the two never disagree. */
+/**
+ * The files sw.js caches (its PRECACHE list), read from sw.js itself so the two never disagree. The
+ * library's hashed chunks it caches are named in dist/chunks.json, which PRECACHE holds: a rebuild that
+ * changes any chunk changes that file, and so the version.
+ */
 function precacheList(site) {
   const src = readFileSync(join(site.app, 'sw.js'), 'utf8');
   const m = src.match(/const PRECACHE = \[([\s\S]*?)\];/);

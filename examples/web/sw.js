@@ -6,6 +6,10 @@
 // which activates it and deletes the old caches. examples/web/serve.mjs sets VERSION to a hash of
 // these files when it serves sw.js, so any change (a rebuilt dist/ too) arrives as an update; on
 // another static host, change VERSION by hand when you deploy.
+//
+// The library is split into files with hashed names (npm run build): dist/index.js, the core chunks
+// it imports, and optional parts loaded on first use. dist/chunks.json lists them; install reads it
+// and caches the core, the threads worker and the parts this app uses (LIBRARY_PARTS).
 const VERSION = 'dev';
 const PREFIX = 'simdnn-demo-';
 const CACHE = PREFIX + VERSION;
@@ -21,15 +25,31 @@ const PRECACHE = [
   './icon.svg',
   './dist/index.js',
   './dist/worker.js',
+  './dist/chunks.json',
   './data/digits.csv',
 ];
+// simdnn's optional parts the app uses: csv (data.readCsv) and storage (IndexedDB save/load). Not
+// webgpu: the app never asks for it (the fetch handler below still caches it if it ever loads).
+const LIBRARY_PARTS = ['csv', 'storage'];
 const PRECACHED = new Set(PRECACHE.map((p) => new URL(p, self.registration.scope).href));
+const DIST = new URL('./dist/', self.registration.scope).href;
+
+/** The library files to cache besides PRECACHE, from dist/chunks.json (so no hashed name is written here). */
+async function libraryFiles() {
+  const res = await fetch('./dist/chunks.json', { cache: 'reload' });
+  if (!res.ok) throw new Error(`dist/chunks.json: HTTP ${res.status} (run npm run build, and deploy all of dist/)`);
+  const { core = [], worker, parts = {} } = await res.json();
+  const missing = LIBRARY_PARTS.filter((p) => !parts[p]);
+  if (missing.length) throw new Error(`dist/chunks.json has no part ${missing.join(', ')}: is dist/ from another simdnn version?`);
+  return [...new Set([...core, ...(worker ? [worker] : []), ...LIBRARY_PARTS.flatMap((p) => parts[p])])].map((f) => './dist/' + f);
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     // cache: 'reload' skips the HTTP cache, so a new version never stores an old copy of a file.
-    await cache.addAll(PRECACHE.map((p) => new Request(p, { cache: 'reload' })));
+    const files = [...new Set([...PRECACHE, ...await libraryFiles()])];
+    await cache.addAll(files.map((p) => new Request(p, { cache: 'reload' })));
     // The first install has nothing to replace: take over at once. Later versions wait for the page.
     if (!self.registration.active) await self.skipWaiting();
   })());
@@ -45,7 +65,10 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   const msg = event.data ?? {};
   if (msg.type === 'skip-waiting') self.skipWaiting();
-  else if (msg.type === 'version') event.ports[0]?.postMessage({ version: VERSION, files: PRECACHE.length });
+  else if (msg.type === 'version') {
+    const port = event.ports[0];
+    event.waitUntil(caches.open(CACHE).then((c) => c.keys()).then((keys) => port?.postMessage({ version: VERSION, files: keys.length })));
+  }
 });
 
 self.addEventListener('fetch', (event) => {
@@ -57,7 +80,10 @@ self.addEventListener('fetch', (event) => {
   const key = req.mode === 'navigate' && (url.pathname === new URL(self.registration.scope).pathname || url.pathname.endsWith('/index.html'))
     ? new URL('./index.html', self.registration.scope).href
     : url.origin + url.pathname;
-  if (!PRECACHED.has(key)) return; // anything else (source maps, other pages): the network as usual
+  // The library's .js files (hashed chunk names, so a name always means the same bytes) are cached too:
+  // those not precached (webgpu) on first use.
+  const library = key.startsWith(DIST) && key.endsWith('.js');
+  if (!PRECACHED.has(key) && !library) return; // anything else (source maps, other pages): the network as usual
   // Cache first: the cached set is one consistent version; updates come as a new service worker.
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);

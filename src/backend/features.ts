@@ -1,4 +1,4 @@
-import { binaries } from './wasm/binaries.js';
+import { moduleBytes } from './wasm/binaries.js';
 
 export type RuntimeName = 'node' | 'deno' | 'browser' | 'worker' | 'unknown';
 
@@ -40,7 +40,7 @@ async function enableRelaxedSimdInNode(notes: string[]): Promise<void> {
     const name = ['node', 'v8'].join(':');
     const v8 = await import(/* @vite-ignore */ /* webpackIgnore: true */ name);
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    if (WebAssembly.validate(binaries.relaxed)) notes.push('relaxed SIMD enabled in Node through the V8 flag --experimental-wasm-relaxed-simd');
+    if (WebAssembly.validate(moduleBytes('relaxed-gemm'))) notes.push('relaxed SIMD enabled in Node through the V8 flag --experimental-wasm-relaxed-simd');
   } catch {
     /* no node:v8: leave relaxed SIMD off */
   }
@@ -48,13 +48,13 @@ async function enableRelaxedSimdInNode(notes: string[]): Promise<void> {
 
 export async function detectFeatures(notes: string[], tryRelaxed: boolean): Promise<Features> {
   const hasWasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
-  const simd = hasWasm && WebAssembly.validate(binaries.simd);
+  const simd = hasWasm && WebAssembly.validate(moduleBytes('core'));
   let relaxedSimd = false;
   if (simd && tryRelaxed) {
-    relaxedSimd = WebAssembly.validate(binaries.relaxed);
+    relaxedSimd = WebAssembly.validate(moduleBytes('relaxed-gemm'));
     if (!relaxedSimd) {
       await enableRelaxedSimdInNode(notes);
-      relaxedSimd = WebAssembly.validate(binaries.relaxed);
+      relaxedSimd = WebAssembly.validate(moduleBytes('relaxed-gemm'));
     }
   }
   const sharedArrayBuffer = typeof SharedArrayBuffer === 'function';

@@ -3,7 +3,7 @@
 // digits on the canvas with the mouse, save/download/upload the model, then reload with the network
 // off and the server gone: load the saved model from IndexedDB, predict, train again. Ends with a
 // screenshot (test-results/demo.png, not committed; examples/web/screenshot.png is a copy for the docs).
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,7 +129,10 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
         const name = (await caches.keys()).find((k) => k.startsWith('simdnn-demo-'));
         return name ? (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname) : [];
       });
-      for (const f of ['/', '/app.js', '/trainer.js', '/dist/index.js', '/dist/worker.js', '/data/digits.csv'])
+      // The library's hashed chunks: the core dist/index.js imports, and the parts the app uses offline.
+      const chunks = JSON.parse(readFileSync(fileURLToPath(new URL('../../dist/chunks.json', import.meta.url)), 'utf8'));
+      const library = [...chunks.core, ...chunks.parts.csv, ...chunks.parts.storage].map((f) => `/dist/${f}`);
+      for (const f of ['/', '/app.js', '/trainer.js', '/dist/index.js', '/dist/worker.js', '/data/digits.csv', ...library])
         assert(cached.includes(f), `${f} is not cached (cached: ${cached.join(', ')})`);
     });
 

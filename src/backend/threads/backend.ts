@@ -28,7 +28,7 @@
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
 import type { GemmArgs } from '../backend.js';
-import { compileBinary, WasmBackend, type WasmOptions } from '../wasm/backend.js';
+import { WasmBackend, type WasmOptions } from '../wasm/backend.js';
 import type { KernelExports } from '../wasm/exports.js';
 import {
   ARG_STRIDE, CONTROL_BYTES, Control, DEAD, DONE, ERRLEN, ERROR, GEN, MAX_THREADS, MAX_TILES, OP,
@@ -399,8 +399,8 @@ export class WasmThreadsBackend extends WasmBackend {
   /** @internal Tests: the tile grain of backends that init() starts (their options have none). */
   static grainForTests: 'default' | 'fine' | undefined;
 
-  private constructor(opts: ThreadsOptions, memory: WebAssembly.Memory, d: Dispatcher, maxBytes: number) {
-    super(opts.binary, memory, tiledKernels(d), maxBytes);
+  private constructor(opts: ThreadsOptions, memory: WebAssembly.Memory, d: Dispatcher, maxBytes: number, notes: readonly string[]) {
+    super(opts.binary, memory, tiledKernels(d), maxBytes, notes);
     this.d = d;
     this.threads = d.threads;
     this.gemmOp = { nn: opIndex('f32_gemm_nn'), nt: opIndex('f32_gemm_nt'), tn: opIndex('f32_gemm_tn'), tt: opIndex('f32_gemm_tt') };
@@ -412,12 +412,12 @@ export class WasmThreadsBackend extends WasmBackend {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
       throw new RangeError(`wasm-threads: threads must be an integer in 1..${MAX_THREADS}, got ${String(threads)}`);
     if (!opts.binary.endsWith('-shared')) throw new Error(`wasm-threads: needs a shared-memory kernel build, not '${opts.binary}'`);
-    const { memory, exports, maxBytes } = await WasmBackend.setup(opts);
-    const module = opts.module ?? (await compileBinary(opts.binary));
+    // Workers instantiate the same compiled modules (the core and, in a relaxed build, the relaxed gemm).
+    const { memory, exports, maxBytes, modules, build, notes } = await WasmBackend.setup(opts);
     const gOpt = opts.grain ?? WasmThreadsBackend.grainForTests ?? 'default';
     const grain = typeof gOpt === 'string' ? GRAINS[gOpt] : { ...GRAINS.default, ...gOpt };
     const d = new Dispatcher(exports, threads, grain, opts.stallMs ?? 20_000, opts.spinMicros ?? 300);
-    const b = new WasmThreadsBackend(opts, memory, d, maxBytes);
+    const b = new WasmThreadsBackend({ ...opts, binary: build }, memory, d, maxBytes, notes);
     // The control block on its own cache lines; allocated first, so it sits low in the memory.
     const raw = b.allocator.alloc((CONTROL_BYTES + 64) / 4);
     const ptr = (raw + 63) & ~63;
@@ -427,7 +427,7 @@ export class WasmThreadsBackend extends WasmBackend {
       const started = await Promise.allSettled(
         Array.from({ length: threads - 1 }, (_, i) =>
           spawnWorker(
-            { module, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros },
+            { module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros },
             {
               url: opts.workerUrl,
               timeoutMs: opts.startTimeoutMs ?? 30_000,

@@ -1,6 +1,9 @@
 // Starting and stopping the workers: one module worker per extra thread, in Node (worker_threads),
 // Deno and browsers alike, set up through Comlink. Kernel work never goes through here (control.ts).
 import * as Comlink from 'comlink';
+// Static although only Node uses it: a few hundred bytes of plain JS with no Node import, and a dynamic
+// import() here would become a chunk of its own in the split build (scripts/build.mjs).
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { WorkerApi, WorkerSetup } from './worker.js';
 
 const g = globalThis as any;
@@ -69,7 +72,6 @@ export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promi
       if (!existsSync(fileURLToPath(url))) throw new Error(`the worker script ${url.href} does not exist (build it with \`npm run build\`, or pass init's workerUrl)`);
     }
     const { Worker } = await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeName('worker_threads'));
-    const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
     const w = new Worker(url);
     w.on('error', (e: Error) => die(`worker ${setup.id} failed: ${e?.message ?? e}`));
     w.on('exit', (code: number) => die(`worker ${setup.id} exited (code ${code})`));

@@ -1,15 +1,19 @@
 // Worker entry for the threads backend (dist/worker.js). Comlink sets the worker up — it receives the
-// compiled kernel module, the runtime's shared WebAssembly.Memory and where the control block is, and
-// instantiates the kernels on that memory. After setup the worker leaves Comlink alone: it loops on the
-// control block (control.ts), blocked in Atomics.wait or briefly spinning, and runs the tiles it claims
-// by calling the wasm exports with the numbers it reads there. Its event loop is free again only after
-// the main thread asks it to stop (SHUTDOWN), so the main thread ends it with terminate().
+// compiled kernel modules (the core and, in a relaxed build, the relaxed gemm), the runtime's shared
+// WebAssembly.Memory and where the control block is, and instantiates the kernels on that memory.
+// After setup the worker leaves Comlink alone: it loops on the control block (control.ts), blocked in
+// Atomics.wait or briefly spinning, and runs the tiles it claims by calling the wasm exports with the
+// numbers it reads there. Its event loop is free again only after the main thread asks it to stop
+// (SHUTDOWN), so the main thread ends it with terminate().
 import * as Comlink from 'comlink';
 import { instantiateKernels } from '../wasm/backend.js';
 import { Control, DEAD, DONE, GEN, SHUTDOWN, SLEEPERS } from './control.js';
 
 export interface WorkerSetup {
+  /** The core kernel module, compiled for a shared memory. */
   module: WebAssembly.Module;
+  /** The relaxed gemm module whose exports replace the core's gemm, or null (the main thread's choice). */
+  gemmModule: WebAssembly.Module | null;
   memory: WebAssembly.Memory;
   /** Byte offset of the control block. */
   control: number;
@@ -76,7 +80,7 @@ function markDead(id: number): void {
 const api = {
   async setup(s: WorkerSetup): Promise<number> {
     if (running) throw new Error('simdnn internal error: worker set up twice');
-    const kernels = await instantiateKernels(s.module, s.memory);
+    const kernels = await instantiateKernels({ core: s.module, gemm: s.gemmModule }, s.memory);
     const ctl = new Control(s.memory, s.control, kernels);
     control = ctl;
     running = true;

@@ -1,32 +1,65 @@
 import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
 import { Allocator } from './allocator.js';
-import { binaries, MAX_PAGES, type BinaryName } from './binaries.js';
-import { KERNEL_NAMES, type KernelExports } from './exports.js';
+import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
+import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
 
 export interface WasmOptions {
   /** Which build to run. */
   binary: BinaryName;
-  /** A precompiled module of that build (edge runtimes that forbid compiling bytes at run time). */
+  /**
+   * A precompiled core module (build/simdnn.simd.wasm; edge runtimes that forbid compiling bytes at run
+   * time). A relaxed build still compiles its relaxed gemm from the bundle, or runs this module's gemm.
+   */
   module?: WebAssembly.Module;
   /** Upper bound of the memory in MiB (default 4096, the wasm32 limit). */
   maxMemoryMB?: number;
 }
 
-const modules = new Map<BinaryName, WebAssembly.Module>();
+/**
+ * The compiled modules a backend runs (binaries.ts): the core, and the relaxed-SIMD gemm whose exports
+ * replace the core's gemm (null: the core's own gemm runs). Workers instantiate the same pair.
+ */
+export interface KernelModules {
+  core: WebAssembly.Module;
+  gemm: WebAssembly.Module | null;
+}
 
-/** Compiles a build once per process; later backends reuse the module. */
-export async function compileBinary(name: BinaryName): Promise<WebAssembly.Module> {
-  let m = modules.get(name);
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
+export function compileModule(name: ModuleName, shared: boolean): Promise<WebAssembly.Module> {
+  const key = shared ? `${name}-shared` : name;
+  let m = compiled.get(key);
   if (!m) {
-    m = await WebAssembly.compile(binaries[name] as BufferSource);
-    modules.set(name, m);
+    const p = (async () => WebAssembly.compile(moduleBytes(name, shared) as BufferSource))();
+    compiled.set(key, (m = p));
+    // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
+    p.catch(() => compiled.get(key) === p && compiled.delete(key));
   }
   return m;
 }
 
-/** Instantiates a kernel module on `memory`, stubbing any import other than the memory. */
-export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
-  const env: Record<string, unknown> = { memory };
+/**
+ * The compiled modules of a build. `module` (init's option) stands in for the core. When the relaxed
+ * gemm does not compile here, the core's gemm runs instead and `note` says so.
+ */
+export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
+  const { shared, relaxed } = buildParts(binary);
+  const core = module ?? (await compileModule('core', shared));
+  if (!relaxed) return { modules: { core, gemm: null }, note: null };
+  try {
+    return { modules: { core, gemm: await compileModule('relaxed-gemm', shared) }, note: null };
+  } catch (e) {
+    return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) };
+  }
+}
+
+const relaxedFallback = (step: string, e: unknown) =>
+  `the relaxed-SIMD gemm module did not ${step} (${(e as Error)?.message ?? e}): using the plain SIMD gemm of the core module`;
+
+/** Instantiates one module; function imports not given are stubs that throw. */
+async function instantiate(module: WebAssembly.Module, given: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const env: Record<string, unknown> = { ...given };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind === 'function' && !(imp.name in env))
       env[imp.name] = () => {
@@ -34,10 +67,32 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
       };
   }
   const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
-  const missing = KERNEL_NAMES.filter((n) => typeof (instance.exports as any)[n] !== 'function');
+  return instance.exports as Record<string, unknown>;
+}
+
+/**
+ * Instantiates a build's modules on `memory`: the core, then the relaxed gemm (which imports the core's
+ * f32_unary for its activation epilogue, and has no static data of its own: ABI.md). Throws when a module
+ * fails; with `onGemmFailure`, a failing relaxed gemm is reported there and the core's gemm runs.
+ */
+export async function instantiateKernels(modules: KernelModules, memory: WebAssembly.Memory, onGemmFailure?: (e: unknown) => void): Promise<KernelExports> {
+  const core = await instantiate(modules.core, { memory });
+  const missing = KERNEL_NAMES.filter((n) => typeof core[n] !== 'function');
   if (missing.length)
     throw new Error(`simdnn: the kernel module lacks ${missing.join(', ')}; pass a module compiled from this version's kernels (or omit init's module option).`);
-  return instance.exports as unknown as KernelExports;
+  if (!modules.gemm) return core as unknown as KernelExports;
+  try {
+    const gemm = await instantiate(modules.gemm, { memory, f32_unary: core.f32_unary });
+    const lacks = GEMM_NAMES.filter((n) => typeof gemm[n] !== 'function');
+    if (lacks.length) throw new Error(`simdnn internal error: the relaxed gemm module lacks ${lacks.join(', ')}`);
+    const k: Record<string, unknown> = { ...core };
+    for (const n of GEMM_NAMES) k[n] = gemm[n];
+    return k as unknown as KernelExports;
+  } catch (e) {
+    if (!onGemmFailure) throw e;
+    onGemmFailure(e);
+    return core as unknown as KernelExports;
+  }
 }
 
 /**
@@ -48,7 +103,10 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
 export class WasmBackend implements Backend {
   readonly name: 'wasm' | 'wasm-threads' = 'wasm';
   readonly canReadSync = true;
+  /** The build that runs: a relaxed build whose relaxed gemm failed runs as the plain one ('simd', 'simd-shared'). */
   readonly build: BinaryName;
+  /** What init() adds to info().notes about this backend's kernels (a relaxed gemm that fell back). */
+  readonly notes: readonly string[];
   readonly memory: WebAssembly.Memory;
   readonly k: KernelExports;
   readonly allocator: Allocator;
@@ -57,8 +115,9 @@ export class WasmBackend implements Backend {
   private wsBytes = 0;
   private disposed = false;
 
-  protected constructor(binary: BinaryName, memory: WebAssembly.Memory, k: KernelExports, maxBytes: number) {
+  protected constructor(binary: BinaryName, memory: WebAssembly.Memory, k: KernelExports, maxBytes: number, notes: readonly string[] = []) {
     this.build = binary;
+    this.notes = notes;
     this.memory = memory;
     this.k = k;
     this.allocator = new Allocator(memory, k.heap_base(), maxBytes);
@@ -66,17 +125,22 @@ export class WasmBackend implements Backend {
   }
 
   static async create(opts: WasmOptions): Promise<WasmBackend> {
-    const { memory, exports, maxBytes } = await WasmBackend.setup(opts);
-    return new WasmBackend(opts.binary, memory, exports, maxBytes);
+    const { memory, exports, maxBytes, build, notes } = await WasmBackend.setup(opts);
+    return new WasmBackend(build, memory, exports, maxBytes, notes);
   }
 
+  /** The memory and the instantiated kernels; `build` is the one that runs (a relaxed build may fall back). */
   protected static async setup(opts: WasmOptions) {
-    const shared = opts.binary.endsWith('-shared');
+    const { shared } = buildParts(opts.binary);
     const maxPages = Math.min(MAX_PAGES, Math.max(16, Math.floor(((opts.maxMemoryMB ?? 4096) * 1048576) / 65536)));
     const memory = new WebAssembly.Memory({ initial: 32, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
-    const module = opts.module ?? (await compileBinary(opts.binary));
-    const exports = await instantiateKernels(module, memory);
-    return { memory, exports, maxBytes: maxPages * 65536 };
+    const { modules, note } = await compileBuild(opts.binary, opts.module);
+    const notes = note ? [note] : [];
+    const exports = await instantiateKernels(modules, memory, (e) => {
+      modules.gemm = null;
+      notes.push(relaxedFallback('instantiate', e));
+    });
+    return { memory, exports, maxBytes: maxPages * 65536, modules, build: buildName(modules.gemm !== null, shared), notes };
   }
 
   /** A Float32Array over the whole memory, re-derived after the memory grew. */

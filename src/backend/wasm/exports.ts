@@ -40,3 +40,6 @@ export const KERNEL_NAMES: readonly (keyof KernelExports)[] = [
   'f32_affine', 'f32_axpy', 'f32_gather_rows', 'f32_dropout',
   'f32_sgd_step', 'f32_adam_step', 'f32_rmsprop_step', 'f32_adagrad_step',
 ];
+
+/** The exports of the relaxed gemm module (binaries.ts), which replace the core's. */
+export const GEMM_NAMES: readonly (keyof KernelExports)[] = ['f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt'];

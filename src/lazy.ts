@@ -1,0 +1,49 @@
+// The optional parts of simdnn that a page loads only when it uses them. In the build (scripts/build.mjs,
+// esbuild with code splitting) each dynamic import() below becomes a file of its own beside
+// dist/index.js, named after its entry in src/chunks/ (webgpu-<hash>.js, csv-<hash>.js, …);
+// dist/chunks.json lists which files each part needs. A plain `init(); mlp(); fit(); predict()` never
+// fetches them.
+//
+// Build note: each entry in src/chunks/ imports '../index.js' for no binding. esbuild puts a module in
+// a shared chunk keyed by the set of entries that reach it; with every part reaching the whole core, the
+// core lands in one file (dist/chunk-<hash>.js, which dist/index.js re-exports) instead of several
+// small ones split by which part uses what. Nothing runs twice: it is the same module.
+import type * as CsvChunk from './chunks/csv.js';
+import type * as StorageChunk from './chunks/storage.js';
+import type * as WebGpuChunk from './chunks/webgpu.js';
+
+/**
+ * A loader for one optional part: imports it once and shares the module. A failed load is not kept,
+ * so a later call tries again (after a network error, say); its error names the function that needed
+ * the part, the part, and the likely cause.
+ */
+function lazy<T>(part: string, load: () => Promise<T>): (op: string) => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return (op) => {
+    const p = (pending ??= load());
+    return p.catch((e: unknown) => {
+      if (pending === p) pending = null;
+      throw chunkError(op, part, e);
+    });
+  };
+}
+
+function chunkError(op: string, part: string, e: unknown): Error {
+  const why = e instanceof Error ? e.message : String(e);
+  return new Error(
+    `${op}: could not load simdnn's '${part}' part (${why}). simdnn loads it on first use from a file beside its main bundle ` +
+      `(dist/${part}-<hash>.js next to dist/index.js; dist/chunks.json lists the files). Most likely dist/index.js was copied, ` +
+      `served or re-bundled without the other dist/*.js files: ship the whole dist/ folder (or let your bundler follow simdnn's ` +
+      `dynamic import()), or the file could not be fetched (offline, or a cache that holds an older build).`,
+    { cause: e },
+  );
+}
+
+/** WebGPU: the backend, its WGSL kernels and device start-up (init with backend 'webgpu' or webgpu: true). */
+export const loadWebGpu: (op: string) => Promise<typeof WebGpuChunk> = lazy('webgpu', () => import('./chunks/webgpu.js'));
+
+/** Reading CSV into a Dataset: loading, parsing, cleaning, encoding (data.readCsv). */
+export const loadCsv: (op: string) => Promise<typeof CsvChunk> = lazy('csv', () => import('./chunks/csv.js'));
+
+/** Files, URLs and IndexedDB (writeFileAtomic, readFileBytes, fetchBytes, idb*, load, saveFile, …IndexedDB). */
+export const loadStorage: (op: string) => Promise<typeof StorageChunk> = lazy('storage', () => import('./chunks/storage.js'));
