@@ -12,7 +12,9 @@ export interface Storage {
 
 interface Held {
   storage: Storage;
-  tag: string;
+  /** The tensor's id and shape, for the leak warning (its text is only built if a leak happens). */
+  id: number;
+  shape: readonly number[];
   /** The autograd node the tensor produced, released with it (see autograd/graph.ts). */
   owner: { release(): void } | null;
 }
@@ -59,10 +61,10 @@ export class Engine {
   }
 
   /** Called by the Tensor constructor; returns the finalizer record (the graph node hooks into it). */
-  track(t: Tensor, storage: Storage, tag: string, scoped: boolean): Held {
+  track(t: Tensor, storage: Storage, scoped: boolean): Held {
     storage.refs++;
     this.liveTensors++;
-    const held: Held = { storage, tag, owner: null };
+    const held: Held = { storage, id: t.id, shape: t.shape, owner: null };
     this.registry?.register(t, held, t);
     const scope = this.scopes[this.scopes.length - 1];
     if (scope && scoped) scope.push(t);
@@ -91,7 +93,7 @@ export class Engine {
     this.liveTensors--;
     held.owner?.release();
     if (this.debug)
-      console.warn(`simdnn: a tensor ${held.tag} was garbage-collected without dispose(); the finalizer freed it. Use tidy() or dispose().`);
+      console.warn(`simdnn: a tensor #${held.id} [${held.shape.join(', ')}] was garbage-collected without dispose(); the finalizer freed it. Use tidy() or dispose().`);
     this.release(held.storage);
   }
 

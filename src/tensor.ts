@@ -34,7 +34,7 @@ export class Tensor {
     this.size = sizeOf(shape);
     this.id = engine.newId();
     this.storage = storage;
-    this.held = engine.track(this, storage, `#${this.id} [${shape.join(', ')}]`, scoped);
+    this.held = engine.track(this, storage, scoped);
   }
 
   /**

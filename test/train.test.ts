@@ -56,6 +56,33 @@ describe.each(backends)('training on %s', (backend) => {
     { name: 'binary cross-entropy from logits (sigmoid output folded)', build: () => sd.mlp([5, 6, 1], { seed: 6, outputActivation: 'sigmoid' }), loss: 'binaryCrossEntropy', y: (r, n) => sd.tensor(Array.from({ length: n }, () => r.int(2))) },
     { name: 'logSoftmax layer + relu standalone', build: () => sd.sequential([sd.layers.linear(5, 6, { seed: 1 }), sd.layers.relu(), sd.layers.linear(6, 3, { seed: 2 }), sd.layers.logSoftmax(), sd.layers.linear(3, 2, { seed: 3 })]), loss: 'mse', y: (r, n, k) => sd.tensor(r.array(n * k), [n, k]) },
   ];
+  it('predict (direct backend calls) gives exactly the bits of forward() through the ops, for every layer kind', () => {
+    const r = rng(21);
+    const models = [
+      ...planCases.map((c) => c.build()),
+      sd.sequential([sd.layers.linear(5, 7, { activation: 'relu', seed: 1 }), sd.layers.dropout(0.5), sd.layers.linear(7, 3, { seed: 2 }), sd.layers.activation('linear'), sd.layers.dropout(0.2)]),
+      sd.sequential([sd.layers.linear(5, 4, { seed: 1 })]),
+      sd.sequential([sd.layers.linear(5, 9, { activation: 'sigmoid', seed: 1 }), sd.layers.tanh(), sd.layers.gelu(), sd.layers.leakyRelu(0.2), sd.layers.linear(9, 6, { activation: 'elu', alpha: 0.5, seed: 2 }), sd.layers.softmax()]),
+    ];
+    for (const model of models) {
+      for (const rows of [1, 3, 17]) {
+        const x = sd.tensor(r.array(rows * 5, -2, 2), [rows, 5]);
+        const want = sd.noGrad(() => sd.tidy(() => model.forward(x)));
+        const got = model.predict(x);
+        expect(got.shape).toEqual(want.shape);
+        expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+        if (rows === 1) {
+          // a single row given as a Float32Array takes the path without an input tensor
+          const one = model.predict(x.dataSync());
+          expect(Array.from(one.dataSync())).toEqual(Array.from(want.dataSync()));
+          one.dispose();
+        }
+        sd.dispose([x, want, got]);
+      }
+      model.dispose();
+    }
+  });
+
   for (const c of planCases) {
     it(`fit's compiled plan matches autograd: ${c.name}`, () => {
       const r = rng(9);

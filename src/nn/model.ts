@@ -1,11 +1,12 @@
 import { noGrad } from '../autograd/api.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { argmax } from '../ops/reduce.js';
-import { assertTensor, backend, fmtShape } from '../ops/util.js';
+import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
 import { tidy } from '../runtime.js';
 import { Tensor } from '../tensor.js';
 import { Dropout, Linear, layerFromConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
 import type { Activation } from '../ops/linalg.js';
+import { canRunDirect, forwardDirect } from './infer.js';
 
 /** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
 export interface ScalerLike {
@@ -93,15 +94,39 @@ export class Sequential {
   /** Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients. */
   predict(x: Tensor | TensorLike): Tensor {
     this.check('predict');
+    const direct = canRunDirect(this.layers);
+    // One row of raw features, the common case of serving: no input tensor at all.
+    if (direct && x instanceof Float32Array && x.length === this.inputSize && !this.preprocessing.scaler) {
+      const be = backend();
+      const h = be.alloc(x.length);
+      try {
+        be.write(h, x);
+        return this.runDirect(h, 1);
+      } finally {
+        be.free(h);
+      }
+    }
     return noGrad(() =>
       tidy(() => {
         let t = x instanceof Tensor ? x : tensor(x as TensorLike);
         if (t.rank === 1 && t.shape[0] === this.inputSize) t = t.reshape([1, this.inputSize]);
         this.checkInput(t, 'predict');
         if (this.preprocessing.scaler) t = this.preprocessing.scaler.transform(t);
-        return this.forward(t);
+        return direct && t.shape[0] > 0 ? this.runDirect(t.handle('predict'), t.shape[0]) : this.forward(t);
       }),
     );
+  }
+
+  /** The layers over `rows` rows at handle x, as direct backend calls (nn/infer.ts), into a new tensor. */
+  private runDirect(x: unknown, rows: number): Tensor {
+    const y = empty([rows, this.outputSize]);
+    try {
+      forwardDirect(backend(), this.layers, x, rows, this.inputSize, y.handle('predict'));
+    } catch (e) {
+      y.dispose();
+      throw e;
+    }
+    return y;
   }
 
   /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
