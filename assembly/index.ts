@@ -8,6 +8,7 @@ export * from './loss';
 export * from './misc';
 export * from './train';
 export * from './optim';
+export * from './random';
 
 /** First byte above the module's static data: the JS allocator starts here. */
 export function heap_base(): usize {

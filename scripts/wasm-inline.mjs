@@ -4,7 +4,10 @@
 //
 // The string holds one character per byte: a printable ASCII byte (0x20–0x7E) stands for itself,
 // except ` \ $ (which a template literal would read differently); every other byte b is the character
-// U+0100 + b. Decoding is `charCodeAt(i) & 255`. Written raw in a UTF-8 bundle this is ~1.5 bytes per
+// U+0100 + b. Decoding is `charCodeAt(i) & 255`: in Node (and Bun), Buffer.from(text, 'latin1') does that
+// natively (it keeps the low byte of each UTF-16 unit), 10-20× faster than the loop on a cold start
+// (0.3 ms against 4-8 for the core); the loop is the fallback, and runs in Deno, whose Buffer is written
+// in JS and slower than the loop. Written raw in a UTF-8 bundle this is ~1.5 bytes per
 // byte of wasm and gzips ~30% smaller than base64 (esbuild must run with charset: 'utf8', or it
 // writes each of those characters as a \u escape).
 //
@@ -46,8 +49,18 @@ export function wasmModuleSource(bytes) {
     'let bytes = null;\n' +
     'export default function wasmBytes() {\n' +
     '  if (bytes === null) {\n' +
-    '    bytes = new Uint8Array(text.length);\n' +
-    '    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 255;\n' +
+    '    const B = globalThis.Buffer;\n' +
+    // A copy (one memcpy): the module's bytes own their ArrayBuffer (a Buffer may sit in a shared pool).
+    // Checked on the magic number, whose first byte is the encoded character U+0100: a Buffer whose
+    // latin1 does not keep low bytes falls back to the loop.
+    "    if (typeof B === 'function' && typeof globalThis.process?.versions?.node === 'string' && globalThis.Deno === undefined) {\n" +
+    "      const b = new Uint8Array(B.from(text, 'latin1'));\n" +
+    '      if (b.length === text.length && b[0] === 0 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d) bytes = b;\n' +
+    '    }\n' +
+    '    if (bytes === null) {\n' +
+    '      bytes = new Uint8Array(text.length);\n' +
+    '      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 255;\n' +
+    '    }\n' +
     '  }\n' +
     '  return bytes;\n' +
     '}\n'

@@ -1,5 +1,5 @@
 import type { Backend, BackendName } from './backend/backend.js';
-import { detectFeatures, detectRuntime, type Features, type RuntimeName } from './backend/features.js';
+import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from './backend/features.js';
 import { JsBackend } from './backend/js/backend.js';
 import { WasmBackend } from './backend/wasm/backend.js';
 import { WasmThreadsBackend } from './backend/threads/backend.js';
@@ -69,7 +69,7 @@ async function coreCount(): Promise<number> {
   let n = typeof g.navigator?.hardwareConcurrency === 'number' ? g.navigator.hardwareConcurrency : 0;
   if (!n && detectRuntime() === 'node') {
     try {
-      const os = await import(/* @vite-ignore */ /* webpackIgnore: true */ ['node', 'os'].join(':'));
+      const os = await nodeBuiltin(['node', 'os'].join(':'));
       n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     } catch {
       n = 1;
@@ -138,7 +138,8 @@ export async function init(options: InitOptions = {}): Promise<Info> {
     return (picked = features.relaxedSimd && options.relaxedSimd !== false ? 'relaxed' : 'simd');
   };
 
-  const cores = await coreCount();
+  // Only the threads backends (asked for, or tried by 'auto') need the core count.
+  const cores = options.threads === undefined && (want === 'wasm-threads' || want === 'auto') ? await coreCount() : 1;
   const wantThreads = options.threads ?? Math.min(DEFAULT_MAX_THREADS, cores);
   const threadsBackend = async (n: number): Promise<WasmThreadsBackend> => {
     const shared: BinaryName = wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';

@@ -236,6 +236,41 @@ describe.each(backends)('API on the %s backend', (name) => {
   });
 });
 
+describe('weight initialisation', () => {
+  afterAll(() => sd.shutdown());
+
+  it('gives bit-identical weights on every backend (He, LeCun and Glorot; odd sizes; several seeds)', async () => {
+    // wasm fills normal weights in a kernel (f32_fill_normal) and js in JS (src/data/random.ts): the same
+    // stream and the same float64 arithmetic, so the same float32 weights, to the bit.
+    const build = () => [
+      ...[0, 1, 7, 2 ** 40 + 3].map((seed) => sd.mlp([784, 512, 256, 10], { seed })),
+      sd.mlp([3, 5, 7, 1], { seed: 11 }),
+      sd.mlp([13, 1], { seed: 5, outputActivation: 'relu' }),
+      sd.mlp([5, 3, 2], { seed: 9, init: 'lecun' }),
+      sd.sequential([new sd.Linear(9, 7, { activation: 'tanh', init: 'lecun', seed: 3 }), new sd.Linear(7, 1, { init: 'he', seed: 4 })]),
+    ];
+    const weights = async (name: 'js' | 'wasm' | 'wasm-threads') => {
+      await sd.init(await initOptions(name));
+      const models = build();
+      const w = models.map((m) => m.getWeights());
+      for (const m of models) m.dispose();
+      return w;
+    };
+    const want = await weights('js');
+    for (const name of backends.filter((b) => b !== 'js')) {
+      const got = await weights(name);
+      for (let m = 0; m < want.length; m++)
+        for (let p = 0; p < want[m].length; p++) {
+          const a = new Uint32Array(want[m][p].buffer, want[m][p].byteOffset, want[m][p].length);
+          const b = new Uint32Array(got[m][p].buffer, got[m][p].byteOffset, got[m][p].length);
+          expect(b.length).toBe(a.length);
+          const at = a.findIndex((x, i) => x !== b[i]); // (toEqual on 400k elements takes seconds)
+          expect(at, `${name}: model ${m}, parameter ${p}: first difference at ${at}: ${want[m][p][at]} vs ${got[m][p][at]}`).toBe(-1);
+        }
+    }
+  });
+});
+
 describe('init and info', () => {
   afterAll(() => sd.shutdown());
 

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as sd from '../src/index.js';
 import * as data from '../src/data/index.js';
+import { lnOneMinus, sinCos, sinCosExact, sinOut } from '../src/data/libm.js';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/metrics-reference.json', import.meta.url), 'utf8'));
 const DATA = new URL('../data/', import.meta.url);
@@ -30,6 +31,47 @@ describe('rng and shuffle', () => {
     expect(Array.from({ length: 50 }, () => c.uniform())).not.toEqual(sa);
     // seeds above 2^32 use their high bits too
     expect(data.rng(2 ** 40).nextUint32()).not.toBe(data.rng(0).nextUint32());
+  });
+
+  it('gives the same normal deviates on every engine (values locked)', () => {
+    // normal() and fillNormal() take log, sin and cos from src/data/libm.ts, plain float64 arithmetic,
+    // not from Math (whose last bit differs between engines and versions): these hold everywhere.
+    const r = data.rng(0);
+    expect([r.normal(), r.normal(), r.normal()]).toEqual([-0.35405374502954123, -0.4135533938253289, -0.08511597182028824]);
+    const g = data.rng(12345).fillNormal(new Float64Array(100_001), 0.5, 2);
+    const w = new Uint32Array(g.buffer);
+    let h = 0x811c9dc5; // FNV-1a over the float64 bits
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w[i], 0x01000193) >>> 0;
+    expect(h).toBe(3830901936);
+  });
+
+  it('libm log, sin and cos agree with Math to the last bit or one ulp', () => {
+    // fdlibm's algorithms, as V8 runs them for Math.log (and Math.sin/cos where not built with glibc's):
+    // identical there, within an ulp elsewhere.
+    const ulp = (x: number) => {
+      const f = new Float64Array([Math.abs(x)]);
+      const b = new BigUint64Array(f.buffer);
+      b[0] += 1n;
+      return f[0] - Math.abs(x);
+    };
+    const r = data.rng(5);
+    let same = 0, n = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const t = r.nextUint32(), x = 1 - t / 2 ** 32, th = (2 * Math.PI * t) / 2 ** 32;
+      const l = lnOneMinus(t);
+      const c = sinCos(th), s = sinOut[0];
+      // the branch-free path and the one that follows fdlibm's branches agree everywhere
+      expect([sinCosExact(th), sinOut[0]]).toEqual([c, s]);
+      for (const [got, want] of [[l, Math.log(x)], [s, Math.sin(th)], [c, Math.cos(th)]]) {
+        n++;
+        if (got === want) same++;
+        else expect(Math.abs(got - want)).toBeLessThanOrEqual(ulp(want));
+      }
+    }
+    expect(lnOneMinus(0)).toBe(0);
+    expect(lnOneMinus(2 ** 31)).toBe(-Math.LN2);
+    expect([sinCos(0), sinOut[0]]).toEqual([1, 0]);
+    console.log(`libm against Math here: ${same} of ${n} identical, the rest within an ulp`);
   });
 
   it('uniform, normal and int have the right distributions', () => {

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend/backend.js';
 import { Binary, LabelMode, Reduce, Unary } from '../src/backend/codes.js';
 import { EDGE_SIZES, EPS, candidates, mismatch, oracle, put, rng, ulp } from './helpers.js';
+import { continueStream, rng as seeded, type StreamState } from '../src/data/random.js';
 
 const GUARD = 8;
 const SENTINEL = 12345.5;
@@ -290,6 +291,78 @@ describe.each(list.map((c) => [c.name, c] as const))('%s kernels match the js or
       const wy = js.readSync(jy, n);
       expect(mismatch(b.readSync(by, n), wy, (i) => ulp(wy[i]) + ulp(0.7 * x[i])), `axpy n=${n}`).toBe('');
     }
+  });
+
+  // ---------------------------------------------------------------- weight initialisation
+  describe('fillNormal', () => {
+    /** The js oracle's numbers: Rng.fillNormal from `state`, and the state it leaves. */
+    function oracleFill(state: StreamState, n: number, mean: number, std: number) {
+      const r = seeded(0);
+      continueStream(r, (s) => Object.assign(s, state));
+      const want = r.fillNormal(new Float32Array(n), mean, std);
+      let after!: StreamState;
+      continueStream(r, (s) => (after = { ...s }));
+      return { want, after };
+    }
+    function check(state: StreamState, n: number, mean: number, std: number, what: string) {
+      if (!b.fillNormal) return;
+      const { want, after } = oracleFill(state, n, mean, std);
+      const h = out(b, n);
+      const st = { ...state };
+      b.fillNormal(n, h, mean, std, st);
+      expect(mismatch(read(b, h, n), want, () => 0), `${what}: values`).toBe('');
+      expect([st.a, st.b, st.c, st.d, st.hasSpare, st.hasSpare ? st.spare : 0], `${what}: state after`).toEqual([after.a, after.b, after.c, after.d, after.hasSpare, after.hasSpare ? after.spare : 0]);
+    }
+    const start = (seed: number): StreamState => {
+      let s!: StreamState;
+      continueStream(seeded(seed), (x) => (s = { ...x }));
+      return s;
+    };
+
+    it('continues the seeded stream bit for bit at edge sizes, with and without a pending spare', () => {
+      if (!b.fillNormal) return; // backends without it fill in JS (layers.ts)
+      for (const n of [...EDGE_SIZES, 1000, 8191, 8192, 8193, 40_001])
+        for (const spare of [false, true]) check({ ...start(n), hasSpare: spare, spare: spare ? -0.8125 : 0 }, n, n % 2 ? 0.25 : 0, n % 3 ? 0.05 : 1.5, `n=${n} spare=${spare}`);
+    });
+
+    it('matches to the last bit of float64 at the edges of every branch of log, sin and cos', () => {
+      if (!b.fillNormal) return;
+      // sfc32's next two outputs are a + b + d and then (b ^ b >>> 9) + 9c + d + 1: choosing a and c gives
+      // any draws t1 (1 - u = 1 - t1/2³², the log's argument) and t2 (θ = 2π·t2/2³²). The 4-value fills
+      // take the kernel's two-pair path, the 3-value fills (after a spare) its one-pair path.
+      const INV9 = 0x38e38e39; // 9⁻¹ mod 2³²
+      const craft = (t1: number, t2: number, salt: number): StreamState => {
+        const bb = Math.imul(salt, 0x9e3779b9) >>> 0, d = (salt * 7 + 1) >>> 0;
+        const c = Math.imul((t2 - ((bb ^ (bb >>> 9)) >>> 0) - d - 1) >>> 0, INV9) >>> 0;
+        return { a: (t1 - bb - d) >>> 0, b: bb, c, d, spare: 0.375, hasSpare: false };
+      };
+      // Outputs are float32, which would hide a last-bit difference in the float64 values v = r·cos θ,
+      // r·sin θ. So each value is checked once with mean = −(v with its low 5 bits cleared), std = 1: the
+      // output is then the exact residual, and shows v's last bits.
+      const f = new Float64Array(1), u = new BigUint64Array(f.buffer);
+      const cut5 = (v: number) => ((f[0] = v), (u[0] &= ~31n), f[0]);
+      const exact = (st: StreamState, what: string) => {
+        for (const [n, hasSpare] of [[4, false], [3, true]] as const) {
+          const s0 = { ...st, hasSpare };
+          const r = seeded(0);
+          continueStream(r, (s) => Object.assign(s, s0));
+          const v = r.fillNormal(new Float64Array(n));
+          for (let j = 0; j < n; j++) check(s0, n, -cut5(v[j]), 1, `${what}, n=${n}, value ${j}`);
+        }
+      };
+      const r = rng(23);
+      const draw = () => Math.floor(r.next() * 2 ** 32);
+      let salt = 1;
+      // θ near q·π/2 (the reductions' cancellation checks) and near π/4, 3π/4 (where the reduction changes:
+      // fdlibm reduces nothing up to π/4's high word, 219 draws past π/4)
+      for (let q = 0; q <= 4; q++) for (let dt = -300; dt <= 300; dt += q % 4 ? 1 : 3) exact(craft(draw(), (q * 2 ** 30 + dt + 2 ** 32) % 2 ** 32, salt++), `t2 = ${q}·2³⁰ + ${dt}`);
+      for (const c of [2 ** 29, 3 * 2 ** 29]) for (let dt = -30; dt <= 260; dt++) exact(craft(draw(), c + dt, salt++), `t2 = ${c} + ${dt}`);
+      // 1 - u near 2^-j (f within 2⁻²⁰ of 0 in the log), and u near 0 and 1
+      for (let j = 1; j <= 31; j++) for (let dt = -6; dt <= 6; dt++) exact(craft((2 ** 32 - 2 ** (32 - j) + dt + 2 ** 32) % 2 ** 32, draw(), salt++), `t1 near 2³² - 2^${32 - j}`);
+      for (let dt = 0; dt <= 40; dt++) exact(craft(dt, draw(), salt++), `t1 = ${dt}`), exact(craft(2 ** 32 - 1 - dt, draw(), salt++), `t1 = 2³² - 1 - ${dt}`);
+      // and anywhere
+      for (let i = 0; i < 2000; i++) exact(craft(draw(), draw(), salt++), 'random draws');
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './codes.js';
+import type { StreamState } from '../data/random.js';
 
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
 
@@ -103,6 +104,12 @@ export interface Backend {
    * buffers (null when the kind needs fewer); `hyper` holds the kind's scalars (see codes.ts, Optim).
    */
   optimStep(kind: OptimCode, n: number, param: Handle, grad: Handle, s1: Handle | null, s2: Handle | null, hyper: readonly number[]): void;
+  /**
+   * Optional: y[0..n) = mean + std·N(0, 1), continuing the seeded stream `state` (src/data/random.ts)
+   * exactly as Rng.fillNormal would, bit for bit, and leaving `state` as it would. Weight initialisation
+   * calls it to fill parameters in place; without it, they are filled in JS and written.
+   */
+  fillNormal?(n: number, y: Handle, mean: number, std: number, state: StreamState): void;
 
   /** Allocator figures for memory(). */
   stats(): BackendStats;

@@ -1,5 +1,3 @@
-import { moduleBytes } from './wasm/binaries.js';
-
 export type RuntimeName = 'node' | 'deno' | 'browser' | 'worker' | 'unknown';
 
 export interface Features {
@@ -26,6 +24,41 @@ export function detectRuntime(): RuntimeName {
   return 'unknown';
 }
 
+// Feature probes: one function each, a few dozen bytes. Validating them costs microseconds, where
+// validating the kernel modules themselves (~120 KB) cost milliseconds at every start, and needed them
+// decoded first. A probe that validates and a module that then fails to compile is still handled: the
+// relaxed gemm falls back to the core's (backend.ts, compileBuild), and 'auto' falls back to js.
+const v128Const = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+/** A module of one function () -> v128 whose body is `body` (under 128 bytes). */
+function probe(body: number[]): Uint8Array<ArrayBuffer> {
+  const code = [0x00, ...body, 0x0b]; // no locals, body, end
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00, // function section: function 0 has type 0
+    0x0a, code.length + 2, 0x01, code.length, ...code, // code section: one body
+  ]);
+}
+/** 128-bit SIMD: v128.const, v128.const, i32x4.add (0xfd 0xae). */
+export const SIMD_PROBE = probe([...v128Const, ...v128Const, 0xfd, 0xae, 0x01]);
+/** Relaxed SIMD: three v128.const, f32x4.relaxed_madd (0xfd 0x105), the op the relaxed gemm is built on. */
+export const RELAXED_SIMD_PROBE = probe([...v128Const, ...v128Const, ...v128Const, 0xfd, 0x85, 0x02]);
+
+/**
+ * A Node built-in module ('node:os', …): from process.getBuiltinModule (Node ≥ 20.16 and 22.3, Deno)
+ * where it exists, synchronously, else by import(). The import() costs a few milliseconds at start-up
+ * (the ESM loader wraps the module on first use; in a fresh worker thread, 5-10 ms), which is why.
+ * The name is built by callers at run time so that web bundlers don't try to resolve it.
+ */
+export async function nodeBuiltin<T = any>(name: string): Promise<T> {
+  const get = g.process?.getBuiltinModule;
+  if (typeof get === 'function') {
+    const m = get.call(g.process, name);
+    if (m) return m as T;
+  }
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
+}
+
 let relaxedFlagTried = false;
 
 /**
@@ -38,9 +71,9 @@ async function enableRelaxedSimdInNode(notes: string[]): Promise<void> {
   relaxedFlagTried = true;
   try {
     const name = ['node', 'v8'].join(':');
-    const v8 = await import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+    const v8 = await nodeBuiltin(name);
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    if (WebAssembly.validate(moduleBytes('relaxed-gemm'))) notes.push('relaxed SIMD enabled in Node through the V8 flag --experimental-wasm-relaxed-simd');
+    if (WebAssembly.validate(RELAXED_SIMD_PROBE)) notes.push('relaxed SIMD enabled in Node through the V8 flag --experimental-wasm-relaxed-simd');
   } catch {
     /* no node:v8: leave relaxed SIMD off */
   }
@@ -48,13 +81,13 @@ async function enableRelaxedSimdInNode(notes: string[]): Promise<void> {
 
 export async function detectFeatures(notes: string[], tryRelaxed: boolean): Promise<Features> {
   const hasWasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
-  const simd = hasWasm && WebAssembly.validate(moduleBytes('core'));
+  const simd = hasWasm && WebAssembly.validate(SIMD_PROBE);
   let relaxedSimd = false;
   if (simd && tryRelaxed) {
-    relaxedSimd = WebAssembly.validate(moduleBytes('relaxed-gemm'));
+    relaxedSimd = WebAssembly.validate(RELAXED_SIMD_PROBE);
     if (!relaxedSimd) {
       await enableRelaxedSimdInNode(notes);
-      relaxedSimd = WebAssembly.validate(moduleBytes('relaxed-gemm'));
+      relaxedSimd = WebAssembly.validate(RELAXED_SIMD_PROBE);
     }
   }
   const sharedArrayBuffer = typeof SharedArrayBuffer === 'function';

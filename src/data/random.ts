@@ -4,7 +4,9 @@
 // 128 bits of state, 32-bit output, passes PractRand and BigCrush, and needs only 32-bit integer
 // operations, which JS does exactly (`>>> 0` / `| 0` keep every intermediate a uint32/int32), so a
 // seed gives the same integer stream in every engine. The seed is expanded into the state with
-// splitmix32 so that nearby seeds (0, 1, 2, …) give unrelated streams.
+// splitmix32 so that nearby seeds (0, 1, 2, …) give unrelated streams. Normal deviates take log, sin and
+// cos from libm.ts rather than Math, so they too are the same on every engine (and in the wasm kernel).
+import { lnOneMinus, sinCos, sinOut } from './libm.js';
 
 /** A seeded random stream. Not cryptographic. */
 export interface Rng {
@@ -30,6 +32,32 @@ const TWO32 = 4294967296;
 const INV32 = 1 / TWO32;
 const TAU = 2 * Math.PI;
 
+/**
+ * A generator's whole state, as a kernel that continues the stream reads and writes it (assembly/random.ts,
+ * f32_fill_normal): sfc32's words a, b, c, d (uint32) and the Box–Muller value kept for the next normal.
+ */
+export interface StreamState {
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  spare: number;
+  hasSpare: boolean;
+}
+
+const STREAM = Symbol('simdnn.rng.stream');
+
+/**
+ * Lends r's state to `fill` (which advances it, as fillNormal would) and takes the state back, so that
+ * later draws continue the same stream. False when r is not one of rng()'s generators.
+ */
+export function continueStream(r: Rng, fill: (state: StreamState) => void): boolean {
+  const own = (r as unknown as { [STREAM]?: (fill: (state: StreamState) => void) => void })[STREAM];
+  if (typeof own !== 'function') return false;
+  own(fill);
+  return true;
+}
+
 export function checkSeed(seed: unknown, op: string): number {
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER)
     throw new TypeError(`${op}: seed must be a non-negative integer (up to 2^53 - 1), got ${typeof seed === 'number' ? seed : typeof seed}.`);
@@ -38,9 +66,8 @@ export function checkSeed(seed: unknown, op: string): number {
 
 /**
  * A seeded random stream (sfc32 seeded through splitmix32). The same seed gives the same sequence on
- * every platform: `nextUint32`, `uniform`, `int`, `permutation` bit for bit; `normal` uses Math.log,
- * Math.sqrt and Math.cos, which are identical across V8 runtimes (Node, Deno, Chromium) but may
- * differ in the last bit in other engines, since ECMAScript does not require correct rounding.
+ * every platform, bit for bit: `normal` and `fillNormal` too, as they compute log, sin and cos in plain
+ * float64 arithmetic (libm.ts) instead of Math's, whose last bit differs between engines and versions.
  *
  * @param seed a non-negative integer up to 2^53 - 1 (both 32-bit halves are used).
  */
@@ -74,12 +101,12 @@ export function rng(seed: number = 0): Rng {
       hasSpare = false;
       return spare;
     }
-    // 1 - u lies in (0, 1], so the log is finite.
-    const r = Math.sqrt(-2 * Math.log(1 - next() * INV32));
-    const theta = TAU * next() * INV32;
-    spare = r * Math.sin(theta);
+    // r = √(−2 ln(1 − u)): 1 − u lies in (0, 1], so the log is finite.
+    const r = Math.sqrt(-2 * lnOneMinus(next()));
+    const cs = sinCos(TAU * next() * INV32);
+    spare = r * sinOut[0];
     hasSpare = true;
-    return r * Math.cos(theta);
+    return r * cs;
   };
 
   const int = (n: number): number => {
@@ -122,31 +149,39 @@ export function rng(seed: number = 0): Rng {
         hasSpare = false;
         out[i++] = mean + std * spare;
       }
-      let a0 = a, b0 = b, c0 = c, d0 = d;
-      for (; i + 1 < n; i += 2) {
+      if (i >= n) return out; // nothing left to draw: a spare not used stays pending
+      const odd = ((n - i) & 1) === 1; // compared before the loop: after it, without feedback, it would deoptimise
+      let a0 = a, b0 = b, c0 = c, d0 = d, last = 0;
+      // Each step draws a pair and writes both values. With an odd count the last pair's second value
+      // is written into the last slot first and then overwritten by its first, and becomes the spare:
+      // the tail has no branch of its own, which the JIT would compile without type feedback (it is
+      // reached only at the end) and leave by deoptimising.
+      for (; i < n; i += 2) {
         let t = (((a0 + b0) | 0) + d0) | 0;
         d0 = (d0 + 1) | 0;
         a0 = b0 ^ (b0 >>> 9);
         b0 = (c0 + (c0 << 3)) | 0;
         c0 = (c0 << 21) | (c0 >>> 11);
         c0 = (c0 + t) | 0;
-        const u1 = (t >>> 0) * INV32;
+        const t1 = t >>> 0;
         t = (((a0 + b0) | 0) + d0) | 0;
         d0 = (d0 + 1) | 0;
         a0 = b0 ^ (b0 >>> 9);
         b0 = (c0 + (c0 << 3)) | 0;
         c0 = (c0 << 21) | (c0 >>> 11);
         c0 = (c0 + t) | 0;
-        const r = Math.sqrt(-2 * Math.log(1 - u1));
-        const theta = TAU * (t >>> 0) * INV32;
-        out[i] = mean + std * (r * Math.cos(theta));
-        out[i + 1] = mean + std * (r * Math.sin(theta));
+        const r = Math.sqrt(-2 * lnOneMinus(t1));
+        const cs = sinCos(TAU * (t >>> 0) * INV32);
+        last = r * sinOut[0];
+        out[Math.min(i + 1, n - 1)] = mean + std * last;
+        out[i] = mean + std * (r * cs);
       }
       a = a0;
       b = b0;
       c = c0;
       d = d0;
-      if (i < n) out[i] = mean + std * gauss(); // an odd count keeps the spare, as normal() would
+      spare = last; // read only while hasSpare
+      hasSpare = odd; // an odd count keeps the spare, as normal() would
       return out;
     },
     permutation(n: number) {
@@ -156,7 +191,17 @@ export function rng(seed: number = 0): Rng {
       return fisherYates(p);
     },
     shuffleInPlace: fisherYates,
-  };
+    [STREAM](fill: (state: StreamState) => void) {
+      const st: StreamState = { a: a >>> 0, b: b >>> 0, c: c >>> 0, d: d >>> 0, spare, hasSpare };
+      fill(st);
+      a = st.a | 0;
+      b = st.b | 0;
+      c = st.c | 0;
+      d = st.d | 0;
+      spare = st.spare;
+      hasSpare = st.hasSpare;
+    },
+  } as Rng;
 }
 
 /**

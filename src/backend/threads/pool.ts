@@ -4,6 +4,7 @@ import * as Comlink from 'comlink';
 // Static although only Node uses it: a few hundred bytes of plain JS with no Node import, and a dynamic
 // import() here would become a chunk of its own in the split build (scripts/build.mjs).
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { nodeBuiltin } from '../features.js';
 import type { WorkerApi, WorkerSetup } from './worker.js';
 
 const g = globalThis as any;
@@ -67,11 +68,11 @@ export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promi
   if (isNode) {
     const url = opts.url === undefined ? defaultWorkerUrl() : typeof opts.url === 'string' && !/^[a-z]+:/i.test(opts.url) ? opts.url : new URL(opts.url);
     if (url instanceof URL && url.protocol === 'file:') {
-      const { existsSync } = await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeName('fs'));
-      const { fileURLToPath } = await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeName('url'));
+      const { existsSync } = await nodeBuiltin(nodeName('fs'));
+      const { fileURLToPath } = await nodeBuiltin(nodeName('url'));
       if (!existsSync(fileURLToPath(url))) throw new Error(`the worker script ${url.href} does not exist (build it with \`npm run build\`, or pass init's workerUrl)`);
     }
-    const { Worker } = await import(/* @vite-ignore */ /* webpackIgnore: true */ nodeName('worker_threads'));
+    const { Worker } = await nodeBuiltin(nodeName('worker_threads'));
     const w = new Worker(url);
     w.on('error', (e: Error) => die(`worker ${setup.id} failed: ${e?.message ?? e}`));
     w.on('exit', (code: number) => die(`worker ${setup.id} exited (code ${code})`));

@@ -6,6 +6,7 @@
 // numbers it reads there. Its event loop is free again only after the main thread asks it to stop
 // (SHUTDOWN), so the main thread ends it with terminate().
 import * as Comlink from 'comlink';
+import { nodeBuiltin } from '../features.js';
 import { instantiateKernels } from '../wasm/backend.js';
 import { Control, DEAD, DONE, GEN, SHUTDOWN, SLEEPERS } from './control.js';
 
@@ -110,7 +111,7 @@ export type WorkerApi = typeof api;
 async function endpoint(): Promise<Comlink.Endpoint> {
   if (isNode) {
     const name = ['node', 'worker_threads'].join(':');
-    const { parentPort } = await import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+    const { parentPort } = await nodeBuiltin(name);
     const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
     return nodeEndpoint(parentPort);
   }

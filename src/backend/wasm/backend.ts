@@ -1,4 +1,5 @@
 import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import type { StreamState } from '../../data/random.js';
 import { Allocator } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
 import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
@@ -24,6 +25,9 @@ export interface KernelModules {
   gemm: WebAssembly.Module | null;
 }
 
+/** Values per f32_fill_normal call (WasmBackend.fillNormal). */
+const FILL_CHUNK = 8192;
+
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
@@ -45,10 +49,13 @@ export function compileModule(name: ModuleName, shared: boolean): Promise<WebAss
  */
 export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
   const { shared, relaxed } = buildParts(binary);
+  // Both compiles start at once: V8 compiles in the background, so they overlap.
+  const gemm = relaxed ? compileModule('relaxed-gemm', shared) : null;
+  gemm?.catch(() => {}); // awaited below, or dropped when the core fails
   const core = module ?? (await compileModule('core', shared));
-  if (!relaxed) return { modules: { core, gemm: null }, note: null };
+  if (!gemm) return { modules: { core, gemm: null }, note: null };
   try {
-    return { modules: { core, gemm: await compileModule('relaxed-gemm', shared) }, note: null };
+    return { modules: { core, gemm: await gemm }, note: null };
   } catch (e) {
     return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) };
   }
@@ -113,6 +120,8 @@ export class WasmBackend implements Backend {
   private view: Float32Array;
   private ws = 0;
   private wsBytes = 0;
+  /** 32 bytes for f32_fill_normal's generator state, allocated on first use and kept. */
+  private rngState = 0;
   private disposed = false;
 
   protected constructor(binary: BinaryName, memory: WebAssembly.Memory, k: KernelExports, maxBytes: number, notes: readonly string[] = []) {
@@ -250,6 +259,29 @@ export class WasmBackend implements Backend {
       default:
         throw new Error(`simdnn internal error: unknown optimizer kind ${kind}`);
     }
+  }
+
+  fillNormal(n: number, y: unknown, mean: number, std: number, state: StreamState): void {
+    if (n <= 0) return;
+    if (!this.rngState) this.rngState = this.allocator.alloc(8);
+    const p = this.rngState, buf = this.memory.buffer; // after the alloc, which may grow the memory
+    const w = new Uint32Array(buf, p, 8);
+    w[0] = state.a;
+    w[1] = state.b;
+    w[2] = state.c;
+    w[3] = state.d;
+    w[6] = state.hasSpare ? 1 : 0;
+    new Float64Array(buf, p + 16, 1)[0] = state.spare;
+    // In chunks: a wasm function runs its first calls in the baseline compiler, whose SIMD code is several
+    // times slower, until the optimised code V8 compiles in the background is ready, and a call already
+    // running never switches. One long call at start-up would run entirely on the slow code.
+    for (let i = 0; i < n; i += FILL_CHUNK) this.k.f32_fill_normal(Math.min(FILL_CHUNK, n - i), (y as number) + i * 4, p, mean, std);
+    state.a = w[0];
+    state.b = w[1];
+    state.c = w[2];
+    state.d = w[3];
+    state.spare = new Float64Array(buf, p + 16, 1)[0];
+    state.hasSpare = w[6] !== 0;
   }
 
   stats(): BackendStats {

@@ -25,6 +25,8 @@ export interface KernelExports {
   f32_adam_step(n: number, p: number, g: number, m: number, v: number, vmax: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number, l1: number, gscale: number, amsgrad: number): void;
   f32_rmsprop_step(n: number, p: number, g: number, sq: number, buf: number, gavg: number, lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: number, l1: number, gscale: number): void;
   f32_adagrad_step(n: number, p: number, g: number, sum: number, clr: number, eps: number, weightDecay: number, l1: number, gscale: number): void;
+  /** Normal deviates continuing the seeded stream whose 32-byte state is at `state` (assembly/random.ts). */
+  f32_fill_normal(n: number, y: number, state: number, mean: number, std: number): void;
 }
 
 export type GemmFn = (
@@ -38,7 +40,7 @@ export const KERNEL_NAMES: readonly (keyof KernelExports)[] = [
   'heap_base', 'f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt', 'f32_unary', 'f32_unary_grad',
   'f32_binary', 'f32_reduce', 'f32_softmax', 'f32_softmax_xent', 'f32_softmax_xent_grad', 'f32_transpose', 'f32_fill', 'f32_copy',
   'f32_affine', 'f32_axpy', 'f32_gather_rows', 'f32_dropout',
-  'f32_sgd_step', 'f32_adam_step', 'f32_rmsprop_step', 'f32_adagrad_step',
+  'f32_sgd_step', 'f32_adam_step', 'f32_rmsprop_step', 'f32_adagrad_step', 'f32_fill_normal',
 ];
 
 /** The exports of the relaxed gemm module (binaries.ts), which replace the core's. */
