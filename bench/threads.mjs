@@ -6,6 +6,9 @@
 //                                     splitting over 2 threads beats one thread (the grains in
 //                                     src/backend/threads/backend.ts come from this)
 //   --quick                           fewer samples; --threads=1,2,3 other thread counts
+//   --busy=N                          N busy-looping processes run beside the MLP training, as other work
+//                                     on a loaded machine does (the threads backend then runs calls that
+//                                     recur on the calling thread alone when that is faster)
 //
 // It runs the sources (src/), bundled on the fly with esbuild into .tmp/bench-threads/ (index.js, the
 // threads backend and worker.js side by side, as in dist/), so it needs no `npm run build`.
@@ -13,6 +16,7 @@
 import v8 from 'node:v8';
 import os from 'node:os';
 import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 
@@ -116,8 +120,8 @@ async function grains({ WasmThreadsBackend }, quick) {
   const S = quick ? 3 : 5;
   const binary = 'relaxed-shared'; // validates here: the V8 flag is set above
   const one = await WasmThreadsBackend.create({ binary, threads: 1 });
-  // Split everything (no threshold), with the production tile shapes.
-  const two = await WasmThreadsBackend.create({ binary, threads: 2, grain: { mem: 1, math: 1, optim: 1, gemm: 1 } });
+  // Split everything (no threshold), with the production tile shapes, always shared with the worker.
+  const two = await WasmThreadsBackend.create({ binary, threads: 2, grain: { mem: 1, math: 1, optim: 1, gemm: 1, adapt: false } });
   const big = 1 << 21;
   const alloc = (b, n, seed) => { const h = b.alloc(n); b.write(h, rand(n, seed, 0.1, 1)); return h; };
   const bufs = (b) => ({ x: alloc(b, big, 1), y: alloc(b, big, 2), z: alloc(b, big, 3), w: alloc(b, big, 4), v: alloc(b, 2 * big, 5) });
@@ -174,7 +178,14 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown cpu';
   console.log(`simdnn threads bench: ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   const mod = await loadThreads();
-  if (argv.includes('--grain')) await grains(mod, quick);
-  else await mlp(mod, threadCounts, quick);
+  const busy = Number(argv.find((a) => a.startsWith('--busy='))?.split('=')[1] ?? 0);
+  const hogs = Array.from({ length: busy }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  if (busy) console.log(`${busy} busy-looping process${busy === 1 ? '' : 'es'} running beside the benchmark\n`);
+  try {
+    if (argv.includes('--grain')) await grains(mod, quick);
+    else await mlp(mod, threadCounts, quick);
+  } finally {
+    for (const h of hogs) h.kill();
+  }
   console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }

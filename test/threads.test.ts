@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import type { Backend } from '../src/backend/backend.js';
 import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
+import { Adapt, MAX_TRY, WINDOW } from '../src/backend/threads/adapt.js';
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { engine } from '../src/engine.js';
 import { detectFeatures } from '../src/backend/features.js';
@@ -116,6 +117,31 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
     agree('adam (amsgrad)', ins, [N, N, 2 * N], step(1, [0.001, 0.9, 0.999, 1e-8, 0.01, 1, 0.1, 0.002, 0, 1, 1], true));
     agree('rmsprop (centered, momentum)', ins, [N, N, 2 * N], step(2, [0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 1], true));
     agree('adagrad', ins, [N, N, 2 * N], step(3, [0.01, 1e-10, 0, 0, 1], false));
+  });
+
+  it('calls run alone on the calling thread (as on a busy machine) give the same bits', () => {
+    const r = rng(13);
+    const before = many.map(([, b]) => [b.jobs, b.aloneJobs]);
+    for (const [, b] of many) b._testAlone(true);
+    try {
+      for (const [m, n, k] of [[128, 512, 784], [784, 512, 128], [128, 10, 256]])
+        agree(`gemm nn ${m}×${n}×${k} alone`, [r.array(m * k), r.array(k * n), r.array(n)], [m * n], (b, [a, bb, bias], [c]) =>
+          b.gemm({ m, n, k, a, transA: false, b: bb, transB: false, c, bias, act: 1, alpha: 0, beta: 0 }));
+      const N = 100_003;
+      agree('unary tanh alone', [r.array(N, -4, 4)], [N], (b, [xi], [o]) => b.unary(6, N, xi, o, 0));
+    } finally {
+      for (const [, b] of many) b._testAlone(null);
+    }
+    many.forEach(([name, b], i) => {
+      expect(b.jobs - before[i][0], `${name}: split calls`).toBeGreaterThan(0);
+      expect(b.aloneJobs - before[i][1], `${name}: every split call ran alone`).toBe(b.jobs - before[i][0]);
+    });
+    // And shared again afterwards.
+    const [, two] = many[0];
+    const jobs = two.jobs, alone = two.aloneJobs;
+    const x = two.alloc(1 << 20);
+    two.fill(1 << 20, x, 1);
+    expect([two.jobs - jobs, two.aloneJobs - alone]).toEqual([1, 0]);
   });
 });
 
@@ -317,6 +343,58 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     b.fill(1024, x, 3);
     expect(b.readSync(x, 4)).toEqual(new Float32Array([3, 3, 3, 3]));
     b.dispose();
+  });
+});
+
+describe('shared or alone: the choice from call timings (adapt.ts)', () => {
+  /** Runs `calls` calls cycling over shapes whose times each way `t` gives; returns the share run alone. */
+  function drive(ad: Adapt, calls: number, t: (shape: number, alone: boolean) => number): number {
+    let alone = 0;
+    for (let i = 0; i < calls; i++) {
+      const k = i % 3, s = ad.shape(`shape ${k}`), a = ad.runAlone;
+      if (a) alone++;
+      ad.record(s, a, t(k, a));
+    }
+    return alone / calls;
+  }
+  const idle = (k: number, alone: boolean) => (k + 1) * (alone ? 1.8 : 1); // sharing wins clearly
+  const busy = (k: number, alone: boolean) => (k + 1) * (alone ? 2 : 3); // a loaded machine: alone wins
+
+  it('an idle machine shares every call and never tries alone, through the usual jitter', () => {
+    const ad = new Adapt(), r = rng(14);
+    expect(drive(ad, 20_000, (k, a) => idle(k, a) * (0.85 + 0.3 * r.next()))).toBe(0);
+  });
+
+  it('a loaded machine moves to alone within a few windows, and tries sharing again ever more rarely', () => {
+    const ad = new Adapt();
+    drive(ad, 200, idle);
+    expect(drive(ad, 10 * WINDOW, busy)).toBeGreaterThan(0.3);
+    expect(ad.alone).toBe(true);
+    expect(drive(ad, 20_000, busy)).toBeGreaterThan(0.98); // shared trials: a window now and then
+  });
+
+  it('when the machine quietens again it goes back to sharing within MAX_TRY calls', () => {
+    const ad = new Adapt();
+    drive(ad, 200, idle);
+    drive(ad, 20_000, busy);
+    expect(ad.alone).toBe(true);
+    drive(ad, MAX_TRY + 2 * WINDOW, idle);
+    expect(ad.alone).toBe(false);
+    expect(drive(ad, 5000, idle)).toBe(0);
+  });
+
+  it('a slower machine on which sharing still wins keeps sharing (alone is tried once)', () => {
+    const ad = new Adapt();
+    drive(ad, 200, idle);
+    expect(drive(ad, 20_000, (k, a) => 2 * idle(k, a))).toBeLessThanOrEqual(WINDOW / 20_000);
+    expect(ad.alone).toBe(false);
+  });
+
+  it('one call descheduled for a long time does not change the way', () => {
+    const ad = new Adapt();
+    drive(ad, 200, idle);
+    let n = 0;
+    expect(drive(ad, 2000, (k, a) => (++n === 500 ? 1000 : idle(k, a)))).toBe(0);
   });
 });
 

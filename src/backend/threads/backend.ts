@@ -7,7 +7,8 @@
 // plain call of the export), and if so writes one argument row per tile into the control block —
 // exactly the arguments of the same export over a sub-range, with sub-pointers and the same strides —
 // and runs the job (Dispatcher.exec). Only gemm is overridden, because its tiles need one packing
-// workspace per thread.
+// workspace per thread. While the cores are busy with other processes and calls run faster without the
+// workers, the calling thread runs every tile itself (adapt.ts): the same tiles, so the same results.
 //
 // Tiling rules. Every output element is computed by exactly one tile, through the same kernel code path
 // and in the same order as one call would, so with the default grain the results are bit-identical to
@@ -34,6 +35,7 @@ import {
   ARG_STRIDE, CONTROL_BYTES, Control, DEAD, DONE, ERRLEN, ERROR, GEN, MAX_THREADS, MAX_TILES, OP,
   SHUTDOWN, SLEEPERS, TILES, WS, WSARG, opIndex, type KernelName,
 } from './control.js';
+import { Adapt, type Shape } from './adapt.js';
 import { spawnWorker, type PoolWorker } from './pool.js';
 
 export interface ThreadsOptions extends WasmOptions {
@@ -83,6 +85,8 @@ export interface Grain {
   gemmPerThread: number;
   /** Fewest rows in a gemm row tile. */
   minRows: number;
+  /** Run split calls alone on the calling thread while that is faster (adapt.ts); off: always shared. */
+  adapt: boolean;
   /** Split work even when only the calling thread runs (tests: tiles without threads). */
   tileAtOne: boolean;
   /** Which side of C gemm splits ('auto': the rule below; the others are for measuring it). */
@@ -93,8 +97,8 @@ export interface Grain {
 const MIN_TILE_ROWS = 32;
 
 const GRAINS: Record<'default' | 'fine', Grain> = {
-  default: { mem: 65536, math: 2048, optim: 16384, gemm: 1 << 19, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 16, perThread: 1, gemmPerThread: 1, minRows: MIN_TILE_ROWS, tileAtOne: false, split: 'auto' },
-  fine: { mem: 1, math: 1, optim: 1, gemm: 1, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 1, perThread: 3, gemmPerThread: 3, minRows: 8, tileAtOne: true, split: 'auto' },
+  default: { mem: 65536, math: 2048, optim: 16384, gemm: 1 << 19, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 16, perThread: 1, gemmPerThread: 1, minRows: MIN_TILE_ROWS, adapt: true, tileAtOne: false, split: 'auto' },
+  fine: { mem: 1, math: 1, optim: 1, gemm: 1, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 1, perThread: 3, gemmPerThread: 3, minRows: 8, adapt: false, tileAtOne: true, split: 'auto' },
 };
 
 /** Unary codes whose kernels cost a few ns per element (the rest are a few adds or compares). */
@@ -124,8 +128,11 @@ class Dispatcher {
   private blocking = true;
   /** Jobs run through the control block (work that was split). */
   jobs = 0;
-  /** Jobs whose tiles the calling thread all ran itself (no worker came in time). */
+  /** Jobs whose tiles the calling thread all ran itself (no worker came in time, or run alone). */
   soloJobs = 0;
+  /** Jobs run alone on purpose (adapt.ts), without waking the workers. */
+  aloneJobs = 0;
+  readonly adapt = new Adapt();
   /** Per-thread gemm workspaces (byte offsets and sizes); WS[id] in the control block mirrors ptr. */
   wsPtr: number[] = [];
   wsBytes: number[] = [];
@@ -161,17 +168,30 @@ class Dispatcher {
   exec(op: number, tiles: number, wsArg = -1): void {
     const c = this.ctl.i32;
     this.jobs++;
+    // Shared with the workers, or every tile on this thread (adapt.ts).
+    let shape: Shape | undefined, alone = false;
+    if (op >= 0 && this.workers.length > 0 && (this.grain.adapt || this.adapt.force !== null)) {
+      const a = this.ctl.f64;
+      shape = this.adapt.shape(`${op} ${tiles} ${a[0]} ${a[1]} ${a[2]} ${a[3]}`);
+      alone = this.adapt.runAlone;
+    }
     Atomics.store(c, OP, op);
     Atomics.store(c, WSARG, wsArg);
     Atomics.store(c, TILES, tiles);
-    // One group of tiles per thread (fewer when there are fewer tiles); opened after everything above.
-    const groups = Math.min(tiles, this.threads);
+    // One group of tiles per thread (fewer when there are fewer tiles; one when alone); opened after
+    // everything above. Alone, GEN stays: the workers neither wake nor look at the job.
+    const groups = alone ? 1 : Math.min(tiles, this.threads);
     this.ctl.open(tiles, groups);
-    this.gen = (this.gen + 1) | 0;
-    Atomics.store(c, GEN, this.gen);
-    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, GEN, Math.min(op >= 0 ? tiles - 1 : tiles, this.workers.length));
+    const t0 = shape ? now() : 0;
+    if (alone) this.aloneJobs++;
+    else {
+      this.gen = (this.gen + 1) | 0;
+      Atomics.store(c, GEN, this.gen);
+      if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, GEN, Math.min(op >= 0 ? tiles - 1 : tiles, this.workers.length));
+    }
     if (op >= 0 && this.ctl.runClaimed(0) === tiles) this.soloJobs++;
     this.waitDone(tiles);
+    if (shape) this.adapt.record(shape, alone, now() - t0);
     this.ctl.close(groups);
     const err = Atomics.load(c, ERROR);
     if (err) {
@@ -508,6 +528,19 @@ export class WasmThreadsBackend extends WasmBackend {
   /** Kernel calls that were split over threads so far (the rest ran whole on the calling thread). */
   get jobs(): number {
     return this.d.jobs;
+  }
+
+  /** Split calls that ran alone on the calling thread because that was faster at the time (adapt.ts). */
+  get aloneJobs(): number {
+    return this.d.aloneJobs;
+  }
+
+  /**
+   * @internal Test hook: every split call runs alone on the calling thread (true), shared (false), or
+   * as its timings decide (null, the default).
+   */
+  _testAlone(on: boolean | null): void {
+    this.d.adapt.force = on;
   }
 
   /** Workers running (threads − 1 until dispose()). */

@@ -18,18 +18,20 @@
 //            SLEEPERS  workers blocked in Atomics.wait (the main thread skips notify when 0)
 //   words 48…111       WS[id]: byte offset of thread id's gemm workspace (id 0 = the calling thread)
 //   bytes 512…1023     ERRTEXT: UTF-8 message of the first tile error
-//   words 256 + 16·g   CLAIM[g], one line per group g: (end << 16) | next over the group's tiles
-//                      [start, end); 0 (closed) between jobs
+//   words 256 + 16·g   CLAIM[g], one line per group g: (end << 16) | next, the group's unclaimed tiles
+//                      [next, end): the owner claims next, a thief end − 1; 0 (closed) between jobs
 //   bytes 5120…        ARGS: Float64 arguments, ARG_STRIDE per tile (tile t's call is
 //                      OP(ARGS[t·ARG_STRIDE …])), exactly the numbers the main thread would pass
 //
 // Tiles are split into contiguous groups, group g belonging to thread g (the calling thread is 0). A
-// thread claims its own group's tiles first and then steals from the others, so the same thread keeps
-// touching the same part of the memory from one call to the next (on this machine's cores, data that
-// moves between cores costs more than the work on it), yet a late or busy thread holds nobody up.
+// thread claims its own group's tiles from the front first and then steals from the back of the others,
+// so the same thread keeps touching the same part of the memory from one call to the next (on this
+// machine's cores, data that moves between cores costs more than the work on it), a thief takes the
+// tiles their owner would reach last, and a late or busy thread holds nobody up.
 //
 // Why claims are safe against a worker that wakes late, still looking at a finished job: a claim word
-// carries its own bound, and a claim succeeds only by compare-exchange from a value with next < end.
+// carries both bounds, and a claim (at either end) succeeds only by compare-exchange from a value with
+// next < end.
 // Between jobs the words are 0 (nothing to claim); the main thread writes a job's arguments before it
 // opens the words, and closes them only after every tile is counted in DONE. So a word with next < end
 // always belongs to the open job, a successful claim is a tile of that job, and everything the tile
@@ -76,10 +78,10 @@ export class Control {
   }
 
   /**
-   * Claims tiles of the open job — its own group's first, then the other groups' — and runs them until
-   * none is left; returns how many it ran. `id` is the thread (0: the calling thread): it picks the
-   * group to start from and the workspace WS[id] for gemm tiles. A tile that throws is recorded (the
-   * first error wins) and still counted, so the job always completes.
+   * Claims tiles of the open job — its own group's first, from the front, then the other groups', from
+   * the back — and runs them until none is left; returns how many it ran. `id` is the thread (0: the
+   * calling thread): it picks the group to start from and the workspace WS[id] for gemm tiles. A tile
+   * that throws is recorded (the first error wins) and still counted, so the job always completes.
    */
   runClaimed(id: number, fault?: (op: number) => void): number {
     const c = this.i32;
@@ -89,9 +91,10 @@ export class Control {
       const word = CLAIM + ((id + k) % groups) * CLAIM_STRIDE;
       for (;;) {
         const w = Atomics.load(c, word);
-        const t = w & 0xffff;
-        if (t >= w >>> 16) break;
-        if (Atomics.compareExchange(c, word, w, w + 1) !== w) continue;
+        const next = w & 0xffff, end = w >>> 16;
+        if (next >= end) break;
+        const t = k === 0 ? next : end - 1;
+        if (Atomics.compareExchange(c, word, w, k === 0 ? w + 1 : w - 0x10000) !== w) continue;
         const op = Atomics.load(c, OP);
         if (op < 0) {
           // Test faults (WasmThreadsBackend._testFault): only workers claim them; never counted as done.
