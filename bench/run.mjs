@@ -194,7 +194,7 @@ function buildTable(results, extras) {
   row('cold start, CPU ms of the process ↓', 'down', (id) => extras.cold[id]?.cpuMs, (v) => num(v, 0));
   const bundleOf = (s) => extras.bundle[s.peer === 'simdnn' ? 'simdnn' : s.id.startsWith('brain') ? 'brain.js' : s.id];
   row('bundle KB min+gzip, all files ↓', 'down', (_id, s) => bundleOf(s)?.totalGzip / 1000, (v) => num(v, 0));
-  row('bundle KB min+gzip, one page loads (simdnn: core) ↓', 'down', (_id, s) => bundleOf(s)?.loadedGzip / 1000, (v) => num(v, 0));
+  row('bundle KB min+gzip, one page loads (simdnn: core, + threads part) ↓', 'down', (id, s) => (bundleOf(s)?.loadedGzip + (s.peer === 'simdnn' && id.includes('threads') ? bundleOf(s).threadsGzip ?? 0 : 0)) / 1000, (v) => num(v, 0));
   section('conditions');
   row(`load average (1 min) after its run (${cores} cores)`, 'info', (id) => get(id, 'loadavg')?.[1], (v) => num(v, 1));
 
@@ -340,7 +340,7 @@ if (cold.node?.ms) notes.push(`bare \`node -e 0\` takes ${cold.node.ms.toFixed(0
   const lazy = Object.entries(sb.lazyGzip ?? {}).map(([p, b]) => `${p} ${kB(b)}`).join(', ');
   notes.push(
     `simdnn bundle: core = ${sb.core?.join(' + ') ?? 'dist/index.js + dist/worker.js'} (the wasm is inlined) ${kB(sb.loadedGzip)}` +
-      `${lazy ? `; parts loaded on first use: ${lazy}; all ${kB(sb.totalGzip)}` : ''}; ` +
+      `${lazy ? `; parts loaded on first use: ${lazy} (threads includes dist/worker.js); all ${kB(sb.totalGzip)}` : ''}; ` +
       'tfjs-wasm: tf.min.js + tf-backend-wasm.min.js + its three .wasm (a page loads one); tfjs-cpu: tf.min.js; brain.js: browser.min.js',
   );
 }

@@ -10,6 +10,7 @@
 // small ones split by which part uses what. Nothing runs twice: it is the same module.
 import type * as CsvChunk from './chunks/csv.js';
 import type * as StorageChunk from './chunks/storage.js';
+import type * as ThreadsChunk from './chunks/threads.js';
 import type * as WebGpuChunk from './chunks/webgpu.js';
 
 /**
@@ -47,3 +48,6 @@ export const loadCsv: (op: string) => Promise<typeof CsvChunk> = lazy('csv', () 
 
 /** Files, URLs and IndexedDB (writeFileAtomic, readFileBytes, fetchBytes, idb*, load, saveFile, …IndexedDB). */
 export const loadStorage: (op: string) => Promise<typeof StorageChunk> = lazy('storage', () => import('./chunks/storage.js'));
+
+/** The wasm-threads backend: tiling, dispatch, the worker pool (init with backend 'wasm-threads', or 'auto' where threads pay). */
+export const loadThreads: (op: string) => Promise<typeof ThreadsChunk> = lazy('threads', () => import('./chunks/threads.js'));

@@ -2,13 +2,13 @@ import type { Backend, BackendName } from './backend/backend.js';
 import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from './backend/features.js';
 import { JsBackend } from './backend/js/backend.js';
 import { WasmBackend } from './backend/wasm/backend.js';
-import { WasmThreadsBackend } from './backend/threads/backend.js';
+import type { WasmThreadsBackend } from './backend/threads/backend.js';
 import { MAX_THREADS } from './backend/threads/control.js';
 import type { WebGpuBackend } from './backend/webgpu/backend.js';
 import type { GpuEntry, WebGpuStart } from './backend/webgpu/device.js';
 import type { BinaryName } from './backend/wasm/binaries.js';
 import { engine } from './engine.js';
-import { loadWebGpu } from './lazy.js';
+import { loadThreads, loadWebGpu } from './lazy.js';
 import { Tensor } from './tensor.js';
 
 export interface InitOptions {
@@ -143,6 +143,7 @@ export async function init(options: InitOptions = {}): Promise<Info> {
   const wantThreads = options.threads ?? Math.min(DEFAULT_MAX_THREADS, cores);
   const threadsBackend = async (n: number): Promise<WasmThreadsBackend> => {
     const shared: BinaryName = wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
+    const { WasmThreadsBackend } = await loadThreads('init');
     const b = await WasmThreadsBackend.create({ binary: shared, module: options.module, maxMemoryMB: options.maxMemoryMB, threads: n, workerUrl: options.workerUrl });
     binary = shared;
     threads = b.threads;
@@ -242,7 +243,7 @@ export async function init(options: InitOptions = {}): Promise<Info> {
 export function info(): Info {
   if (!current) throw new Error('info: simdnn is not initialised: call `await init()` first.');
   const notes = current.notes.slice();
-  const failure = engine.backend instanceof WasmThreadsBackend ? engine.backend.failure : null;
+  const failure = engine.backend?.name === 'wasm-threads' ? (engine.backend as WasmThreadsBackend).failure : null;
   if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
   if (engine.backend?.name === 'webgpu' && (engine.backend as WebGpuBackend).isLost) notes.push('webgpu: the GPU device was lost; call init() again');
   return { ...current, features: { ...current.features }, notes };

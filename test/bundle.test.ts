@@ -35,21 +35,22 @@ afterAll(() => {
 const read = (f: string) => readFileSync(join(dist, f), 'utf8');
 
 describe('the split bundle', () => {
-  it('chunks.json names every library file: the core, the worker and the webgpu, csv and storage parts', () => {
+  it('chunks.json names every library file: the core, the worker and the csv, storage, threads and webgpu parts', () => {
     expect(manifest.core[0]).toBe('index.js');
     expect(manifest.worker).toBe('worker.js');
-    expect(Object.keys(manifest.parts).sort()).toEqual(['csv', 'storage', 'webgpu']);
+    expect(Object.keys(manifest.parts).sort()).toEqual(['csv', 'storage', 'threads', 'webgpu']);
     const listed = new Set([...manifest.core, manifest.worker, ...Object.values(manifest.parts).flat()]);
     const js = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'cli.js');
     expect(js.filter((f) => !listed.has(f))).toEqual([]);
     for (const f of listed) expect(existsSync(join(dist, f)), f).toBe(true);
   });
 
-  it('the core holds neither the WGSL kernels nor readCsv nor the IndexedDB code, and imports the parts only dynamically', () => {
+  it('the core holds neither the WGSL kernels nor readCsv nor the IndexedDB code nor the thread pool, and imports the parts only dynamically', () => {
     const core = manifest.core.map(read).join('\n');
     expect(core).not.toMatch(/@compute\s*@workgroup_size/); // WGSL
     expect(core).not.toContain('the header was read as one column'); // readCsv's column resolution
     expect(core).not.toContain('onupgradeneeded'); // IndexedDB
+    expect(core).not.toContain('worker.js'); // the thread pool finds its worker script beside itself
     for (const [part, files] of Object.entries(manifest.parts)) {
       const file = files[0];
       expect(core, part).toContain(`import("./${file}")`);
@@ -74,7 +75,10 @@ describe('the split bundle', () => {
       out.saved = sd.save(model).byteLength > 0;
       try { await sd.data.readCsv('a,b\\n1,2\\n'); } catch (e) { out.csv = e.message; }
       try { await sd.idbList(); } catch (e) { out.storage = e.message; }
-      out.gpu = (await sd.init({ webgpu: true })).notes.find((n) => n.startsWith('webgpu'));
+      const auto = await sd.init({ webgpu: true, threads: 2 });
+      out.gpu = auto.notes.find((n) => n.startsWith('webgpu'));
+      out.threads = auto.notes.find((n) => n.startsWith('wasm-threads'));
+      out.autoBackend = auto.backend;
       sd.shutdown();
       console.log(JSON.stringify(out));
     `);
@@ -85,5 +89,7 @@ describe('the split bundle', () => {
     expect(out.csv).toMatch(/^readCsv: could not load simdnn's 'csv' part \(.*csv-.*\.js.*\)\. .*ship the whole dist\/ folder/);
     expect(out.storage).toMatch(/^idbList: could not load simdnn's 'storage' part/);
     expect(out.gpu).toMatch(/^webgpu: not used: could not load simdnn's 'webgpu' part/);
+    expect(out.threads).toMatch(/^wasm-threads failed to start \(init: could not load simdnn's 'threads' part/);
+    expect(out.autoBackend).toBe('wasm');
   });
 });

@@ -19,9 +19,10 @@ function measure(files, loaded = files.map((f) => f.path)) {
 
 /**
  * simdnn as a page loads it, from dist/chunks.json (written by npm run build): the core (dist/index.js
- * and the chunks it imports statically, the wasm inlined) plus dist/worker.js (threads) is what every
- * page fetches; the optional parts (webgpu, csv, storage) load on first use and are reported apart.
- * loadedGzip = coreGzip (core + worker); totalGzip = everything a page can load (core, worker, parts).
+ * and the chunks it imports statically, the wasm inlined) is what every page fetches to train and
+ * predict on wasm; the optional parts (threads with dist/worker.js, webgpu, csv, storage) load on first
+ * use and are reported apart. loadedGzip = coreGzip; threadsGzip = the threads part + worker (what a
+ * cross-origin-isolated page adds for wasm-threads); totalGzip = everything shipped.
  */
 function simdnnSizes() {
   const dist = join(root, 'dist');
@@ -29,12 +30,14 @@ function simdnnSizes() {
   try {
     manifest = JSON.parse(readFileSync(join(dist, 'chunks.json'), 'utf8'));
   } catch { /* a build from before the split: index.js is the whole library */ }
-  const core = [...(manifest?.core ?? ['index.js']), manifest?.worker ?? 'worker.js'];
+  const core = manifest?.core ?? ['index.js'];
+  const worker = manifest?.worker ?? 'worker.js';
   const parts = Object.entries(manifest?.parts ?? {});
-  const files = [...core, ...parts.flatMap(([, fs]) => fs)].map((f) => ({ path: join(dist, f), kind: 'js' }));
+  const files = [...core, worker, ...parts.flatMap(([, fs]) => fs)].map((f) => ({ path: join(dist, f), kind: 'js' }));
   const m = measure(files, core.map((f) => join(dist, f)));
   const gzipOf = (fs) => m.parts.filter((p) => fs.some((f) => join(root, p.name) === join(dist, f))).reduce((s, p) => s + p.gzip, 0);
-  return { ...m, coreGzip: m.loadedGzip, core: core.map((f) => `dist/${f}`), lazyGzip: Object.fromEntries(parts.map(([name, fs]) => [name, gzipOf(fs)])) };
+  const lazyGzip = Object.fromEntries(parts.map(([name, fs]) => [name, gzipOf(name === 'threads' ? [...fs, worker] : fs)]));
+  return { ...m, coreGzip: m.loadedGzip, core: core.map((f) => `dist/${f}`), threadsGzip: lazyGzip.threads ?? gzipOf([worker]), lazyGzip };
 }
 
 /** {system: {parts, jsGzip, wasmGzip, totalGzip, loadedGzip}} in bytes (simdnn adds coreGzip, core, lazyGzip). */

@@ -28,9 +28,10 @@ const PRECACHE = [
   './dist/chunks.json',
   './data/digits.csv',
 ];
-// simdnn's optional parts the app uses: csv (data.readCsv) and storage (IndexedDB save/load). Not
-// webgpu: the app never asks for it (the fetch handler below still caches it if it ever loads).
-const LIBRARY_PARTS = ['csv', 'storage'];
+// simdnn's optional parts the app uses: csv (data.readCsv), storage (IndexedDB save/load) and threads
+// (init's 'auto' picks wasm-threads when the page is cross-origin isolated). Not webgpu: the app never
+// asks for it (the fetch handler below still caches it if it ever loads).
+const LIBRARY_PARTS = ['csv', 'storage', 'threads'];
 const PRECACHED = new Set(PRECACHE.map((p) => new URL(p, self.registration.scope).href));
 const DIST = new URL('./dist/', self.registration.scope).href;
 

@@ -131,7 +131,7 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       });
       // The library's hashed chunks: the core dist/index.js imports, and the parts the app uses offline.
       const chunks = JSON.parse(readFileSync(fileURLToPath(new URL('../../dist/chunks.json', import.meta.url)), 'utf8'));
-      const library = [...chunks.core, ...chunks.parts.csv, ...chunks.parts.storage].map((f) => `/dist/${f}`);
+      const library = [...chunks.core, ...chunks.parts.csv, ...chunks.parts.storage, ...chunks.parts.threads].map((f) => `/dist/${f}`);
       for (const f of ['/', '/app.js', '/trainer.js', '/dist/index.js', '/dist/worker.js', '/data/digits.csv', ...library])
         assert(cached.includes(f), `${f} is not cached (cached: ${cached.join(', ')})`);
     });
