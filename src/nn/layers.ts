@@ -136,7 +136,6 @@ export class Linear extends Layer {
   }
 }
 
-/** A trainable leaf tensor outside any tidy scope (layers own their parameters). */
 /**
  * A parameter of N(0, std²) values drawn from r: the backend's kernel fills it in place when it has one
  * (wasm: the same numbers as r.fillNormal, without a JS array and a copy, and several times faster at
@@ -148,15 +147,21 @@ function normalParam(r: Rng, shape: readonly number[], std: number): Tensor {
   if (be.fillNormal && n > 0) {
     const t = new Tensor(shape, engine.newStorage(n), false);
     const h = t.handle('param');
-    if (continueStream(r, (state) => be.fillNormal!(n, h, 0, std, state))) {
+    let filled = false;
+    try {
+      filled = continueStream(r, (state) => be.fillNormal!(n, h, 0, std, state));
+    } finally {
+      if (!filled) t.dispose();
+    }
+    if (filled) {
       t.requiresGrad = true;
       return t;
     }
-    t.dispose();
   }
   return param(r.fillNormal(new Float32Array(n), 0, std), shape);
 }
 
+/** A trainable leaf tensor outside any tidy scope (layers own their parameters). */
 export function param(data: Float32Array, shape: readonly number[]): Tensor {
   const t = new Tensor(shape, engine.newStorage(data.length), false);
   if (data.length) backend().write(t.handle('param'), data);
