@@ -5,14 +5,9 @@
 // tensor bookkeeping; this path creates one tensor (the result). The math is the same kernels with
 // the same arguments as the ops, so the results are the same bits.
 import type { Backend } from '../backend/backend.js';
-import { Unary, type UnaryCode } from '../backend/codes.js';
+import type { UnaryCode } from '../backend/codes.js';
+import { activationAlpha, activationCode } from '../ops/linalg.js';
 import { ActivationLayer, Dropout, Linear, type Layer } from './layers.js';
-
-const linearCode: Record<Linear['activation'], UnaryCode> = {
-  linear: Unary.identity, relu: Unary.relu, leakyRelu: Unary.leakyRelu, elu: Unary.elu, gelu: Unary.gelu, sigmoid: Unary.sigmoid, tanh: Unary.tanh,
-};
-
-const defaultAlpha = (activation: string, alpha: number | undefined): number => alpha ?? (activation === 'elu' ? 1 : 0.01);
 
 /** Whether forwardDirect knows every layer (the built-in ones; anything else goes through the ops). */
 export function canRunDirect(layers: readonly Layer[]): boolean {
@@ -49,12 +44,12 @@ export function forwardDirect(be: Backend, layers: readonly Layer[], x: unknown,
       if (layer instanceof Linear) {
         be.gemm({
           m: rows, n, k, a: cur, transA: false, b: layer.weight.handle('predict'), transB: false, c: dst,
-          bias: layer.bias ? layer.bias.handle('predict') : null, act: linearCode[layer.activation], alpha: defaultAlpha(layer.activation, layer.alpha), beta: 0,
+          bias: layer.bias ? layer.bias.handle('predict') : null, act: activationCode[layer.activation] as UnaryCode, alpha: activationAlpha(layer.activation, layer.alpha), beta: 0,
         });
       } else {
         const a = layer as ActivationLayer;
         if (a.activation === 'softmax' || a.activation === 'logSoftmax') be.softmax(rows, n, cur, dst, a.activation === 'logSoftmax');
-        else be.unary(a.code!, rows * n, cur, dst, defaultAlpha(a.activation, a.alpha));
+        else be.unary(a.code!, rows * n, cur, dst, activationAlpha(a.activation, a.alpha));
       }
       cur = dst;
     });

@@ -2,7 +2,7 @@ import { Unary, type UnaryCode } from '../backend/codes.js';
 import { continueStream, rng, type Rng } from '../data/random.js';
 import { dropout } from '../ops/dropout.js';
 import { unaryOp } from '../ops/elementwise.js';
-import { activationCode, dense, type Activation } from '../ops/linalg.js';
+import { activationAlpha, activationCode, dense, type Activation } from '../ops/linalg.js';
 import { logSoftmax, softmax } from '../ops/reduce.js';
 import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
 import { engine } from '../engine.js';
@@ -190,7 +190,7 @@ export class ActivationLayer extends Layer {
       case 'logSoftmax': return logSoftmax(x);
       case 'linear': return x;
       default: {
-        const a = this.alpha ?? (this.activation === 'elu' ? 1 : 0.01);
+        const a = activationAlpha(this.activation, this.alpha);
         const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((k) => Unary[k] === this.code)!;
         return unaryOp(name, x, a);
       }

@@ -25,6 +25,11 @@ export const activationCode: Record<Activation, number> = {
   tanh: Unary.tanh,
 };
 
+/** The parameter an activation runs with: the one given, else 1 for elu and 0.01 for leakyRelu. */
+export function activationAlpha(activation: string, alpha: number | undefined): number {
+  return alpha ?? (activation === 'elu' ? 1 : 0.01);
+}
+
 function dims(a: Tensor, b: Tensor, ta: boolean, tb: boolean, op: string) {
   if (a.rank !== 2 || b.rank !== 2)
     throw new RangeError(`${op}: expects 2-D tensors, got a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)}; reshape vectors to [1, n] or [n, 1].`);
@@ -89,7 +94,7 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
     hb = bias.handle(op);
   }
   if (alpha !== undefined && (typeof alpha !== 'number' || !Number.isFinite(alpha))) throw new TypeError(`${op}: alpha must be a finite number, got ${String(alpha)}.`);
-  const a = alpha ?? (activation === 'elu' ? 1 : 0.01);
+  const a = activationAlpha(activation, alpha);
   const act = activationCode[activation] as UnaryCode;
   const be = backend();
   const recording = needsGrad([x, w, bias]);

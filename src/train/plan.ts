@@ -3,6 +3,7 @@ import { LabelMode, Reduce, Unary, type UnaryCode } from '../backend/codes.js';
 import { engine } from '../engine.js';
 import type { LossName } from '../losses.js';
 import { ActivationLayer, Dropout, Linear, type Layer } from '../nn/layers.js';
+import { activationAlpha, activationCode } from '../ops/linalg.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -102,8 +103,8 @@ export class TrainPlan {
       };
       if (layer instanceof Linear) {
         s.kind = 'linear';
-        s.code = activationCodeOf(layer);
-        s.alpha = layer.alpha ?? (layer.activation === 'elu' ? 1 : 0.01);
+        s.code = activationCode[layer.activation] as UnaryCode;
+        s.alpha = activationAlpha(layer.activation, layer.alpha);
         const fromOutput = s.code === Unary.identity || s.code === Unary.relu || (s.code === Unary.leakyRelu && s.alpha >= 0);
         if (!fromOutput) s.z = this.buf(R * cols);
         if (s.code !== Unary.identity) s.tmp = this.buf(R * cols);
@@ -123,7 +124,7 @@ export class TrainPlan {
           s.tmp2 = this.buf(R);
         } else {
           s.code = layer.code!;
-          s.alpha = layer.alpha ?? (layer.activation === 'elu' ? 1 : 0.01);
+          s.alpha = activationAlpha(layer.activation, layer.alpha);
           if (s.code === Unary.identity) s.kind = 'dropout'; // pass-through: handled like dropout at eval
         }
       } else throw new Error(`fit: layer type '${(layer as Layer).type}' is not supported by the training plan.`);
@@ -408,8 +409,4 @@ export class TrainPlan {
     for (const t of this.bufs) t.dispose();
     this.bufs.length = 0;
   }
-}
-
-function activationCodeOf(l: Linear): UnaryCode {
-  return ({ linear: Unary.identity, relu: Unary.relu, leakyRelu: Unary.leakyRelu, elu: Unary.elu, gelu: Unary.gelu, sigmoid: Unary.sigmoid, tanh: Unary.tanh } as const)[l.activation];
 }
