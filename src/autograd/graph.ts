@@ -4,10 +4,12 @@ import { Tensor } from '../tensor.js';
 
 /**
  * A gradient rule: given the gradient of the op's output (and the tensors it saved), the gradient of
- * each input, or null for inputs that need none. Rules are written with the public ops, beside each
- * op's forward pass (src/ops/*.ts).
+ * each input, or null for inputs that need none. `needs[i]` says whether input i wants a gradient at
+ * all; a rule may skip the work for those that don't (a dense layer's first input is the data, and its
+ * gradient is a whole gemm). Rules are written with the public ops, beside each op's forward pass
+ * (src/ops/*.ts).
  */
-export type Rule = (dy: Tensor, saved: readonly Tensor[]) => (Tensor | null)[];
+export type Rule = (dy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => (Tensor | null)[];
 
 type Source = { node: Node; leaf: null } | { node: null; leaf: Tensor } | null;
 
@@ -22,6 +24,9 @@ export class Node {
   private refs = 1;
   released = false;
 
+  /** Which inputs want a gradient (the rule's third argument). */
+  readonly needs: readonly boolean[];
+
   constructor(
     readonly op: string,
     readonly shape: readonly number[],
@@ -30,6 +35,7 @@ export class Node {
     readonly rule: Rule,
   ) {
     for (const s of sources) if (s?.node) s.node.refs++;
+    this.needs = sources.map((s) => s !== null);
   }
 
   savedTensors(): readonly Tensor[] {
@@ -138,7 +144,7 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
       // tensor (add(x, x)), so every gradient gets its own Tensor object before dy is let go.
       let inGrads: (Tensor | null)[];
       try {
-        const raw = tidy(() => node.rule(dy, node.savedTensors()));
+        const raw = tidy(() => node.rule(dy, node.savedTensors(), node.needs));
         inGrads = raw.map((g, k) => (g && (g === dy || raw.indexOf(g) < k) ? share(g) : g));
       } finally {
         dy.dispose();

@@ -1,12 +1,13 @@
 import { noGrad } from '../autograd/api.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { argmax } from '../ops/reduce.js';
-import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
+import { reshape } from '../ops/shape.js';
+import { assertTensor, backend, fmtShape } from '../ops/util.js';
 import { tidy } from '../runtime.js';
 import { Tensor } from '../tensor.js';
 import { Dropout, Linear, layerFromConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
 import type { Activation } from '../ops/linalg.js';
-import { canRunDirect, forwardDirect } from './infer.js';
+import { ForwardPrograms } from './predict.js';
 
 /** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
 export interface ScalerLike {
@@ -33,6 +34,15 @@ export interface ModelConfig {
   seed: number;
 }
 
+const scalerIds = new WeakMap<object, number>();
+let nextScalerId = 1;
+function scalerId(s: ScalerLike | null | undefined): number {
+  if (!s) return 0;
+  let id = scalerIds.get(s);
+  if (!id) scalerIds.set(s, (id = nextScalerId++));
+  return id;
+}
+
 /** A stack of layers applied in order: the model type of simdnn. */
 export class Sequential {
   readonly layers: Layer[];
@@ -42,6 +52,15 @@ export class Sequential {
   stopTraining = false;
   private dropoutOffset = 0;
   private disposed = false;
+  /** predict()'s recorded forward passes (nn/predict.ts). */
+  private readonly programs = new ForwardPrograms(
+    (x) => {
+      const scaler = this.preprocessing.scaler;
+      return this.forward(scaler ? scaler.transform(x) : x);
+    },
+    // What a recorded pass depends on besides the weights' values.
+    () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
+  );
 
   constructor(layers: Layer[], options: { seed?: number } = {}) {
     if (!Array.isArray(layers) || layers.length === 0) throw new TypeError('sequential: give a non-empty array of layers, e.g. [layers.linear(4, 8, {activation: "relu"}), layers.linear(8, 3)].');
@@ -91,42 +110,25 @@ export class Sequential {
     return y;
   }
 
-  /** Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients. */
+  /**
+   * Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients: the
+   * model's outputs as they are (logits for a model trained with a cross-entropy loss; see predictClasses).
+   * x may be a tensor, nested arrays, or a single row as a Float32Array. The forward pass of each batch size
+   * is recorded once and replayed after (nn/predict.ts).
+   */
   predict(x: Tensor | TensorLike): Tensor {
     this.check('predict');
-    const direct = canRunDirect(this.layers);
     // One row of raw features, the common case of serving: no input tensor at all.
-    if (direct && x instanceof Float32Array && x.length === this.inputSize && !this.preprocessing.scaler) {
-      const be = backend();
-      const h = be.alloc(x.length);
-      try {
-        be.write(h, x);
-        return this.runDirect(h, 1);
-      } finally {
-        be.free(h);
-      }
-    }
+    if (x instanceof Float32Array && x.length === this.inputSize) return this.programs.runRow(x, this.outputSize);
     return noGrad(() =>
       tidy(() => {
         let t = x instanceof Tensor ? x : tensor(x as TensorLike);
-        if (t.rank === 1 && t.shape[0] === this.inputSize) t = t.reshape([1, this.inputSize]);
+        if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
         this.checkInput(t, 'predict');
-        if (this.preprocessing.scaler) t = this.preprocessing.scaler.transform(t);
-        return direct && t.shape[0] > 0 ? this.runDirect(t.handle('predict'), t.shape[0]) : this.forward(t);
+        if (t.shape[0] === 0) return this.forward(t);
+        return this.programs.run(t, this.outputSize);
       }),
     );
-  }
-
-  /** The layers over `rows` rows at handle x, as direct backend calls (nn/infer.ts), into a new tensor. */
-  private runDirect(x: unknown, rows: number): Tensor {
-    const y = empty([rows, this.outputSize]);
-    try {
-      forwardDirect(backend(), this.layers, x, rows, this.inputSize, y.handle('predict'));
-    } catch (e) {
-      y.dispose();
-      throw e;
-    }
-    return y;
   }
 
   /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
@@ -184,10 +186,11 @@ export class Sequential {
     return [...lines, `total parameters: ${total}`].join('\n');
   }
 
-  /** Frees the parameters and their gradients. */
+  /** Frees the parameters, their gradients and the recorded forward passes. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.programs.clear();
     for (const l of this.layers) l.dispose();
   }
 

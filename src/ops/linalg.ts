@@ -3,6 +3,7 @@ import { needsGrad, record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor.js';
 import { unaryGrad } from './elementwise.js';
 import { sum } from './reduce.js';
+import { reshape } from './shape.js';
 import { assertTensor, backend, empty, fmtShape } from './util.js';
 
 export interface MatmulOptions {
@@ -58,7 +59,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const { m, n, k } = dims(a, b, ta, tb, op);
   const c = empty([m, n]);
   backend().gemm({ m, n, k, a: ha, transA: ta, b: hb, transB: tb, c: c.handle(op), bias: null, act: Unary.identity, alpha: 0, beta: 0 });
-  return record(c, op, [a, b], [a, b], (dc, [a, b]) => matmulGrads(dc, a, b, ta, tb));
+  return record(c, op, [a, b], [a, b], (dc, [a, b], needs) => matmulGrads(dc, a, b, ta, tb, needs));
 }
 
 /**
@@ -66,12 +67,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
  * A·B: dA = dC·Bᵀ, dB = Aᵀ·dC;  A·Bᵀ: dA = dC·B, dB = dCᵀ·A;  Aᵀ·B: dA = B·dCᵀ, dB = A·dC;
  * Aᵀ·Bᵀ: dA = Bᵀ·dCᵀ, dB = dCᵀ·Aᵀ.
  */
-function matmulGrads(dc: Tensor, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor[] {
+function matmulGrads(dc: Tensor, a: Tensor, b: Tensor, ta: boolean, tb: boolean, needs: readonly boolean[]): (Tensor | null)[] {
   const mm = (x: Tensor, y: Tensor, transposeA: boolean, transposeB: boolean) => matmul(x, y, { transposeA, transposeB });
-  if (!ta && !tb) return [mm(dc, b, false, true), mm(a, dc, true, false)];
-  if (!ta && tb) return [mm(dc, b, false, false), mm(dc, a, true, false)];
-  if (ta && !tb) return [mm(b, dc, false, true), mm(a, dc, false, false)];
-  return [mm(b, dc, true, true), mm(dc, a, true, true)];
+  const [na, nb] = needs;
+  if (!ta && !tb) return [na ? mm(dc, b, false, true) : null, nb ? mm(a, dc, true, false) : null];
+  if (!ta && tb) return [na ? mm(dc, b, false, false) : null, nb ? mm(dc, a, true, false) : null];
+  if (ta && !tb) return [na ? mm(b, dc, false, true) : null, nb ? mm(a, dc, false, false) : null];
+  return [na ? mm(b, dc, true, true) : null, nb ? mm(dc, a, true, true) : null];
 }
 
 /**
@@ -111,9 +113,13 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
     be.unary(act, m * n, z.handle(op), y.handle(op), a);
   }
   const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((key) => Unary[key] === act)!;
-  record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y]) => {
+  record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y], [nx, nw, nb]) => {
     const dz = act === Unary.identity ? dy : unaryGrad(name, fromOutput ? y : z, y, dy, a);
-    return [matmul(dz, w, { transposeB: true }), matmul(x, dz, { transposeA: true }), bias ? sum(dz, 0).reshape(bias.shape) : null];
+    return [
+      nx ? matmul(dz, w, { transposeB: true }) : null,
+      nw ? matmul(x, dz, { transposeA: true }) : null,
+      nb && bias ? reshape(sum(dz, 0), bias.shape) : null,
+    ];
   });
   if (z !== y) z.dispose();
   return y;

@@ -11,7 +11,7 @@ import { tidy } from '../runtime.js';
 import { noGrad } from '../autograd/api.js';
 import { sum } from '../ops/reduce.js';
 import { Tensor } from '../tensor.js';
-import { TrainPlan } from './plan.js';
+import { Steps } from './step.js';
 
 export interface EpochLogs {
   epoch: number;
@@ -216,7 +216,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     if (r.own) owned.push(r.t);
     return r.t;
   };
-  let plan: TrainPlan | null = null;
+  let plan: Steps | null = null;
   try {
     let x = take(xIn, 'x');
     const y = take(yIn, 'y');
@@ -237,9 +237,9 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     }
     const n = trainRows.length;
     if (n === 0) throw new RangeError('fit: there are no training rows.');
-    plan = new TrainPlan(model.layers, { loss, delta, maxRows: Math.min(batchSize, Math.max(n, valRows?.length ?? 0)), inFeatures: model.inputSize, targetCols });
+    plan = new Steps(model.layers, { loss, delta, maxRows: Math.min(batchSize, Math.max(n, valRows?.length ?? 0)), inFeatures: model.inputSize, targetCols });
     plan.setDropoutSeed(seed);
-    const params = plan.params(), grads = plan.grads();
+    const params = plan.params;
     const classify = loss === 'softmaxCrossEntropy' || loss === 'binaryCrossEntropy';
     const shuffler = rng(seed);
     const history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
@@ -293,7 +293,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
         // Backends that read synchronously check every batch; the others once per epoch (below).
         const batchLoss = syncLoss ? plan.lastLoss() : NaN;
         if (syncLoss && !Number.isFinite(batchLoss)) throw diverged(batchLoss, `epoch ${epoch + 1}, batch ${batch + 1} (step ${history.steps + 1})`, lr);
-        optimizer.step(params, grads);
+        optimizer.step(params, plan.grads());
         history.steps++;
         seen += rows;
         if (cb.onBatchEnd && (await cb.onBatchEnd(batch, { epoch, batch, step: history.steps, loss: batchLoss, lr, size: rows })) === false) model.stopTraining = true;
@@ -392,7 +392,7 @@ export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn:
   getLoss(options.loss, 'evaluate');
   const batchSize = posInt(options.batchSize, 'batchSize', 256);
   const owned: Tensor[] = [];
-  let plan: TrainPlan | null = null;
+  let plan: Steps | null = null;
   try {
     const X = asTensor(xIn, 'x'), Y = asTensor(yIn, 'y');
     if (X.own) owned.push(X.t);
@@ -403,7 +403,7 @@ export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn:
     if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     const n = x.shape[0];
     if (n === 0) throw new RangeError('evaluate: x has no rows.');
-    plan = new TrainPlan(model.layers, { loss: options.loss, delta: options.delta ?? 1, maxRows: Math.min(batchSize, n), inFeatures: model.inputSize, targetCols });
+    plan = new Steps(model.layers, { loss: options.loss, delta: options.delta ?? 1, maxRows: Math.min(batchSize, n), inFeatures: model.inputSize, targetCols });
     for (let s = 0; s < n; s += batchSize) {
       plan.gather(x, y, Float32Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i));
       plan.evaluate(Math.min(batchSize, n - s));
@@ -421,7 +421,7 @@ export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn:
 /** @internal The plan's gradients for one batch (the tests compare them with autograd). */
 export function planGradients(model: Sequential, x: Tensor, y: Tensor, loss: LossName, delta = 1): { loss: number; grads: Float32Array[] } {
   const targetCols = checkValues(model, x, y, loss, '', x.dataSync(), y.dataSync());
-  const plan = new TrainPlan(model.layers, { loss, delta, maxRows: x.shape[0], inFeatures: model.inputSize, targetCols });
+  const plan = new Steps(model.layers, { loss, delta, maxRows: x.shape[0], inFeatures: model.inputSize, targetCols });
   try {
     plan.setDropoutSeed(model.seed);
     plan.gather(x, y, Float32Array.from({ length: x.shape[0] }, (_, i) => i));
