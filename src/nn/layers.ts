@@ -22,13 +22,35 @@ export interface ForwardContext {
   offset: number;
 }
 
+/** A custom layer's saved description: its type and whatever its constructor needs. */
+export interface CustomLayerConfig {
+  type: string;
+  [key: string]: unknown;
+}
+
 export type LayerConfig =
   | { type: 'linear'; inFeatures: number; outFeatures: number; activation: Activation; alpha?: number; bias: boolean }
   | { type: 'activation'; activation: LayerActivation; alpha?: number }
   | { type: 'dropout'; rate: number };
 
+/**
+ * A layer: a forward pass composed from the ops, and its parameters. Subclass it to write your own; any
+ * layer trains with fit(), which records the forward pass through the ops and replays it (see
+ * examples/custom-layer.mjs). forward() must be a function of its input, the parameters and the context
+ * alone, with the same ops for the same input shape: no reading values back to decide what to compute,
+ * no random numbers other than dropout's (ctx.seed, ctx.offset), since a recorded step is replayed as it
+ * ran the first time.
+ */
 export abstract class Layer {
-  abstract readonly type: LayerConfig['type'];
+  /** The layer's kind ('linear', 'activation', 'dropout', or the name a custom layer gives itself). */
+  abstract readonly type: string;
+  /**
+   * Input features, for a layer that knows them (a model's input size comes from its first such layer).
+   * Layers that keep the width (activations, dropout) leave it undefined.
+   */
+  get inFeatures(): number | undefined {
+    return undefined;
+  }
   /** Trainable tensors, in save order. */
   params(): Tensor[] {
     return [];
@@ -40,7 +62,8 @@ export abstract class Layer {
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
   /** Output features for `inFeatures` input features (throws when they don't fit). */
   abstract outFeatures(inFeatures: number): number;
-  abstract config(): LayerConfig;
+  /** What save() stores to rebuild the layer (a custom layer gives its own; see layers.register). */
+  abstract config(): LayerConfig | CustomLayerConfig;
   dispose(): void {
     for (const p of this.params()) p.dispose();
   }
@@ -74,7 +97,7 @@ const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
 /** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
 export class Linear extends Layer {
   readonly type = 'linear';
-  readonly inFeatures: number;
+  private readonly inFeatures_: number;
   readonly outFeatures_: number;
   readonly activation: Activation;
   readonly alpha: number | undefined;
@@ -87,7 +110,7 @@ export class Linear extends Layer {
     if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : typeof options}.`);
     for (const k of Object.keys(options))
       if (!LINEAR_KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${LINEAR_KEYS.join(', ')}.`);
-    this.inFeatures = checkSize(inFeatures, op, 'inFeatures');
+    this.inFeatures_ = checkSize(inFeatures, op, 'inFeatures');
     this.outFeatures_ = checkSize(outFeatures, op, 'outFeatures');
     const act = checkActivation(options.activation ?? 'linear', op);
     if (act === 'softmax' || act === 'logSoftmax') throw new RangeError(`${op}: ${act} cannot be fused into a linear layer; add layers.activation('${act}') after it.`);
@@ -116,6 +139,9 @@ export class Linear extends Layer {
     }
   }
 
+  override get inFeatures(): number {
+    return this.inFeatures_;
+  }
   override params(): Tensor[] {
     return this.bias ? [this.weight, this.bias] : [this.weight];
   }
@@ -167,6 +193,38 @@ export function param(data: Float32Array, shape: readonly number[]): Tensor {
   if (data.length) backend().write(t.handle('param'), data);
   t.requiresGrad = true;
   return t;
+}
+
+/**
+ * A trainable tensor for a layer of your own, as the built-in layers make theirs: outside tidy() scopes
+ * (the layer owns it; Layer.dispose() frees what params() lists) and with requiresGrad set. `init` is
+ * 'zeros', 'ones', one of the Init schemes (fan-in and fan-out from a [in, out] shape; a 1-D shape is
+ * its own fan-in), or the values themselves.
+ */
+export function parameter(shape: readonly number[], init: Init | 'zeros' | 'ones' | ArrayLike<number> = 'zeros', seed = 0): Tensor {
+  const op = 'layers.parameter';
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2 || !shape.every((d) => Number.isInteger(d) && d >= 1))
+    throw new RangeError(`${op}: shape must be [n] or [in, out] of positive integers, got ${JSON.stringify(shape)}.`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (typeof init !== 'string') {
+    if (!init || typeof (init as ArrayLike<number>).length !== 'number' || init.length !== n)
+      throw new RangeError(`${op}: ${n} values are needed for shape ${fmtShape(shape)}, got ${init && typeof init.length === 'number' ? init.length : typeof init}.`);
+    return param(Float32Array.from(init), shape);
+  }
+  const fanIn = shape[0], fanOut = shape[shape.length - 1];
+  const r = rng(seed);
+  switch (init) {
+    case 'zeros': return param(new Float32Array(n), shape);
+    case 'ones': return param(new Float32Array(n).fill(1), shape);
+    case 'he': return param(r.fillNormal(new Float32Array(n), 0, Math.sqrt(2 / fanIn)), shape);
+    case 'lecun': return param(r.fillNormal(new Float32Array(n), 0, Math.sqrt(1 / fanIn)), shape);
+    case 'glorot': {
+      const a = Math.sqrt(6 / (fanIn + fanOut));
+      return param(r.fillUniform(new Float32Array(n), -a, a), shape);
+    }
+    case 'torch': return param(r.fillUniform(new Float32Array(n), -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)), shape);
+    default: throw new RangeError(`${op}: unknown init '${String(init)}'; use 'zeros', 'ones', 'he', 'lecun', 'glorot', 'torch' or an array of values.`);
+  }
 }
 
 /** A standalone activation (softmax and logSoftmax work along the last axis). */
@@ -251,4 +309,5 @@ export const layers = {
   softmax: () => new ActivationLayer('softmax'),
   logSoftmax: () => new ActivationLayer('logSoftmax'),
   dropout: (rate: number) => new Dropout(rate),
+  parameter,
 };

@@ -5,7 +5,7 @@ import { reshape } from '../ops/shape.js';
 import { assertTensor, backend, fmtShape } from '../ops/util.js';
 import { tidy } from '../runtime.js';
 import { Tensor } from '../tensor.js';
-import { Dropout, Linear, layerFromConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
+import { ActivationLayer, Dropout, Linear, layerFromConfig, type CustomLayerConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
 import type { Activation } from '../ops/linalg.js';
 import { ForwardPrograms } from './predict.js';
 
@@ -30,7 +30,7 @@ export interface Preprocessing {
 }
 
 export interface ModelConfig {
-  layers: LayerConfig[];
+  layers: (LayerConfig | CustomLayerConfig)[];
   seed: number;
 }
 
@@ -74,11 +74,11 @@ export class Sequential {
     for (const l of this.layers) n = l.outFeatures(n);
   }
 
-  /** Input features (from the first linear layer). */
+  /** Input features (from the first layer that knows its input width, e.g. the first linear layer). */
   get inputSize(): number {
-    const first = this.layers.find((l) => l instanceof Linear) as Linear | undefined;
-    if (!first) throw new Error('sequential: the model has no linear layer, so its input size is unknown.');
-    return first.inFeatures;
+    const first = this.layers.find((l) => typeof l.inFeatures === 'number');
+    if (!first) throw new Error('sequential: no layer of the model declares its input features (a linear layer does), so its input size is unknown.');
+    return first.inFeatures!;
   }
 
   get outputSize(): number {
@@ -178,7 +178,7 @@ export class Sequential {
       const c = l.config();
       const count = l.params().reduce((s, p) => s + p.size, 0);
       total += count;
-      const desc = c.type === 'linear' ? `linear ${c.inFeatures}→${c.outFeatures}${c.activation !== 'linear' ? ` + ${c.activation}` : ''}` : c.type === 'activation' ? c.activation : `dropout ${c.rate}`;
+      const desc = l instanceof Linear ? `linear ${l.inFeatures}→${n}${l.activation !== 'linear' ? ` + ${l.activation}` : ''}` : l instanceof ActivationLayer ? l.activation : l instanceof Dropout ? `dropout ${l.rate}` : c.type;
       rows.push([String(i), desc, `[batch, ${n}]`, String(count)]);
     });
     const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
