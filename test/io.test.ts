@@ -1,5 +1,6 @@
 // Model files: the safetensors writer and reader (exact layout, round trips, hostile input) and the
 // storage helpers that run in Node (atomic file writes, reads, fetch).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -295,6 +296,39 @@ describe('decodeSafetensors: other dtypes and layouts', () => {
     }
   });
 
+  it("reads Node Buffers (from the shared pool, at any offset), DataViews, and files read with fs", async () => {
+    const r = rng(11);
+    const entries = [
+      { name: 'layers.0.weight', shape: [5, 7], data: r.array(35) },
+      { name: 'layers.0.bias', shape: [7], data: r.array(7) },
+    ];
+    const bytes = encodeSafetensors(entries, { k: 'v' });
+    const check = (what: string, input: Uint8Array | ArrayBuffer | DataView) => {
+      const { tensors, metadata } = decodeSafetensors(input);
+      expect(metadata, what).toEqual({ k: 'v' });
+      for (const e of entries) expect(bits(tensors.get(e.name)!.data), `${what}: ${e.name}`).toEqual(bits(e.data));
+    };
+    // A small Buffer is a window into Node's 8 KiB pool: its ArrayBuffer is larger than the file.
+    const pooled = Buffer.from(bytes);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    check('Buffer.from', pooled);
+    for (let shift = 1; shift < 8; shift++) {
+      const host = Buffer.alloc(bytes.length + 16, 0xee);
+      host.set(bytes, shift);
+      check(`Buffer subarray at ${shift}`, host.subarray(shift, shift + bytes.length));
+      check(`DataView at ${shift}`, new DataView(host.buffer, host.byteOffset + shift, bytes.length));
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'simdnn-decode-'));
+    try {
+      const path = join(dir, 'm.safetensors');
+      writeFileSync(path, bytes);
+      check('readFileSync', readFileSync(path));
+      check('fs.promises.readFile', await readFile(path));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('returns copies: the result does not alias the input', () => {
     const bytes = encodeSafetensors([{ name: 'w', shape: [2], data: f32(1, 2) }], {});
     const { tensors } = decodeSafetensors(bytes);
@@ -441,8 +475,9 @@ describe('decodeSafetensors: corrupt and hostile files', () => {
 
   it('refuses inputs that are not bytes', () => {
     for (const x of [null, undefined, 'abc', [1, 2], new Float32Array(4), {}]) {
-      expect(() => decodeSafetensors(x as Uint8Array)).toThrow(/^load: expected the file's bytes as a Uint8Array or ArrayBuffer/);
+      expect(() => decodeSafetensors(x as Uint8Array)).toThrow(/^load: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer/);
     }
+    expect(() => decodeSafetensors(new Float32Array(4) as any)).toThrow(/got a Float32Array; .*new Uint8Array\(a\.buffer, a\.byteOffset, a\.byteLength\)/);
   });
 
   it('allocates nothing from a hostile shape: a claim of 2^30 elements in a tiny file fails fast', () => {
