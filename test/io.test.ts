@@ -1015,6 +1015,17 @@ describe('load: a failed load frees everything it built', () => {
       expect(after.backend.allocatedBytes, what).toBe(base.backend.allocatedBytes);
     }
     expect(() => sd.loadBytes(big)).toThrow(/^load: could not build the model: simdnn: out of memory/);
+    // Out of memory between a layer's weight and its bias (simulated: the second allocation fails).
+    const real = engine.newStorage.bind(engine);
+    let calls = 0;
+    const spy = vi.spyOn(engine, 'newStorage').mockImplementation((n) => {
+      if (++calls === 2) throw new Error('simdnn: out of memory (simulated)');
+      return real(n);
+    });
+    expect(() => sd.loadBytes(good)).toThrow(/^load: could not build the model: simdnn: out of memory \(simulated\)/);
+    spy.mockRestore();
+    expect(calls).toBe(2);
+    expect(sd.memory()).toMatchObject({ tensors: base.tensors, bytes: base.bytes });
     // and the runtime still loads and runs a model
     const back = sd.loadBytes(good);
     expect(back.predict([[1, 2, 3]]).shape).toEqual([1, 2]);
