@@ -744,6 +744,9 @@ describe('load: the bytes in any container (a Node Buffer, a view at any offset,
       await check(`DataView at ${shift}`, new DataView(plain.buffer, shift, bytes.length));
     }
     await check('ArrayBuffer', bytes.slice().buffer);
+    const shared = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(shared).set(bytes);
+    await check('SharedArrayBuffer', shared);
   });
 
   it('decodeSafetensors returns each tensor, not a view of the whole input', () => {

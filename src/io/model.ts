@@ -6,7 +6,7 @@ import { scalerFromJSON, type Scaler } from '../data/scale.js';
 import { engine } from '../engine.js';
 import { checkLayerConfig, layerFromConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
-import { encodeSafetensors, parseSafetensors, type ParsedSafetensors } from './safetensors.js';
+import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
 import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
 
 export const FORMAT = 'simdnn';
@@ -47,7 +47,7 @@ export function save(model: Sequential): Uint8Array {
   });
 }
 
-export type ModelSource = Uint8Array | ArrayBuffer | DataView | Blob | string | URL;
+export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | Blob | string | URL;
 
 /**
  * A model from bytes (a Uint8Array or Node Buffer at any offset, a DataView, an ArrayBuffer), a
@@ -58,10 +58,10 @@ export async function load(source: ModelSource): Promise<Sequential> {
   return loadBytes(await sourceBytes(source));
 }
 
-async function sourceBytes(source: ModelSource): Promise<Uint8Array | ArrayBuffer | DataView> {
+async function sourceBytes(source: ModelSource): Promise<Bytes> {
   // Bytes go to the decoder as they are: it takes any view (brand checks, so other realms' too).
   const brand = Object.prototype.toString.call(source);
-  if (brand === '[object Uint8Array]' || brand === '[object DataView]' || brand === '[object ArrayBuffer]') return source as Uint8Array;
+  if (brand === '[object Uint8Array]' || brand === '[object DataView]' || brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') return source as Bytes;
   if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (source instanceof URL) return source.protocol === 'file:' ? readFileBytes(decodeURIComponent(source.pathname)) : fetchBytes(source);
   if (typeof source === 'string') return /^(https?|blob|data):/i.test(source) ? fetchBytes(source) : readFileBytes(source.replace(/^file:\/\//, ''));
@@ -75,7 +75,7 @@ async function sourceBytes(source: ModelSource): Promise<Uint8Array | ArrayBuffe
  * NaN and infinities, and the preprocessing against the model's inputs and outputs. A failure
  * leaves nothing allocated.
  */
-export function loadBytes(bytes: Uint8Array | ArrayBuffer | DataView): Sequential {
+export function loadBytes(bytes: Bytes): Sequential {
   engine.requireBackend();
   const file = parseSafetensors(bytes, { label: 'load' });
   const { metadata } = file;

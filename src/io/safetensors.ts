@@ -27,6 +27,9 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
+/** A file's bytes in any container: a Uint8Array (a Node Buffer too) or DataView at any offset, or a whole buffer. */
+export type Bytes = Uint8Array | DataView | ArrayBuffer | SharedArrayBuffer;
+
 export interface DecodeOptions {
   /** Largest header accepted, in bytes. Default 100,000,000 (the reference implementation's limit). */
   maxHeaderBytes?: number;
@@ -263,7 +266,7 @@ function asBytes(input: unknown, label: string): Uint8Array {
  * anything that is not a well-formed file, before allocating anything sized by the file's claims.
  * `input` may be any view of the bytes (a Buffer from Node's pool, a subarray at any offset, a DataView).
  */
-export function decodeSafetensors(input: Uint8Array | ArrayBuffer | DataView, options: DecodeOptions = {}): DecodedSafetensors {
+export function decodeSafetensors(input: Bytes, options: DecodeOptions = {}): DecodedSafetensors {
   const file = parseSafetensors(input, options);
   const tensors = new Map<string, DecodedTensor>();
   for (const [name, t] of file.tensors) tensors.set(name, { dtype: t.dtype, shape: t.shape.slice(), data: file.read(name) });
@@ -275,7 +278,7 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer | DataView, op
  * and offsets are checked against the bytes present, so `read` allocates at most what the file holds
  * (×4 for the 1-byte dtypes, ×2 for the 2-byte ones, as float32).
  */
-export function parseSafetensors(input: Uint8Array | ArrayBuffer | DataView, options: DecodeOptions = {}): ParsedSafetensors {
+export function parseSafetensors(input: Bytes, options: DecodeOptions = {}): ParsedSafetensors {
   const label = options.label ?? 'load';
   const maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER;
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
