@@ -75,6 +75,15 @@ function editHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
   return out;
 }
 
+/** A copy of the saved bytes with one JSON metadata value (topology, preprocessing) edited. */
+function editMetaJSON(bytes: Uint8Array, key: string, edit: (v: any) => void): Uint8Array {
+  return editHeader(bytes, (h) => {
+    const v = JSON.parse(h.__metadata__[key]);
+    edit(v);
+    h.__metadata__[key] = JSON.stringify(v);
+  });
+}
+
 function cases(f: F, dir: string): Case[] {
   const { a, b, v3, s, empty, model, x, y } = f;
   const cut = (n: number) => f.bytes.subarray(0, n);
@@ -385,6 +394,12 @@ function cases(f: F, dir: string): Case[] {
     ['loadBytes topology wrong', () => sd.loadBytes(editHeader(f.bytes, (h) => { h.__metadata__.topology = '{"layers":[{"type":"conv"}]}'; })), /load: /],
     ['loadBytes weight missing', () => sd.loadBytes(editHeader(f.bytes, (h) => { delete h['layers.2.bias']; delete h['layers.1.bias']; })), /load: .*(layers\.\d\.bias|trailing bytes)/],
     ['loadBytes weight shape mismatch', () => sd.loadBytes(editHeader(f.bytes, (h) => { h['layers.0.bias'].shape = [2, 2]; })), /load: .*layers\.0\.bias/],
+    ['loadBytes bias not a boolean', () => sd.loadBytes(editMetaJSON(f.bytes, 'topology', (t) => { t.layers[0].bias = 'no'; })), /load: corrupt model file: topology layer 0: bias must be true or false, got "no"/],
+    ['loadBytes topology declares a huge layer', () => sd.loadBytes(editMetaJSON(f.bytes, 'topology', (t) => { t.layers[0].outFeatures = 2 ** 20; t.layers[1].inFeatures = 2 ** 20; })), /load: corrupt model file: the topology needs \d+ weights but the file holds only \d+ bytes/],
+    ['loadBytes NaN weight', () => { const { tensors, metadata } = sd.decodeSafetensors(f.bytes); tensors.get('layers.1.weight')!.data[1] = NaN; return sd.loadBytes(encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), metadata)); }, /load: corrupt model file: 'layers\.1\.weight' holds NaN at \[0, 1\]/],
+    ['loadBytes classes that do not fit the outputs', () => sd.loadBytes(editMetaJSON(f.bytes, 'preprocessing', (p) => { p.classes = ['a', 'b', 'c']; })), /load: corrupt model file: preprocessing\.classes has 3 names but the model has 2 outputs/],
+    ['loadBytes a garbage encoding', () => sd.loadBytes(editMetaJSON(f.bytes, 'preprocessing', (p) => { p.encoding = 'garbage'; })), /load: corrupt model file: preprocessing\.encoding must be/],
+    ['loadBytes a Float32Array', () => sd.loadBytes(new Float32Array(8) as any), /load: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer, got a Float32Array/],
     ['load number', () => sd.load(123 as any), /load: expects bytes, a Blob\/File, a URL or a file path, got number/],
     ['load null', () => sd.load(null as any), /load: .*null/],
     ['load missing file', () => sd.load(join(dir, 'missing.safetensors')), /missing\.safetensors/],
