@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
-import { planGradients } from '../src/train/fit.js';
+import { holdOut, planGradients } from '../src/train/fit.js';
 import { initOptions, rng, threadsAvailable } from './helpers.js';
 
 function csv(name: string): number[][] {
@@ -287,6 +287,38 @@ describe.each(backends)('training on %s', (backend) => {
     model.dispose();
   });
 
+  it('validationSplit on 200,000 rows (a single class, and a regression target) holds out round(n·frac) without overflowing the stack', async () => {
+    // One argument per row used to be spread into push(): past ~125k rows, "Maximum call stack size exceeded".
+    const n = 200_000;
+    const x = sd.tensor(Float32Array.from({ length: n }, (_, i) => (i % 97) / 97), [n, 1]);
+    const cases: [sd.Sequential, sd.Tensor, sd.LossName][] = [
+      [sd.mlp([1, 2], { seed: 1 }), sd.zeros([n]), 'softmaxCrossEntropy'],
+      [sd.mlp([1, 1], { seed: 1 }), sd.tensor(Float32Array.from({ length: n }, (_, i) => (i % 13) / 13)), 'mse'],
+    ];
+    for (const [model, y, loss] of cases) {
+      let trained = 0;
+      const h = await model.fit(x, y, { loss, epochs: 1, batchSize: 8192, validationSplit: 0.1, callbacks: { onBatchEnd: (b, l) => { trained += l.size; } } });
+      expect(trained).toBe(180_000);
+      expect(h.valLoss.length).toBe(1);
+      model.dispose();
+      y.dispose();
+    }
+    x.dispose();
+  });
+
+  it('validationSplit rounds over all the classes: 20 classes × 5 rows at 10% hold out 10 rows (not 20), × 4 rows hold out 8 (not none)', async () => {
+    for (const [per, held] of [[5, 10], [4, 8]]) {
+      const n = 20 * per;
+      const x = sd.tensor(rng(per).array(n * 3), [n, 3]), y = sd.tensor(Array.from({ length: n }, (_, i) => i % 20));
+      const model = sd.mlp([3, 20], { seed: 1 });
+      let trained = 0;
+      await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1, batchSize: 16, validationSplit: 0.1, callbacks: { onBatchEnd: (b, l) => { trained += l.size; } } });
+      expect(trained).toBe(n - held);
+      sd.dispose([x, y]);
+      model.dispose();
+    }
+  });
+
   it('the finite-data check runs on the device: an overflowing sum falls back to a scan, bad values are located', async () => {
     const model = sd.mlp([3, 4, 2], { seed: 1 });
     const y = sd.tensor([0, 1]);
@@ -350,4 +382,85 @@ describe.each(backends)('training on %s', (backend) => {
     model.dispose();
     back.dispose();
   });
+});
+
+describe('validationSplit rows (holdOut)', () => {
+  const count = (rows: Float32Array, labels: number[], k: number) => {
+    const c = new Array(k).fill(0);
+    for (const i of rows) c[labels[i]]++;
+    return c;
+  };
+
+  it('holds out round(n·frac) rows, each class its share rounded up or down, ties going by the seed', () => {
+    const labels = Array.from({ length: 100 }, (_, i) => i % 20);
+    const picks = new Set<string>();
+    for (let seed = 0; seed < 8; seed++) {
+      const { train, val } = holdOut(100, 0.1, Float32Array.from(labels), seed);
+      expect(val.length).toBe(10);
+      expect(train.length).toBe(90);
+      const per = count(val, labels, 20);
+      expect(per.every((c) => c === 0 || c === 1)).toBe(true);
+      // disjoint, ascending, covering every row
+      expect([...train, ...val].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(Array.from(val)).toEqual(Array.from(val).sort((a, b) => a - b));
+      picks.add(per.join(''));
+      // the same seed, the same rows
+      expect(Array.from(holdOut(100, 0.1, Float32Array.from(labels), seed).val)).toEqual(Array.from(val));
+    }
+    expect(picks.size).toBeGreaterThan(1);
+    // Unequal classes: shares 7.5, 4.5 and 3 of 15 rows; the .5s tie and one of them rounds up.
+    const uneven = [...new Array(50).fill(0), ...new Array(30).fill(1), ...new Array(20).fill(2)];
+    const ups = new Set<number>();
+    for (let seed = 0; seed < 12; seed++) {
+      const per = count(holdOut(100, 0.15, Float32Array.from(uneven), seed).val, uneven, 3);
+      expect(per[0] + per[1] + per[2]).toBe(15);
+      expect(per[2]).toBe(3);
+      expect([[8, 4], [7, 5]]).toContainEqual([per[0], per[1]]);
+      ups.add(per[0]);
+    }
+    expect([...ups].sort()).toEqual([7, 8]);
+    // Every class keeps a training row: the single-row classes pass their share on.
+    const rare = [0, 1, 2, ...new Array(9).fill(3)];
+    const r = holdOut(12, 0.5, Float32Array.from(rare), 1);
+    expect(count(r.val, rare, 4)).toEqual([0, 0, 0, 6]);
+  });
+
+  it('without labels it is one seeded shuffle, as before (a regression target)', () => {
+    const { train, val } = holdOut(50, 0.3, null, 7);
+    expect(val.length).toBe(15);
+    expect(train.length).toBe(35);
+    const order = sd.data.rng(7).permutation(50);
+    expect(Array.from(val)).toEqual(Array.from(order.subarray(0, 15)).sort((a, b) => a - b));
+  });
+
+  it('explains why when it cannot hold out round(n·frac) rows, and what to do', () => {
+    expect(() => holdOut(4, 0.1, null, 0)).toThrow(/^fit: validationSplit 0.1 of 4 rows is 0.4 rows, which rounds to none; use validationSplit ≥ 0.2 to hold out at least one row, or pass validationData\.$/);
+    expect(() => holdOut(2, 0.9, null, 0)).toThrow(/^fit: validationSplit 0.9 of 2 rows holds out 2, which leaves no row to train on; use a smaller validationSplit or more rows\.$/);
+    expect(() => holdOut(5, 0.5, Float32Array.of(0, 1, 2, 3, 3), 0)).toThrow(
+      /^fit: validationSplit 0.5 would hold out 3 of 5 rows, but each of the 4 classes keeps at least one row for training \(3 of them have a single row\), so at most 1 can be held out; use validationSplit ≤ 0.2, or pass validationData\.$/,
+    );
+    expect(() => holdOut(3, 0.5, Float32Array.of(0, 1, 2), 0)).toThrow(/so at most 0 can be held out; pass validationData instead\.$/);
+  });
+});
+
+describe('row limit (js backend)', () => {
+  beforeAll(async () => {
+    await sd.init({ backend: 'js' });
+  });
+  afterAll(() => sd.shutdown());
+
+  it('fit, evaluate, data.split and data.batches refuse more rows than float32 indices address (2^24), before any work', async () => {
+    // Row 16,777,217 as a float32 index is 16,777,216: past 2^24 rows, batches would quietly repeat rows.
+    const n = 2 ** 24 + 1;
+    const x = sd.zeros([n, 1]), y = sd.zeros([n]);
+    const model = sd.mlp([1, 2], { seed: 1 });
+    const msg = (op: string) => new RegExp(`^${op}: x has 16777217 rows, more than the 16777216 \\(2\\^24\\) that ${op} can address`);
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1, batchSize: 2 ** 20, callbacks: { onBatchEnd: () => false } })).rejects.toThrow(msg('fit'));
+    await expect(model.evaluate(x, y, { loss: 'softmaxCrossEntropy', batchSize: 2 ** 20 })).rejects.toThrow(msg('evaluate'));
+    expect(() => sd.data.split(x, y)).toThrow(msg('split'));
+    expect(() => sd.data.batches(x, y, { batchSize: 2 ** 20 })).toThrow(msg('batches'));
+    model.dispose();
+    sd.dispose([x, y]);
+    expect(sd.memory().tensors).toBe(0);
+  }, 60_000);
 });

@@ -12,6 +12,7 @@ import { noGrad } from '../autograd/api.js';
 import { sum } from '../ops/reduce.js';
 import { Tensor } from '../tensor.js';
 import { TrainPlan } from './plan.js';
+import { apportion, groupByClass, MAX_ROWS } from '../data/stratify.js';
 
 export interface EpochLogs {
   epoch: number;
@@ -96,11 +97,59 @@ export interface History {
 }
 
 const FIT_KEYS = new Set(['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal']);
+const EARLY_KEYS = ['patience', 'restoreBest', 'monitor', 'minDelta'];
+const MONITORS = ['loss', 'valLoss', 'accuracy', 'valAccuracy'];
+const CLASS_LOSSES: readonly LossName[] = ['softmaxCrossEntropy', 'binaryCrossEntropy'];
 
 function posInt(v: unknown, name: string, def: number): number {
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`fit: ${name} must be a positive integer, got ${String(v)}.`);
   return v;
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : String(v));
+
+interface Early {
+  patience: number;
+  monitor: string;
+  minDelta: number;
+  restoreBest: boolean;
+}
+
+/** The earlyStopping option, checked in full before any work (a typo must not quietly stop training). */
+function checkEarlyStopping(v: unknown, loss: LossName, hasVal: boolean): Early | null {
+  if (v === undefined || v === null || v === false) return null;
+  if (v === true) v = {};
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new TypeError(`fit: earlyStopping must be true, false or an object such as {patience: 5, monitor: 'valLoss'}, got ${show(v)}.`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!EARLY_KEYS.includes(k)) throw new TypeError(`fit: earlyStopping has an unknown option '${k}'; known options: ${EARLY_KEYS.join(', ')}.`);
+  const patience = posInt(o.patience, 'earlyStopping.patience', 5);
+  const monitor = o.monitor ?? (hasVal ? 'valLoss' : 'loss');
+  if (typeof monitor !== 'string' || !MONITORS.includes(monitor)) {
+    const key = typeof monitor === 'string' ? monitor.toLowerCase().replace(/[_\s-]/g, '') : '';
+    const near = key ? MONITORS.find((m) => m.toLowerCase().startsWith(key) || key.startsWith(m.toLowerCase())) : undefined;
+    throw new RangeError(`fit: earlyStopping.monitor must be one of ${MONITORS.map((m) => `'${m}'`).join(', ')}, got ${show(monitor)}${near ? `; did you mean '${near}'?` : '.'}`);
+  }
+  if ((monitor === 'accuracy' || monitor === 'valAccuracy') && !CLASS_LOSSES.includes(loss))
+    throw new RangeError(
+      `fit: earlyStopping.monitor '${monitor}' needs a classification loss (softmaxCrossEntropy or binaryCrossEntropy); with '${loss}' there is no accuracy. Monitor '${monitor === 'accuracy' ? 'loss' : 'valLoss'}' instead.`,
+    );
+  if (monitor.startsWith('val') && !hasVal) throw new TypeError(`fit: earlyStopping monitors '${monitor}' but there is no validation data; give validationSplit or validationData.`);
+  const minDelta = o.minDelta ?? 0;
+  if (typeof minDelta !== 'number' || !Number.isFinite(minDelta) || minDelta < 0)
+    throw new RangeError(`fit: earlyStopping.minDelta must be a finite number ≥ 0 (the smallest change that counts as an improvement), got ${show(minDelta)}.`);
+  const restoreBest = o.restoreBest ?? true;
+  if (typeof restoreBest !== 'boolean') throw new TypeError(`fit: earlyStopping.restoreBest must be true or false, got ${show(restoreBest)}.`);
+  return { patience, monitor, minDelta, restoreBest };
+}
+
+function checkRows(n: number, what: string, op: string): void {
+  if (n > MAX_ROWS)
+    throw new RangeError(
+      `${op}: ${what} has ${n} rows, more than the ${MAX_ROWS} (2^24) that ${op} can address (the backend indexes rows with float32); ` +
+        `use a sample, or parts of at most ${MAX_ROWS} rows.`,
+    );
 }
 
 const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boolean } => {
@@ -112,15 +161,18 @@ const asTensor = (v: Tensor | TensorLike, name: string): { t: Tensor; own: boole
   return { t: tensor(v as TensorLike), own: true };
 };
 
-/** Checks the data against the model and the loss; returns the target's columns (0 for class indices). */
-async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, op = 'fit'): Promise<number> {
+/** Checks the data against the model and the loss; returns the target's columns (0 for class indices) and its values. */
+async function checkData(model: Sequential, x: Tensor, y: Tensor, loss: LossName, what: string, op = 'fit'): Promise<{ cols: number; ys: Float32Array }> {
+  // Before reading anything: past MAX_ROWS the reads would be wasted.
+  if (x.rank > 0) checkRows(x.shape[0], what ? `${what} x` : 'x', op);
   const ys = await y.data();
   // x is often the whole dataset: check it where it lives instead of copying it out (a copy would
   // double the data's memory at the start of every fit). A float32 sum is finite only if every
   // value is finite (NaN and ±Inf propagate); x is copied out only when the sum is not finite (a bad
   // value, or an overflow), to name the culprit.
   const xs = (await allFinite(x)) ? null : await x.data();
-  return checkValues(model, x, y, loss, what, xs, ys, op);
+  const cols = checkValues(model, x, y, loss, what, xs, ys, op);
+  return { cols, ys };
 }
 
 async function allFinite(x: Tensor): Promise<boolean> {
@@ -159,25 +211,56 @@ function checkValues(model: Sequential, x: Tensor, y: Tensor, loss: LossName, wh
   throw new RangeError(`${op}: the model has ${out} output${out > 1 ? 's' : ''}, so y must be [${n}, ${out}]${out === 1 ? ` or [${n}]` : ''}; got ${fmtShape(y.shape)}.` + (y.rank === 1 && out > 1 ? " For class labels use loss: 'softmaxCrossEntropy'." : ''));
 }
 
-/** Splits rows into train/validation index lists: stratified by label when y holds class indices. */
-function holdOut(n: number, frac: number, labels: Float32Array | null, seed: number): { train: Float32Array; val: Float32Array } {
+/**
+ * Splits rows into train/validation index lists (each ascending), holding out round(n·frac) rows.
+ * With class labels the held-out rows are spread over the classes by largest remainder (stratify.ts,
+ * as data.split does), each class keeping at least one training row; ties go by the seed.
+ */
+export function holdOut(n: number, frac: number, labels: ArrayLike<number> | null, seed: number): { train: Float32Array; val: Float32Array } {
+  // Half up, forgiving the float error of n·frac (0.7 × 5 is 3.4999999999999996 in float64).
+  const held = (f: number) => Math.floor(n * f + 0.5 + n * f * 1e-12);
+  const nVal = held(frac);
+  if (nVal < 1)
+    throw new RangeError(
+      `fit: validationSplit ${frac} of ${n} rows is ${+(n * frac).toPrecision(3)} rows, which rounds to none; ` +
+        `use validationSplit ≥ ${shortest(0.5 / n, 'up', (f) => held(f) >= 1)} to hold out at least one row, or pass validationData.`,
+    );
   const r = rng(seed);
-  const groups = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const k = labels ? labels[i] : 0;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(i);
+  const { classes, rows, start } = groupByClass(labels, n);
+  const k = classes.length;
+  const counts = new Array<number>(k), caps = new Array<number>(k);
+  for (let i = 0; i < k; i++) caps[i] = (counts[i] = start[i + 1] - start[i]) - 1;
+  const per = apportion(counts, nVal, caps, r);
+  if (!per) {
+    const singles = counts.filter((c) => c === 1).length;
+    throw new RangeError(
+      labels
+        ? `fit: validationSplit ${frac} would hold out ${nVal} of ${n} rows, but each of the ${k} classes keeps at least one row for training` +
+            `${singles ? ` (${singles} of them have a single row)` : ''}, so at most ${n - k} can be held out; ` +
+            (n > k ? `use validationSplit ≤ ${shortest((n - k) / n, 'down', (f) => held(f) === n - k)}, or pass validationData.` : 'pass validationData instead.')
+        : `fit: validationSplit ${frac} of ${n} rows holds out ${nVal}, which leaves no row to train on; use a smaller validationSplit or more rows.`,
+    );
   }
-  const train: number[] = [], val: number[] = [];
-  for (const g of groups.values()) {
-    r.shuffleInPlace(g);
-    const k = Math.round(g.length * frac);
-    val.push(...g.slice(0, k));
-    train.push(...g.slice(k));
+  const isVal = new Uint8Array(n);
+  for (let i = 0; i < k; i++) {
+    const own = r.shuffleInPlace(rows.subarray(start[i], start[i + 1]));
+    for (let j = 0; j < per[i]; j++) isVal[own[j]] = 1;
   }
-  if (val.length === 0 || train.length === 0) throw new RangeError(`fit: validationSplit ${frac} of ${n} rows leaves ${val.length ? 'no training' : 'no validation'} rows; use more data or another fraction.`);
-  return { train: Float32Array.from(train.sort((a, b) => a - b)), val: Float32Array.from(val.sort((a, b) => a - b)) };
+  const train = new Float32Array(n - nVal), val = new Float32Array(nVal);
+  for (let i = 0, t = 0, v = 0; i < n; i++) {
+    if (isVal[i]) val[v++] = i;
+    else train[t++] = i;
+  }
+  return { train, val };
+}
+
+/** v rounded up or down to the fewest decimals that still pass `ok` (for a bound in a message). */
+function shortest(v: number, dir: 'up' | 'down', ok: (f: number) => boolean): number {
+  for (let d = 1; d < 16; d++) {
+    const f = (dir === 'up' ? Math.ceil(v * 10 ** d) : Math.floor(v * 10 ** d)) / 10 ** d;
+    if (ok(f)) return f;
+  }
+  return v;
 }
 
 const yieldNow = (): Promise<void> =>
@@ -207,7 +290,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   if (options.validationSplit !== undefined && options.validationData !== undefined) throw new TypeError('fit: give validationSplit or validationData, not both.');
   const vs = options.validationSplit;
   if (vs !== undefined && (typeof vs !== 'number' || !(vs > 0 && vs < 1))) throw new RangeError(`fit: validationSplit must be a fraction in (0, 1), got ${String(vs)}.`);
-  const es = options.earlyStopping === true ? {} : options.earlyStopping || null;
+  const es = checkEarlyStopping(options.earlyStopping, loss, vs !== undefined || options.validationData !== undefined);
   const cb = options.callbacks ?? {};
 
   const owned: Tensor[] = [];
@@ -220,12 +303,12 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
   try {
     let x = take(xIn, 'x');
     const y = take(yIn, 'y');
-    const targetCols = await checkData(model, x, y, loss, '');
+    const { cols: targetCols, ys } = await checkData(model, x, y, loss, '');
     if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     let trainRows: Float32Array = Float32Array.from({ length: x.shape[0] }, (_, i) => i);
     let valRows: Float32Array | null = null;
     let vx = x, vy = y;
-    if (vs !== undefined) ({ train: trainRows, val: valRows } = holdOut(x.shape[0], vs, targetCols === 0 ? await y.data() : null, seed ^ 0x5bd1e995));
+    if (vs !== undefined) ({ train: trainRows, val: valRows } = holdOut(x.shape[0], vs, targetCols === 0 ? ys : null, seed ^ 0x5bd1e995));
     else if (options.validationData) {
       const vd = options.validationData as any;
       const [a, b] = Array.isArray(vd) ? vd : [vd.x, vd.y];
@@ -240,12 +323,10 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
     plan = new TrainPlan(model.layers, { loss, delta, maxRows: Math.min(batchSize, Math.max(n, valRows?.length ?? 0)), inFeatures: model.inputSize, targetCols });
     plan.setDropoutSeed(seed);
     const params = plan.params(), grads = plan.grads();
-    const classify = loss === 'softmaxCrossEntropy' || loss === 'binaryCrossEntropy';
+    const classify = CLASS_LOSSES.includes(loss);
     const shuffler = rng(seed);
     const history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
-    const monitor = es?.monitor ?? (valRows ? 'valLoss' : 'loss');
-    if (es && monitor.startsWith('val') && !valRows) throw new TypeError(`fit: earlyStopping monitors '${monitor}' but there is no validation data; give validationSplit or validationData.`);
-    const patience = es ? posInt(es.patience, 'earlyStopping.patience', 5) : 0;
+    const monitor = es?.monitor ?? 'loss';
     const higher = monitor === 'accuracy' || monitor === 'valAccuracy';
     let best = higher ? -Infinity : Infinity, wait = 0, bestWeights: Float32Array[] | null = null;
     // The schedule scales the optimizer's configured rate (not whatever rate an earlier fit() left).
@@ -311,14 +392,13 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
       if (options.schedule?.kind === 'reduceOnPlateau') plateauLr = options.schedule.observe!(logs.valLoss ?? logs.loss, plateauLr);
       if (es) {
         const v = (logs as any)[monitor] as number;
-        const minDelta = es.minDelta ?? 0;
-        if (higher ? v > best + minDelta : v < best - minDelta) {
+        if (higher ? v > best + es.minDelta : v < best - es.minDelta) {
           best = v;
           wait = 0;
           history.bestEpoch = epoch;
           // getWeights() reads synchronously; a backend that cannot (webgpu) reads them asynchronously.
-          if (es.restoreBest !== false) bestWeights = syncLoss ? model.getWeights() : await Promise.all(model.parameters().map((p) => p.data()));
-        } else if (++wait >= patience) history.stoppedEarly = true;
+          if (es.restoreBest) bestWeights = syncLoss ? model.getWeights() : await Promise.all(model.parameters().map((p) => p.data()));
+        } else if (++wait >= es.patience) history.stoppedEarly = true;
       } else history.bestEpoch = epoch;
       // Callbacks see every epoch that ran, including the one that triggers early stopping.
       if (cb.onEpochEnd && (await cb.onEpochEnd(epoch, logs)) === false) break;
@@ -399,7 +479,7 @@ export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn:
     if (Y.own) owned.push(Y.t);
     let x = X.t;
     const y = Y.t;
-    const targetCols = await checkData(model, x, y, options.loss, '', 'evaluate');
+    const { cols: targetCols } = await checkData(model, x, y, options.loss, '', 'evaluate');
     if (model.preprocessing.scaler) owned.push((x = model.preprocessing.scaler.transform(x)));
     const n = x.shape[0];
     if (n === 0) throw new RangeError('evaluate: x has no rows.');
