@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { BLOW_UP, holdOut, planGradients } from '../src/train/fit.js';
-import { initOptions, rng, threadsAvailable } from './helpers.js';
+import { initOptions, rng, testGpu, threadsAvailable } from './helpers.js';
 
 function csv(name: string): number[][] {
   return readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
@@ -601,4 +601,42 @@ describe('row limit (js backend)', () => {
     sd.dispose([x, y]);
     expect(sd.memory().tensors).toBe(0);
   }, 60_000);
+});
+
+// webgpu reads back asynchronously, once per epoch: fit's tests between batches (NaN, blow-up) run at
+// the ends of epochs there instead, and the weights to put back are copied on the device.
+const { gpu, reason: noGpu } = await testGpu();
+describe.skipIf(!gpu)(`fit on webgpu (asynchronous reads)${gpu ? '' : ` (skipped: ${noGpu})`}`, () => {
+  beforeAll(async () => {
+    await sd.init({ backend: 'webgpu', gpu: gpu! });
+  }, 120_000);
+  afterAll(() => sd.shutdown());
+  const weights = (m: sd.Sequential) => Promise.all(m.parameters().map((p) => p.data()));
+
+  it('a blow-up is found at the end of its second epoch and the weights go back; a second fit and a dispose during fit are refused clearly', async () => {
+    const r = rng(31);
+    const x = sd.tensor(r.array(200 * 4), [200, 4]), y = sd.tensor(Array.from({ length: 200 }, (_, i) => i % 3));
+    const model = sd.mlp([4, 16, 3], { seed: 1 });
+    const w0 = await weights(model);
+    const wild = sd.optimizers.adam({ lr: 1e9 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: wild, epochs: 10 })).rejects.toThrow(
+      /^fit: training diverged: the loss grew to \S+ at epoch 2 \(and \S+ in the epoch before\), over 1000 times .* The model is back to the weights it had before this fit\(\)\./,
+    );
+    expect(await weights(model)).toEqual(w0);
+    wild.dispose();
+
+    const first = model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 2, yieldEvery: 0 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 2 })).rejects.toThrow(/^fit: fit is already running on this model/);
+    expect((await first).epochs.length).toBe(2);
+
+    const before = sd.memory();
+    const doomed = sd.mlp([4, 16, 3], { seed: 2 });
+    await expect(doomed.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, validationSplit: 0.2, callbacks: { onBatchEnd: (b) => { if (b === 1) doomed.dispose(); } } })).rejects.toThrow(
+      /^fit: the model was disposed during fit \(epoch 1, after batch 2\)/,
+    );
+    expect(sd.memory().tensors).toBe(before.tensors);
+    expect(sd.memory().bytes).toBe(before.bytes);
+    sd.dispose([x, y]);
+    model.dispose();
+  }, 120_000);
 });
