@@ -3,7 +3,8 @@
 //   2. unit tests: vitest (vitest.config.ts), counted through its Node API
 //   3. runtime smoke suite (test/runtime/smoke.mjs) against the built dist/index.js in
 //      Node, Deno and Chromium (with and without cross-origin isolation), and on the webgpu backend
-//      (Node through the npm 'webgpu' package on SwiftShader, a Chromium page, Deno's navigator.gpu)
+//      (Node through the npm 'webgpu' package on SwiftShader, a Chromium page, Deno's navigator.gpu), and a
+//      stress run of webgpu in Node (3 processes × 20 models)
 // The last line printed is exactly `N passed, N failed` (`, N skipped` appended when something
 // was skipped); the exit code is non-zero when anything failed or a suite could not run.
 // Env: CI (a missing chromium fails instead of skipping), CHROMIUM_PATH, SIMDNN_SKIP_BUILD=1,
@@ -196,6 +197,8 @@ if (await build()) {
   // through the environment webgpu-env.mjs gives (the Vulkan loader reads it at process start). Chromium
   // and Deno run their WebGPU cases inside their own suites.
   await smoke('node-webgpu', process.execPath, [at('test', 'runtime', 'webgpu-node.mjs')], { env: webgpuEnv() });
+  // Three processes × 20 models on webgpu in Node, each killed at its own time limit (webgpu-stress.mjs).
+  await smoke('node-webgpu-stress', process.execPath, [at('test', 'runtime', 'webgpu-stress.mjs')], { env: webgpuEnv() });
   // Only --allow-read, as a user would run it: a bundle that reads env vars or spawns anything
   // without asking must fail here, not on the user's machine.
   const denoEnv = process.env.SIMDNN_DIST ? ['--allow-env=SIMDNN_DIST'] : [];

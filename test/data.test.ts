@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import * as sd from '../src/index.js';
 import * as data from '../src/data/index.js';
 import { lnOneMinus, sinCos, sinCosExact, sinOut } from '../src/data/libm.js';
+import { apportion, groupByClass } from '../src/data/stratify.js';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/metrics-reference.json', import.meta.url), 'utf8'));
 const DATA = new URL('../data/', import.meta.url);
@@ -141,6 +142,41 @@ describe('rng and shuffle', () => {
     expect(() => data.shuffle(-3, 0)).toThrow(/n must be a non-negative integer/);
     expect(() => data.shuffle(2.5, 0)).toThrow(/n must be/);
     expect(() => data.rng(0).int(0)).toThrow(/n must be an integer in 1..2\^32/);
+  });
+});
+
+describe('stratified sizes (shared by split and fit)', () => {
+  it('apportions a total over classes by largest remainder: exact total, every share rounded up or down, ties by the seed', () => {
+    const tied = new Set<string>();
+    for (let seed = 0; seed < 10; seed++) {
+      const got = apportion(new Array(20).fill(5), 10, new Array(20).fill(4), data.rng(seed))!;
+      expect(got.reduce((a, b) => a + b)).toBe(10);
+      expect(got.every((c) => c === 0 || c === 1)).toBe(true);
+      tied.add(got.join(''));
+      expect(apportion(new Array(20).fill(5), 10, new Array(20).fill(4), data.rng(seed))).toEqual(got);
+    }
+    expect(tied.size).toBeGreaterThan(1);
+    // floors first, then the largest remainders: shares 2.8, 1.4 and 0.8 of 5 → 3, 1, 1
+    for (let seed = 0; seed < 5; seed++) expect(apportion([14, 7, 4], 5, [14, 7, 4], data.rng(seed))).toEqual([3, 1, 1]);
+    expect(apportion([16, 6, 3], 5, [16, 6, 3], data.rng(0))).toEqual([3, 1, 1]); // 3.2, 1.2, 0.6
+    // a capped class passes its share on
+    expect(apportion([10, 10], 15, [5, 10], data.rng(0))).toEqual([5, 10]);
+    expect(apportion([10, 10, 10], 20, [0, 10, 10], data.rng(3))).toEqual([0, 10, 10]);
+    // no room: null
+    expect(apportion([3, 3], 5, [2, 2], data.rng(0))).toBeNull();
+    // products past 2^53 are still exact (BigInt): 3e8 and 1e8 rows, 2e8 held out
+    expect(apportion([3e8, 1e8], 2e8, [3e8, 1e8], data.rng(0))).toEqual([1.5e8, 0.5e8]);
+    expect(apportion([3e8 + 1, 1e8], 2e8, [3e8 + 1, 1e8], data.rng(0))!.reduce((a, b) => a + b)).toBe(2e8);
+  });
+
+  it('groups rows by class, classes ascending, rows in order, without spreading them into a call', () => {
+    const g = groupByClass(Int32Array.of(2, 0, 2, 1, 0), 5);
+    expect(g.classes).toEqual([0, 1, 2]);
+    expect(Array.from(g.rows)).toEqual([1, 4, 3, 0, 2]);
+    expect(Array.from(g.start)).toEqual([0, 2, 3, 5]);
+    const n = 300_000, big = groupByClass(new Float32Array(n), n);
+    expect(big.classes).toEqual([0]);
+    expect(big.rows[n - 1]).toBe(n - 1);
   });
 });
 
@@ -633,6 +669,32 @@ for (const name of ['js', 'wasm'] as const) {
         const perClass = o.test.y.sum(0);
         expect(perClass.arraySync()).toEqual([10, 10, 10]);
         free(iris, s, v, digits, t, e, oh, o, perClass);
+        flat();
+      });
+
+      it('sizes stratified parts over all the classes: 20 classes × 5 rows at test 0.1 give 10 test rows, one from each of 10 classes', () => {
+        const x = sd.zeros([100, 1]), y = sd.tensor(Float32Array.from({ length: 100 }, (_, i) => i % 20));
+        const s = data.split(x, y, { test: 0.1, stratify: true, seed: 2 });
+        const per = new Array(20).fill(0);
+        for (const i of s.indices.test) per[i % 20]++;
+        expect(s.test.y.shape[0]).toBe(10);
+        expect(per.filter((c) => c === 1).length).toBe(10);
+        expect(per.every((c) => c <= 1)).toBe(true);
+        free(x, y, s);
+        flat();
+      });
+
+      it('explains a stratified part that does not fit, and what to do', () => {
+        const x = sd.zeros([30, 1]), y = sd.tensor(Float32Array.from({ length: 30 }, (_, i) => i % 10));
+        const x20 = sd.zeros([20, 1]), y20 = sd.tensor(Float32Array.from({ length: 20 }, (_, i) => i % 10));
+        expect(() => data.split(x20, y20, { test: 0.6, stratify: true })).toThrow(
+          /^split: a stratified test part of 12 rows does not fit: each of the 10 classes keeps a row for train, which leaves room for 10 of the 20 rows\. Use a smaller test fraction, drop or merge the rare classes, or use stratify: false\.$/,
+        );
+        expect(() => data.split(x, y, { test: 0.6, validation: 0.1, stratify: true })).toThrow(/a stratified test part of 18 rows does not fit: each of the 10 classes keeps a row for train and one for validation, which leaves room for 10 of the 30 rows/);
+        expect(() => data.split(x, y, { test: 0.1, validation: 0.6, stratify: true })).toThrow(
+          /a stratified validation part of 18 rows does not fit: each of the 10 classes keeps a row for train, which leaves room for 17 of the 27 rows outside the test part\. Use a smaller validation fraction/,
+        );
+        free(x, y, x20, y20);
         flat();
       });
 

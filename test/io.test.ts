@@ -1,5 +1,6 @@
 // Model files: the safetensors writer and reader (exact layout, round trips, hostile input) and the
 // storage helpers that run in Node (atomic file writes, reads, fetch).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from '../
 import {
   downloadBytes, fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic,
 } from '../src/io/storage.js';
+import * as sd from '../src/index.js';
+import { engine } from '../src/engine.js';
 import { rng } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -295,6 +298,39 @@ describe('decodeSafetensors: other dtypes and layouts', () => {
     }
   });
 
+  it("reads Node Buffers (from the shared pool, at any offset), DataViews, and files read with fs", async () => {
+    const r = rng(11);
+    const entries = [
+      { name: 'layers.0.weight', shape: [5, 7], data: r.array(35) },
+      { name: 'layers.0.bias', shape: [7], data: r.array(7) },
+    ];
+    const bytes = encodeSafetensors(entries, { k: 'v' });
+    const check = (what: string, input: Uint8Array | ArrayBuffer | DataView) => {
+      const { tensors, metadata } = decodeSafetensors(input);
+      expect(metadata, what).toEqual({ k: 'v' });
+      for (const e of entries) expect(bits(tensors.get(e.name)!.data), `${what}: ${e.name}`).toEqual(bits(e.data));
+    };
+    // A small Buffer is a window into Node's 8 KiB pool: its ArrayBuffer is larger than the file.
+    const pooled = Buffer.from(bytes);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    check('Buffer.from', pooled);
+    for (let shift = 1; shift < 8; shift++) {
+      const host = Buffer.alloc(bytes.length + 16, 0xee);
+      host.set(bytes, shift);
+      check(`Buffer subarray at ${shift}`, host.subarray(shift, shift + bytes.length));
+      check(`DataView at ${shift}`, new DataView(host.buffer, host.byteOffset + shift, bytes.length));
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'simdnn-decode-'));
+    try {
+      const path = join(dir, 'm.safetensors');
+      writeFileSync(path, bytes);
+      check('readFileSync', readFileSync(path));
+      check('fs.promises.readFile', await readFile(path));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('returns copies: the result does not alias the input', () => {
     const bytes = encodeSafetensors([{ name: 'w', shape: [2], data: f32(1, 2) }], {});
     const { tensors } = decodeSafetensors(bytes);
@@ -441,8 +477,9 @@ describe('decodeSafetensors: corrupt and hostile files', () => {
 
   it('refuses inputs that are not bytes', () => {
     for (const x of [null, undefined, 'abc', [1, 2], new Float32Array(4), {}]) {
-      expect(() => decodeSafetensors(x as Uint8Array)).toThrow(/^load: expected the file's bytes as a Uint8Array or ArrayBuffer/);
+      expect(() => decodeSafetensors(x as Uint8Array)).toThrow(/^load: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer/);
     }
+    expect(() => decodeSafetensors(new Float32Array(4) as any)).toThrow(/got a Float32Array; .*new Uint8Array\(a\.buffer, a\.byteOffset, a\.byteLength\)/);
   });
 
   it('allocates nothing from a hostile shape: a claim of 2^30 elements in a tiny file fails fast', () => {
@@ -613,5 +650,388 @@ describe('browser-only helpers in Node', () => {
 
   it('downloadBytes says it needs a browser page', () => {
     expect(() => downloadBytes(Uint8Array.of(1), 'm.safetensors')).toThrow(/downloads need a browser page .*this is node.*writeFileAtomic/);
+  });
+});
+
+// ---- whole models: load() from every kind of byte container, and what it refuses ----
+
+/** The saved file with its header JSON edited (the length prefix fixed up, the data section kept). */
+function editHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  edit(h);
+  return file(h, bytes.subarray(8 + n));
+}
+
+/** Edits the topology and preprocessing metadata as objects. */
+function editMeta(bytes: Uint8Array, edit: (topology: any, preprocessing: any, meta: Record<string, string>) => void): Uint8Array {
+  return editHeader(bytes, (h) => {
+    const m = h.__metadata__;
+    const topology = JSON.parse(m.topology), preprocessing = JSON.parse(m.preprocessing);
+    edit(topology, preprocessing, m);
+    m.topology = JSON.stringify(topology);
+    m.preprocessing = JSON.stringify(preprocessing);
+  });
+}
+
+/** The saved file with tensor values edited (re-encoded with the same metadata). */
+function editWeights(bytes: Uint8Array, edit: (t: Map<string, Float32Array>) => void): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const data = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  edit(data);
+  return encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: data.get(name)! })), metadata);
+}
+
+const sameBits = (a: Float32Array[], b: Float32Array[]) => expect(b.map(bits)).toEqual(a.map(bits));
+
+describe('load: the bytes in any container (a Node Buffer, a view at any offset, a DataView)', () => {
+  let dir: string;
+  let model: sd.Sequential;
+  let bytes: Uint8Array;
+  beforeAll(async () => {
+    await sd.init({ backend: 'wasm' });
+    dir = await mkdtemp(join(tmpdir(), 'simdnn-load-'));
+    model = sd.mlp([64, 128, 10], { seed: 1 });
+    bytes = sd.save(model);
+  });
+  afterAll(async () => {
+    model.dispose();
+    sd.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Loads `src` and checks the weights are the saved ones, bit for bit. */
+  async function check(what: string, src: sd.ModelSource) {
+    const back = await sd.load(src);
+    try {
+      expect(back.config(), what).toEqual(model.config());
+      sameBits(model.getWeights(), back.getWeights());
+    } finally {
+      back.dispose();
+    }
+  }
+
+  it('a file written with fs and read back with readFileSync and fs.promises.readFile', async () => {
+    const path = join(dir, 'm.safetensors');
+    writeFileSync(path, bytes);
+    await check('readFileSync', readFileSync(path));
+    await check('fs.promises.readFile', await readFile(path));
+    await check('the path', path);
+  });
+
+  it("Buffer.from(save(m)), small Buffers from Node's shared pool, and views at odd offsets", async () => {
+    await check('Buffer.from', Buffer.from(bytes));
+    // A small model's file is a slice of the 8 KiB pool: the Buffer's memory starts past 0 and
+    // its ArrayBuffer is larger than the file.
+    const small = sd.mlp([3, 4, 2], { seed: 2 });
+    try {
+      const pooled = Buffer.from(sd.save(small));
+      expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+      const back = sd.loadBytes(pooled);
+      sameBits(small.getWeights(), back.getWeights());
+      back.dispose();
+      const { tensors } = decodeSafetensors(pooled);
+      expect([...tensors.values()].map((t) => t.data.length)).toEqual([12, 4, 8, 2]);
+    } finally {
+      small.dispose();
+    }
+    for (const shift of [1, 3, 5, 6]) {
+      const host = Buffer.alloc(bytes.length + 11, 0xee);
+      host.set(bytes, shift); // every float32 now starts off a 4-byte boundary of the ArrayBuffer
+      await check(`Buffer subarray at ${shift}`, host.subarray(shift, shift + bytes.length));
+      const plain = new Uint8Array(host.buffer.slice(0));
+      await check(`Uint8Array subarray at ${shift}`, plain.subarray(shift, shift + bytes.length));
+      await check(`DataView at ${shift}`, new DataView(plain.buffer, shift, bytes.length));
+    }
+    await check('ArrayBuffer', bytes.slice().buffer);
+    const shared = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(shared).set(bytes);
+    await check('SharedArrayBuffer', shared);
+  });
+
+  it('decodeSafetensors returns each tensor, not a view of the whole input', () => {
+    const host = Buffer.alloc(bytes.length + 9);
+    host.set(bytes, 7);
+    const { tensors } = decodeSafetensors(host.subarray(7, 7 + bytes.length));
+    expect([...tensors.values()].map((t) => t.data.length)).toEqual([64 * 128, 128, 128 * 10, 10]);
+    host.fill(0);
+    expect(bits(tensors.get('layers.0.weight')!.data)).toEqual(bits(model.getWeights()[0])); // a copy
+  });
+});
+
+/**
+ * A simdnn model file made by hand: `layers` as the topology, one F32 tensor per [name, shape] with
+ * small values, and `preprocessing` (null by default).
+ */
+function modelFile(layers: unknown[], tensors: [string, number[]][], preprocessing: unknown = null, extraMeta: Record<string, string> = {}): Uint8Array {
+  const r = rng(5);
+  const entries = tensors.map(([name, shape]) => ({ name, shape, data: r.array(shape.reduce((a, b) => a * b, 1)) }));
+  return encodeSafetensors(entries, {
+    format: 'simdnn', format_version: '1', topology: JSON.stringify({ layers, seed: 0 }), preprocessing: JSON.stringify(preprocessing), ...extraMeta,
+  });
+}
+const lin = (inFeatures: number, outFeatures: number, more: object = {}) => ({ type: 'linear', inFeatures, outFeatures, activation: 'linear', bias: true, ...more });
+
+/**
+ * loadBytes(b) must throw an Error matching `msg` (and starting with `prefix`) without asking the
+ * backend for any memory, leaving memory() as it was.
+ */
+function refusedUnallocated(what: string, b: Uint8Array, msg: RegExp, prefix = /^load: corrupt model file: /) {
+  const before = sd.memory();
+  const spy = vi.spyOn(engine, 'newStorage');
+  let thrown: unknown;
+  try {
+    sd.loadBytes(b).dispose();
+  } catch (e) {
+    thrown = e;
+  }
+  spy.mockRestore();
+  expect(thrown, `${what}: did not throw`).toBeInstanceOf(Error);
+  expect((thrown as Error).message, what).toMatch(prefix);
+  expect((thrown as Error).message, what).toMatch(msg);
+  expect(spy, `${what}: backend memory was allocated`).not.toHaveBeenCalled();
+  expect(sd.memory(), what).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+}
+
+describe('load: what the file claims is checked before anything is allocated', () => {
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(() => sd.shutdown());
+
+  it.each(['wasm', 'js'] as const)('a file under 1 KiB declaring 2^20 × 2^20 layers (%s)', async (backend) => {
+    // maxMemoryMB bounds what a regression could take on wasm; the js backend has no such bound.
+    await sd.init({ backend, maxMemoryMB: 64 });
+    const hostile = modelFile(
+      [lin(3, 2 ** 20, { activation: 'relu' }), lin(2 ** 20, 2 ** 20)],
+      [['layers.0.weight', [3, 4]], ['layers.0.bias', [4]], ['layers.1.weight', [4, 2]], ['layers.1.bias', [2]]],
+    );
+    expect(hostile.length).toBeLessThan(1024);
+    const declared = 3 * 2 ** 20 + 2 ** 20 + 2 ** 20 * 2 ** 20 + 2 ** 20; // weights and biases
+    refusedUnallocated('huge', hostile, new RegExp(`the topology needs ${declared} weights but the file holds only 104 bytes of tensor data`));
+  });
+
+  it('every linear layer must match its tensors in the header, and the sizes must chain', async () => {
+    await sd.init({ backend: 'wasm' });
+    const W = (i: number, a: number, b: number): [string, number[]] => [`layers.${i}.weight`, [a, b]];
+    const B = (i: number, b: number): [string, number[]] => [`layers.${i}.bias`, [b]];
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['declared sizes larger than the tensor (within the bytes present)', modelFile([lin(2, 2)], [W(0, 1, 2), B(0, 2)]),
+        /'layers\.0\.weight' has shape \[1, 2\] but topology layer 0 \(linear 2→2\) needs \[2, 2\]/],
+      ['a transposed weight', modelFile([lin(3, 4)], [W(0, 4, 3), B(0, 4)]),
+        /'layers\.0\.weight' has shape \[4, 3\] but topology layer 0 \(linear 3→4\) needs \[3, 4\]/],
+      ['a bias of the wrong size', modelFile([lin(3, 4)], [W(0, 3, 4), B(0, 3)]),
+        /'layers\.0\.bias' has shape \[3\] but topology layer 0 \(linear 3→4, bias: true\) needs \[4\]/],
+      ['bias: true without a bias tensor', modelFile([lin(3, 4), lin(4, 2)], [W(0, 3, 4), B(0, 4), W(1, 4, 2)]),
+        /the weights lack 'layers\.1\.bias', which topology layer 1 \(linear 4→2, bias: true\) needs/],
+      ['bias: false with a bias tensor in the file', modelFile([lin(3, 4, { bias: false })], [W(0, 3, 4), B(0, 4)]),
+        /unexpected tensors 'layers\.0\.bias' that the topology does not use \(topology layer 0 says bias: false but the file has 'layers\.0\.bias'\)/],
+      ['a weight at the wrong layer index', modelFile([{ type: 'dropout', rate: 0 }, lin(3, 4)], [W(0, 3, 4), B(0, 4)]),
+        /the weights lack 'layers\.1\.weight', which topology layer 1 \(linear 3→4\) needs/],
+      ['tensors no layer uses', modelFile([lin(3, 4)], [W(0, 3, 4), B(0, 4), ['extra', [2]]]), /unexpected tensors 'extra'/],
+      ['sizes that do not chain', modelFile([lin(3, 4), lin(5, 2)], [W(0, 3, 4), B(0, 4), W(1, 5, 2), B(1, 2)]),
+        /topology layer 1 takes 5 inputs but the layers before it give 4/],
+      ['no linear layer', modelFile([{ type: 'activation', activation: 'relu' }], []), /the topology has no linear layer/],
+      ['no layers', modelFile([], []), /the topology metadata has no layers/],
+      ['more weights declared than bytes present', modelFile([lin(100, 100)], [W(0, 3, 4)]), /the topology needs 10100 weights but the file holds only 48 bytes/],
+      ['a topology that is an array', editHeader(modelFile([lin(1, 1)], [W(0, 1, 1), B(0, 1)]), (h) => { h.__metadata__.topology = '[1]'; }),
+        /the topology metadata must be an object \{"layers": \[\.\.\.\], "seed": n\}, got an array/],
+      ['an unknown topology field', editHeader(modelFile([lin(1, 1)], [W(0, 1, 1), B(0, 1)]), (h) => { h.__metadata__.topology = '{"layers":[],"sizes":[1]}'; }),
+        /the topology has an unknown field "sizes"/],
+      ['a layer after a layer that fails (nothing of the first is built)', modelFile([lin(3, 4), lin(4, 2 ** 16), lin(2 ** 16, 2 ** 16)], [W(0, 3, 4), B(0, 4)]),
+        /the topology needs \d+ weights but the file holds only 64 bytes/],
+    ];
+    for (const [what, b, msg] of cases) refusedUnallocated(what, b, msg);
+  });
+});
+
+describe('load: values the model cannot use are refused, naming the field and the problem', () => {
+  const CSV = 'num1,num2,color,label\n1,2,red,a\n3,4,green,b\n5,6,red,c\n7,8,green,a\n2,1,red,b\n4,3,green,c\n';
+  let ds: sd.Dataset;
+  let model: sd.Sequential;
+  let good: Uint8Array;
+  beforeAll(async () => {
+    await sd.init({ backend: 'wasm' });
+    ds = await sd.data.readCsv(CSV, { from: 'string', target: 'label' });
+    model = sd.mlp([ds.columns.length, 6, ds.classes!.length], { seed: 3 }); // 4 → 6 → 3
+    model.preprocessing = { scaler: sd.data.standardize(ds.x), classes: ds.classes, columns: ds.columns, target: ds.target, task: ds.task, encoding: ds.encoding };
+    good = sd.save(model);
+  });
+  afterAll(() => {
+    model.dispose();
+    sd.dispose([ds.x, ds.y]);
+    sd.shutdown();
+  });
+
+  it('a good file with every kind of preprocessing loads back whole', () => {
+    expect(ds.columns).toEqual(['num1', 'num2', 'color=green', 'color=red']);
+    const back = sd.loadBytes(good);
+    try {
+      const { scaler, ...rest } = back.preprocessing;
+      const { scaler: s0, ...want } = model.preprocessing;
+      expect(rest).toEqual(want);
+      expect(scaler!.toJSON()).toEqual(s0!.toJSON());
+      const x = sd.data.encodeRows(back.preprocessing.encoding as sd.CsvEncoding, [{ num1: 2, num2: 5, color: 'green' }]);
+      expect(Array.from(sd.tidy(() => back.predict(x).dataSync()))).toEqual(Array.from(sd.tidy(() => model.predict(x).dataSync())));
+      x.dispose();
+    } finally {
+      back.dispose();
+    }
+  });
+
+  const W = (i: number, a: number, b: number): [string, number[]] => [`layers.${i}.weight`, [a, b]];
+  const B = (i: number, b: number): [string, number[]] => [`layers.${i}.bias`, [b]];
+  const classifier64 = (pre: object) => modelFile([lin(64, 10)], [W(0, 64, 10), B(0, 10)], pre);
+  const cases = (): [string, Uint8Array, RegExp][] => [
+    // weights
+    ['NaN in a weight', editWeights(good, (t) => { t.get('layers.0.weight')![5] = NaN; }), /'layers\.0\.weight' holds NaN at \[0, 5\]; a model with non-finite weights predicts NaN/],
+    ['infinities in a bias', editWeights(good, (t) => { t.get('layers.1.bias')![0] = -Infinity; t.get('layers.1.bias')![2] = Infinity; }), /'layers\.1\.bias' holds -Infinity at \[0\] \(and 1 more non-finite values\)/],
+    // class and column counts
+    ['3 class names for a 10-output classifier', classifier64({ classes: ['a', 'b', 'c'] }), /preprocessing\.classes has 3 names but the model has 10 outputs \(one class per output\)/],
+    ['5 column names for a 64-input model', classifier64({ columns: ['a', 'b', 'c', 'd', 'e'] }), /preprocessing\.columns has 5 names but the model takes 64 inputs/],
+    ['1 class name for a one-output model', modelFile([lin(2, 1)], [W(0, 2, 1), B(0, 1)], { classes: ['yes'] }), /has 1 name but the model has 1 output \(a one-output classifier is binary: 2 class names\)/],
+    ['2 class names for 3 outputs', editMeta(good, (t, p) => { p.classes = ['a', 'b']; }), /preprocessing\.classes has 2 names but the model has 3 outputs/],
+    ['a class name that is a number', editMeta(good, (t, p) => { p.classes = [1, 'b', 'c']; }), /preprocessing\.classes\[0\] must be a string, got 1/],
+    ['a class named twice', editMeta(good, (t, p) => { p.classes = ['a', 'a', 'c']; }), /preprocessing\.classes names "a" twice/],
+    ['classes not an array', editMeta(good, (t, p) => { p.classes = 'abc'; }), /preprocessing\.classes must be an array of strings, got "abc"/],
+    ['classes on a regression model', editMeta(good, (t, p) => { p.task = 'regression'; }), /preprocessing\.classes is set but task is 'regression'/],
+    ['a column name that is an object', editMeta(good, (t, p) => { p.columns[1] = {}; }), /preprocessing\.columns\[1\] must be a string, got an object/],
+    // topology values
+    ['bias: "no"', editMeta(good, (t) => { t.layers[0].bias = 'no'; }), /topology layer 0: bias must be true or false, got "no"/],
+    ['inFeatures as a string', editMeta(good, (t) => { t.layers[0].inFeatures = '4'; }), /topology layer 0: inFeatures must be a positive integer, got "4"/],
+    ['outFeatures 0', editMeta(good, (t) => { t.layers[1].outFeatures = 0; }), /topology layer 1: outFeatures must be a positive integer, got 0/],
+    ['an unknown activation', editMeta(good, (t) => { t.layers[0].activation = 'swish'; }), /topology layer 0: activation must be one of linear, relu, .*got "swish"/],
+    ['softmax fused into a linear layer', editMeta(good, (t) => { t.layers[1].activation = 'softmax'; }), /topology layer 1: activation must be one of .*got "softmax"/],
+    ['alpha that is not a number', editMeta(good, (t) => { t.layers[0].alpha = 'x'; }), /topology layer 0: alpha must be a finite number, got "x"/],
+    ['a dropout rate of 2', editMeta(good, (t) => { t.layers.push({ type: 'dropout', rate: 2 }); }), /topology layer 2: rate must be a number in \[0, 1\), got 2/],
+    ['an unknown layer field', editMeta(good, (t) => { t.layers[0].init = 'he'; }), /topology layer 0: a linear layer has an unknown field "init"; its fields are type, inFeatures/],
+    ['an unknown layer type', editMeta(good, (t) => { t.layers.push({ type: 'conv' }); }), /topology layer 2: unknown layer type "conv"/],
+    ['a layer that is a number', editMeta(good, (t) => { t.layers.push(7); }), /topology layer 2: a layer config must be an object/],
+    ['a negative seed', editMeta(good, (t) => { t.seed = -1; }), /the topology's seed must be a non-negative integer, got -1/],
+    // other preprocessing fields
+    ['an unknown task', editMeta(good, (t, p) => { p.task = 'banana'; }), /preprocessing\.task must be 'classification', 'regression' or null, got "banana"/],
+    ['a target that is a number', editMeta(good, (t, p) => { p.target = 5; }), /preprocessing\.target must be a string or null, got 5/],
+    ['an unknown preprocessing field', editMeta(good, (t, p) => { p.labels = []; }), /preprocessing has an unknown field "labels"/],
+    ['preprocessing that is an array', editHeader(good, (h) => { h.__metadata__.preprocessing = '[]'; }), /preprocessing must be an object, got an array/],
+    ['preprocessing that is not JSON', editHeader(good, (h) => { h.__metadata__.preprocessing = '{"classes": ['; }), /the preprocessing metadata is not valid JSON/],
+    ['a scaler of the wrong width', editMeta(good, (t, p) => { p.scaler.mean.pop(); p.scaler.std.pop(); }), /preprocessing\.scaler has 3 features but the model takes 4 inputs/],
+    ['a scaler mean beyond float32', editMeta(good, (t, p) => { p.scaler.mean[0] = 1e39; }), /preprocessing\.scaler\.mean holds Infinity at \[0\] as float32/],
+    ['a scaler std that is 0 as float32', editMeta(good, (t, p) => { p.scaler.std[1] = 1e-50; }), /preprocessing\.scaler: every std must be positive/],
+    ['an unknown scaler kind', editMeta(good, (t, p) => { p.scaler.kind = 'robust'; }), /preprocessing\.scaler: unknown scaler kind "robust"/],
+    // the CSV encoding
+    ['an encoding that is a string', editMeta(good, (t, p) => { p.encoding = 'garbage'; }), /preprocessing\.encoding must be the encoding of a Dataset from readCsv \(an object\), got "garbage"/],
+    ['an encoding of another format', editMeta(good, (t, p) => { p.encoding.format = 'pandas'; }), /preprocessing\.encoding\.format must be 'simdnn\.csv-encoding', got "pandas"/],
+    ['an encoding version from the future', editMeta(good, (t, p) => { p.encoding.version = 2; }), /preprocessing\.encoding\.version 2 is not supported; this simdnn reads version 1/],
+    ['encoding features that are not an array', editMeta(good, (t, p) => { p.encoding.features = {}; }), /preprocessing\.encoding\.features must be a non-empty array, got an object/],
+    ['an encoded feature of an unknown kind', editMeta(good, (t, p) => { p.encoding.features[0].kind = 'date'; }), /preprocessing\.encoding\.features\[0\]\.kind must be 'numeric' or 'categorical', got "date"/],
+    ['an encoded feature without a name', editMeta(good, (t, p) => { delete p.encoding.features[1].name; }), /preprocessing\.encoding\.features\[1\]\.name must be a string, got undefined/],
+    ['a numeric fill that is text', editMeta(good, (t, p) => { p.encoding.features[0].fill = 'x'; }), /preprocessing\.encoding\.features\[0\]\.fill must be a finite float32 number or null, got "x"/],
+    ['a numeric fill beyond float32', editMeta(good, (t, p) => { p.encoding.features[0].fill = 1e300; }), /features\[0\]\.fill must be a finite float32 number or null, got 1e\+300/],
+    ['levels that are numbers', editMeta(good, (t, p) => { p.encoding.features[2].levels = [1, 2]; }), /preprocessing\.encoding\.features\[2\]\.levels\[0\] must be a string, got 1/],
+    ['a categorical fill that is not a level', editMeta(good, (t, p) => { p.encoding.features[2].fill = 'blue'; }), /features\[2\]\.fill must be one of its levels or null, got "blue"/],
+    ['encoding columns that miss one', editMeta(good, (t, p) => { p.encoding.columns.pop(); }), /preprocessing\.encoding\.columns has 3 names but its features make 4 columns/],
+    ['an encoding of another width', editMeta(good, (t, p) => { p.encoding.features.shift(); p.encoding.columns.shift(); p.columns = null; }), /preprocessing\.encoding makes 3 input columns but the model takes 4 inputs/],
+    ['an unknown missing strategy', editMeta(good, (t, p) => { p.encoding.missing = 'sometimes'; }), /preprocessing\.encoding\.missing must be one of drop, mean, median, mostFrequent, error, got "sometimes"/],
+    ['naValues that are not an array', editMeta(good, (t, p) => { p.encoding.naValues = 'NA'; }), /preprocessing\.encoding\.naValues must be an array of strings, got "NA"/],
+    ['columns that differ from the encoding', editMeta(good, (t, p) => { p.columns[0] = 'zzz'; }), /preprocessing\.columns differ from preprocessing\.encoding\.columns/],
+    ['classes that differ from the encoding', editMeta(good, (t, p) => { p.classes = ['c', 'b', 'a']; }), /preprocessing\.classes differ from preprocessing\.encoding\.classes/],
+  ];
+
+  it('each is refused with a clear Error, before anything is allocated', () => {
+    for (const [what, b, msg] of cases()) refusedUnallocated(what, b, msg);
+  });
+
+  it('a file from a newer format version says so', () => {
+    refusedUnallocated('format_version 2', editHeader(good, (h) => { h.__metadata__.format_version = '2'; }),
+      /^load: this model file has format_version "2"; this simdnn reads version 1 \(the file comes from a newer simdnn: update simdnn to load it\)\.$/, /^load: /);
+    refusedUnallocated('no format_version', editHeader(good, (h) => { delete h.__metadata__.format_version; }), /format_version \(missing\)/, /^load: /);
+  });
+
+  it('save refuses what load would refuse, so every saved file loads back', () => {
+    const m = sd.mlp([4, 6, 3], { seed: 1 });
+    try {
+      const w = m.getWeights();
+      w[0][1 * 6 + 2] = NaN;
+      m.setWeights(w);
+      expect(() => sd.save(m)).toThrow(/^save: layers\.0\.weight holds NaN at \[1, 2\]; a model with non-finite weights cannot be saved \(did training diverge/);
+      w[0][1 * 6 + 2] = 0.5;
+      m.setWeights(w);
+      m.preprocessing = { classes: ['a', 'b'] };
+      expect(() => sd.save(m)).toThrow(/^save: model\.preprocessing\.classes has 2 names but the model has 3 outputs/);
+      m.preprocessing = { columns: ['a', 'b', 'c'] };
+      expect(() => sd.save(m)).toThrow(/^save: model\.preprocessing\.columns has 3 names but the model takes 4 inputs/);
+      m.preprocessing = { encoding: { format: 'simdnn.csv-encoding' } };
+      expect(() => sd.save(m)).toThrow(/^save: model\.preprocessing\.encoding\.version undefined is not supported/);
+      // Class names given as numbers are written as their names.
+      m.preprocessing = { classes: [0, 1, 2] as unknown as string[], task: 'classification' };
+      const back = sd.loadBytes(sd.save(m));
+      expect(back.preprocessing.classes).toEqual(['0', '1', '2']);
+      back.dispose();
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('a binary classifier (one output) with two class names round-trips', () => {
+    const m = sd.mlp([2, 1], { seed: 1, outputActivation: 'sigmoid' });
+    m.preprocessing = { classes: ['no', 'yes'], task: 'classification' };
+    const back = sd.loadBytes(sd.save(m));
+    expect(back.preprocessing.classes).toEqual(['no', 'yes']);
+    back.dispose();
+    m.dispose();
+  });
+});
+
+describe('load: a failed load frees everything it built', () => {
+  afterAll(() => sd.shutdown());
+
+  it('memory() is flat after many failed loads of every kind, out of memory mid-build included', async () => {
+    // 16 MiB of wasm memory holds two or three 1024×1024 layers, not four: the build fails part-way.
+    await sd.init({ backend: 'wasm', maxMemoryMB: 16 });
+    const r = rng(3);
+    const big = encodeSafetensors(
+      [0, 1, 2, 3].flatMap((i) => [
+        { name: `layers.${i}.weight`, shape: [1024, 1024], data: r.array(1024 * 1024, -0.01, 0.01) },
+        { name: `layers.${i}.bias`, shape: [1024], data: new Float32Array(1024) },
+      ]),
+      { format: 'simdnn', format_version: '1', topology: JSON.stringify({ layers: [0, 1, 2, 3].map(() => lin(1024, 1024)), seed: 0 }), preprocessing: 'null' },
+    );
+    const m = sd.mlp([3, 4, 2], { seed: 1 });
+    const good = sd.save(m);
+    m.dispose();
+    const W = (i: number, a: number, b: number): [string, number[]] => [`layers.${i}.weight`, [a, b]];
+    const B = (i: number, b: number): [string, number[]] => [`layers.${i}.bias`, [b]];
+    // The messages are checked elsewhere; here what matters is that nothing stays allocated.
+    const failing: [string, Uint8Array, number][] = [
+      ['out of memory at a later layer', big, 5], // 16 MB to decode each time: fewer rounds
+      ['a bad second layer', editMeta(good, (t) => { t.layers[1].activation = 'swish'; }), 50],
+      ['a huge second layer', modelFile([lin(3, 4), lin(4, 2 ** 16), lin(2 ** 16, 2 ** 16)], [W(0, 3, 4), B(0, 4)]), 50],
+      ['a shape mismatch at the last layer', editHeader(good, (h) => { h['layers.1.weight'].shape = [2, 4]; }), 50],
+      ['NaN weights', editWeights(good, (t) => { t.get('layers.1.weight')![0] = NaN; }), 50],
+      ['class names that do not fit', editMeta(good, (t, p) => { p.classes = ['a', 'b', 'c']; }), 50],
+      ['a garbage encoding', editMeta(good, (t, p) => { p.encoding = { format: 'simdnn.csv-encoding', version: 1, features: 7 }; }), 50],
+      ['truncated', good.subarray(0, good.length - 3), 50],
+    ];
+    const base = sd.memory();
+    for (const [what, b, rounds] of failing) {
+      for (let i = 0; i < rounds; i++) expect(() => sd.loadBytes(b).dispose(), what).toThrow(/^load: /);
+      const after = sd.memory();
+      expect(after, what).toMatchObject({ tensors: base.tensors, bytes: base.bytes });
+      expect(after.backend.allocatedBytes, what).toBe(base.backend.allocatedBytes);
+    }
+    expect(() => sd.loadBytes(big)).toThrow(/^load: could not build the model: simdnn: out of memory/);
+    // Out of memory between a layer's weight and its bias (simulated: the second allocation fails).
+    const real = engine.newStorage.bind(engine);
+    let calls = 0;
+    const spy = vi.spyOn(engine, 'newStorage').mockImplementation((n) => {
+      if (++calls === 2) throw new Error('simdnn: out of memory (simulated)');
+      return real(n);
+    });
+    expect(() => sd.loadBytes(good)).toThrow(/^load: could not build the model: simdnn: out of memory \(simulated\)/);
+    spy.mockRestore();
+    expect(calls).toBe(2);
+    expect(sd.memory()).toMatchObject({ tensors: base.tensors, bytes: base.bytes });
+    // and the runtime still loads and runs a model
+    const back = sd.loadBytes(good);
+    expect(back.predict([[1, 2, 3]]).shape).toEqual([1, 2]);
+    back.dispose();
   });
 });

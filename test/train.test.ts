@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
-import { planGradients } from '../src/train/fit.js';
-import { initOptions, rng, threadsAvailable } from './helpers.js';
+import { BLOW_UP, holdOut, planGradients } from '../src/train/fit.js';
+import { initOptions, rng, testGpu, threadsAvailable } from './helpers.js';
 
 function csv(name: string): number[][] {
   return readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
@@ -349,9 +349,179 @@ describe.each(backends)('training on %s', (backend) => {
     const x = sd.tensor([[1e30, 1e30], [1, 2]]);
     const y = sd.tensor([1e30, 1]);
     const model = sd.mlp([2, 4, 1], { seed: 1 });
-    await expect(model.fit(x, y, { loss: 'mse', epochs: 3, batchSize: 2 })).rejects.toThrow(/training diverged: the loss became (NaN|Infinity) at epoch 1, batch 1 \(step 1\)/);
+    const w0 = model.getWeights();
+    await expect(model.fit(x, y, { loss: 'mse', epochs: 3, batchSize: 2 })).rejects.toThrow(/training diverged: the loss became (NaN|Infinity) at epoch 1, batch 1 \(step 1\).* The model is back to the weights it had before this fit\(\)\.$/);
+    expect(model.getWeights()).toEqual(w0);
     sd.dispose([x, y]);
     model.dispose();
+  });
+
+  it('a blow-up short of NaN is divergence too: reported with the fixes, the weights back to the last epoch before it', async () => {
+    // adam at lr 1e9 leaves the loss finite (about 1e18 here) but useless; it used to end "successfully".
+    const r = rng(31);
+    const x = sd.tensor(r.array(200 * 4), [200, 4]), y = sd.tensor(Array.from({ length: 200 }, (_, i) => i % 3));
+    const model = sd.mlp([4, 16, 3], { seed: 1 });
+    const w0 = model.getWeights();
+    const seen: number[] = [];
+    const wild = sd.optimizers.adam({ lr: 1e9 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: wild, epochs: 10, callbacks: { onEpochEnd: (e, l) => { seen.push(l.loss); } } })).rejects.toThrow(
+      /^fit: training diverged: the loss grew to \S+ at epoch 2, batch 1 \(step 8\) \(and \S+ in the epoch before\), over 1000 times its value before the blow-up \(1\.\d+\)\. Lower the learning rate \(now 1000000000\), scale the inputs \(data\.standardize\), or clip gradients \(clipNorm\)\. The model is back to the weights it had before this fit\(\)\. The optimizer holds the diverged steps in its state: train again with a new one\.$/,
+    );
+    // the one epoch recorded was far over the limit (ln 3 ≈ 1.1 for a constant prediction)
+    expect(seen.length).toBe(1);
+    expect(seen[0]).toBeGreaterThan(BLOW_UP * 1.4);
+    expect(model.getWeights()).toEqual(w0);
+    wild.dispose();
+
+    // Healthy epochs first: the rate jumps at the end of epoch 2, so the weights of that epoch come back.
+    const opt = sd.optimizers.adam({ lr: 1e-2 });
+    let w2: Float32Array[] = [];
+    await expect(
+      model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: opt, epochs: 10, callbacks: { onEpochEnd: (e) => { if (e === 1) { w2 = model.getWeights(); opt.lr = 1e9; } } } }),
+    ).rejects.toThrow(/^fit: training diverged: the loss grew to .* at epoch 4, batch 1 \(step 22\) .* The model is back to its weights at the end of epoch 2, the last epoch before the divergence\./);
+    expect(model.getWeights()).toEqual(w2);
+    opt.dispose();
+
+    // A fit that ends on its first epoch over the limit (here a callback stops it) ends blown up: reported too.
+    const w3 = model.getWeights();
+    const wild2 = sd.optimizers.adam({ lr: 1e9 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: wild2, epochs: 5, callbacks: { onEpochEnd: () => false } })).rejects.toThrow(
+      /^fit: training diverged: the loss grew to \S+ at epoch 1, the last, over 1000 times .* The model is back to the weights it had before this fit\(\)\./,
+    );
+    expect(model.getWeights()).toEqual(w3);
+    wild2.dispose();
+    sd.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('one epoch over the blow-up limit that comes back is not a divergence (mae, plain sgd, unscaled inputs)', async () => {
+    // Measured: mae's gradients are bounded, so this run spikes to ~2e5 in epoch 1 (over 1000 times the
+    // loss before it) and is back near the constant prediction's loss in epoch 2. A one-epoch rule would
+    // have stopped it.
+    const rows = csv('diabetes.csv');
+    const x = sd.tensor(rows.map((r) => r.slice(0, 10))), y = sd.tensor(rows.map((r) => r[10]));
+    const model = sd.mlp([10, 16, 1], { seed: 3, dropout: 0.5 });
+    const before = (await model.evaluate(x, y, { loss: 'mae' })).loss;
+    const opt = sd.optimizers.sgd({ lr: 0.1 });
+    const h = await model.fit(x, y, { loss: 'mae', optimizer: opt, epochs: 3, batchSize: 1 });
+    console.log(`mae spike (${backend}): loss before ${before.toFixed(1)}, per epoch ${h.loss.map((v) => v.toPrecision(3)).join(' ')}`);
+    expect(h.loss[0]).toBeGreaterThan(BLOW_UP * before);
+    expect(h.loss[1]).toBeLessThan(before);
+    opt.dispose();
+    sd.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('validationSplit on 200,000 rows (a single class, and a regression target) holds out round(n·frac) without overflowing the stack', async () => {
+    // One argument per row used to be spread into push(): past ~125k rows, "Maximum call stack size exceeded".
+    const n = 200_000;
+    const x = sd.tensor(Float32Array.from({ length: n }, (_, i) => (i % 97) / 97), [n, 1]);
+    const cases: [sd.Sequential, sd.Tensor, sd.LossName][] = [
+      [sd.mlp([1, 2], { seed: 1 }), sd.zeros([n]), 'softmaxCrossEntropy'],
+      [sd.mlp([1, 1], { seed: 1 }), sd.tensor(Float32Array.from({ length: n }, (_, i) => (i % 13) / 13)), 'mse'],
+    ];
+    for (const [model, y, loss] of cases) {
+      let trained = 0;
+      const h = await model.fit(x, y, { loss, epochs: 1, batchSize: 8192, validationSplit: 0.1, callbacks: { onBatchEnd: (b, l) => { trained += l.size; } } });
+      expect(trained).toBe(180_000);
+      expect(h.valLoss.length).toBe(1);
+      model.dispose();
+      y.dispose();
+    }
+    x.dispose();
+  });
+
+  it('validationSplit rounds over all the classes: 20 classes × 5 rows at 10% hold out 10 rows (not 20), × 4 rows hold out 8 (not none)', async () => {
+    for (const [per, held] of [[5, 10], [4, 8]]) {
+      const n = 20 * per;
+      const x = sd.tensor(rng(per).array(n * 3), [n, 3]), y = sd.tensor(Array.from({ length: n }, (_, i) => i % 20));
+      const model = sd.mlp([3, 20], { seed: 1 });
+      let trained = 0;
+      await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1, batchSize: 16, validationSplit: 0.1, callbacks: { onBatchEnd: (b, l) => { trained += l.size; } } });
+      expect(trained).toBe(n - held);
+      sd.dispose([x, y]);
+      model.dispose();
+    }
+  });
+
+  it('a second fit() while one runs is refused; the first runs as if alone; predict and evaluate meanwhile see the last step', async () => {
+    const r = rng(12);
+    const x = sd.tensor(r.array(64 * 4), [64, 4]), y = sd.tensor(Array.from({ length: 64 }, () => r.int(3)));
+    const opts = { loss: 'softmaxCrossEntropy' as const, epochs: 4, batchSize: 8, yieldEvery: 0, seed: 2 };
+    const alone = sd.mlp([4, 8, 3], { seed: 5, dropout: 0.25 });
+    const want = await alone.fit(x, y, opts);
+    const model = sd.mlp([4, 8, 3], { seed: 5, dropout: 0.25 });
+    const copy = sd.mlp([4, 8, 3], { seed: 9, dropout: 0.25 });
+    let checked = 0;
+    // What predict and evaluate return mid-fit is what a model holding the same weights returns. Inside a
+    // callback fit() waits, so the weights hold still across evaluate()'s awaits; from another task
+    // only predict (synchronous) can be compared, and evaluate just has to work.
+    const same = async (paused: boolean) => {
+      copy.setWeights(model.getWeights());
+      const [p, q] = [model.predict(x), copy.predict(x)];
+      expect(Array.from(p.dataSync())).toEqual(Array.from(q.dataSync()));
+      sd.dispose([p, q]);
+      const e = await model.evaluate(x, y, { loss: 'softmaxCrossEntropy' });
+      if (paused) expect(e).toEqual(await copy.evaluate(x, y, { loss: 'softmaxCrossEntropy' }));
+      else expect(Number.isFinite(e.loss)).toBe(true);
+      checked++;
+    };
+    const first = model.fit(x, y, { ...opts, callbacks: { onBatchEnd: (b) => (b === 3 ? same(true) : undefined) } });
+    await expect(model.fit(x, y, opts)).rejects.toThrow(/^fit: fit is already running on this model; await the first fit\(\) or train a copy/);
+    // a model built on the same layers trains the same weights
+    await expect(sd.sequential(model.layers).fit(x, y, opts)).rejects.toThrow(/fit is already running on this model/);
+    // another task asks for predictions and evaluations while the first fit runs
+    let side = 0;
+    const other = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await new Promise((res) => setImmediate(res));
+        await same(false);
+        side++;
+      }
+    })();
+    const got = await first;
+    await other;
+    expect(side).toBe(6);
+    expect(checked).toBe(4 + 6);
+    expect(got.loss).toEqual(want.loss);
+    expect(model.getWeights()).toEqual(alone.getWeights());
+    // the refused calls left the first alone, and once it is over a fit runs again
+    expect((await model.fit(x, y, { ...opts, epochs: 1 })).epochs.length).toBe(1);
+    sd.dispose([x, y]);
+    for (const m of [alone, model, copy]) m.dispose();
+  });
+
+  it('disposing the model during fit stops it with an error that says so, and frees all of fit()\'s memory', async () => {
+    const r = rng(13);
+    const x = sd.tensor(r.array(200 * 4), [200, 4]), y = sd.tensor(Array.from({ length: 200 }, () => r.int(3)));
+    const before = sd.memory();
+    const opt = sd.optimizers.adam({ lr: 1e-3 });
+    const fits: [string, (m: sd.Sequential) => Promise<unknown>, RegExp][] = [
+      ['from onBatchEnd', (m) => m.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, callbacks: { onBatchEnd: (b) => { if (b === 2) m.dispose(); } } }), /\(epoch 1, after batch 3\)/],
+      ['from onEpochEnd', (m) => m.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, validationSplit: 0.2, callbacks: { onEpochEnd: (e) => { if (e === 1) m.dispose(); } } }), /\(epoch 2, at its end\)/],
+      ['a layer, from onEpochBegin', (m) => m.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, optimizer: opt, callbacks: { onEpochBegin: (e) => { if (e === 1) m.layers[0].dispose(); } } }), /\(epoch 2, before its first batch\)/],
+      ['from another task', (m) => {
+        setTimeout(() => m.dispose(), 20);
+        return m.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 100_000, yieldEvery: 0 });
+      }, /\(epoch \d+, after batch \d+\)/],
+    ];
+    for (const [name, run, where] of fits) {
+      const model = sd.mlp([4, 8, 3], { seed: 1 });
+      const e = await run(model).then(() => null, (err) => err);
+      expect(e, name).toBeInstanceOf(Error);
+      expect(e.message, name).toMatch(/^fit: the model was disposed during fit \(.*\); fit stopped\. Dispose it after fit\(\) settles; to end training early, set model\.stopTraining = true or abort the signal\.$/);
+      expect(e.message, name).toMatch(where);
+      model.dispose();
+      opt.reset();
+      expect(sd.memory().tensors, name).toBe(before.tensors);
+      expect(sd.memory().bytes, name).toBe(before.bytes);
+    }
+    opt.dispose();
+    // the runtime trains on
+    const model = sd.mlp([4, 8, 3], { seed: 1 });
+    expect((await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1 })).epochs.length).toBe(1);
+    model.dispose();
+    sd.dispose([x, y]);
   });
 
   it('the finite-data check runs on the device: an overflowing sum falls back to a scan, bad values are located', async () => {
@@ -417,4 +587,123 @@ describe.each(backends)('training on %s', (backend) => {
     model.dispose();
     back.dispose();
   });
+});
+
+describe('validationSplit rows (holdOut)', () => {
+  const count = (rows: Float32Array, labels: number[], k: number) => {
+    const c = new Array(k).fill(0);
+    for (const i of rows) c[labels[i]]++;
+    return c;
+  };
+
+  it('holds out round(n·frac) rows, each class its share rounded up or down, ties going by the seed', () => {
+    const labels = Array.from({ length: 100 }, (_, i) => i % 20);
+    const picks = new Set<string>();
+    for (let seed = 0; seed < 8; seed++) {
+      const { train, val } = holdOut(100, 0.1, Float32Array.from(labels), seed);
+      expect(val.length).toBe(10);
+      expect(train.length).toBe(90);
+      const per = count(val, labels, 20);
+      expect(per.every((c) => c === 0 || c === 1)).toBe(true);
+      // disjoint, ascending, covering every row
+      expect([...train, ...val].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(Array.from(val)).toEqual(Array.from(val).sort((a, b) => a - b));
+      picks.add(per.join(''));
+      // the same seed, the same rows
+      expect(Array.from(holdOut(100, 0.1, Float32Array.from(labels), seed).val)).toEqual(Array.from(val));
+    }
+    expect(picks.size).toBeGreaterThan(1);
+    // Unequal classes: shares 7.5, 4.5 and 3 of 15 rows; the .5s tie and one of them rounds up.
+    const uneven = [...new Array(50).fill(0), ...new Array(30).fill(1), ...new Array(20).fill(2)];
+    const ups = new Set<number>();
+    for (let seed = 0; seed < 12; seed++) {
+      const per = count(holdOut(100, 0.15, Float32Array.from(uneven), seed).val, uneven, 3);
+      expect(per[0] + per[1] + per[2]).toBe(15);
+      expect(per[2]).toBe(3);
+      expect([[8, 4], [7, 5]]).toContainEqual([per[0], per[1]]);
+      ups.add(per[0]);
+    }
+    expect([...ups].sort()).toEqual([7, 8]);
+    // Every class keeps a training row: the single-row classes pass their share on.
+    const rare = [0, 1, 2, ...new Array(9).fill(3)];
+    const r = holdOut(12, 0.5, Float32Array.from(rare), 1);
+    expect(count(r.val, rare, 4)).toEqual([0, 0, 0, 6]);
+  });
+
+  it('without labels it is one seeded shuffle, as before (a regression target)', () => {
+    const { train, val } = holdOut(50, 0.3, null, 7);
+    expect(val.length).toBe(15);
+    expect(train.length).toBe(35);
+    const order = sd.data.rng(7).permutation(50);
+    expect(Array.from(val)).toEqual(Array.from(order.subarray(0, 15)).sort((a, b) => a - b));
+  });
+
+  it('explains why when it cannot hold out round(n·frac) rows, and what to do', () => {
+    expect(() => holdOut(4, 0.1, null, 0)).toThrow(/^fit: validationSplit 0.1 of 4 rows is 0.4 rows, which rounds to none; use validationSplit ≥ 0.2 to hold out at least one row, or pass validationData\.$/);
+    expect(() => holdOut(2, 0.9, null, 0)).toThrow(/^fit: validationSplit 0.9 of 2 rows holds out 2, which leaves no row to train on; use a smaller validationSplit or more rows\.$/);
+    expect(() => holdOut(5, 0.5, Float32Array.of(0, 1, 2, 3, 3), 0)).toThrow(
+      /^fit: validationSplit 0.5 would hold out 3 of 5 rows, but each of the 4 classes keeps at least one row for training \(3 of them have a single row\), so at most 1 can be held out; use validationSplit ≤ 0.2, or pass validationData\.$/,
+    );
+    expect(() => holdOut(3, 0.5, Float32Array.of(0, 1, 2), 0)).toThrow(/so at most 0 can be held out; pass validationData instead\.$/);
+  });
+});
+
+describe('row limit (js backend)', () => {
+  beforeAll(async () => {
+    await sd.init({ backend: 'js' });
+  });
+  afterAll(() => sd.shutdown());
+
+  it('fit, evaluate, data.split and data.batches refuse more rows than float32 indices address (2^24), before any work', async () => {
+    // Row 16,777,217 as a float32 index is 16,777,216: past 2^24 rows, batches would quietly repeat rows.
+    const n = 2 ** 24 + 1;
+    const x = sd.zeros([n, 1]), y = sd.zeros([n]);
+    const model = sd.mlp([1, 2], { seed: 1 });
+    const msg = (op: string) => new RegExp(`^${op}: x has 16777217 rows, more than the 16777216 \\(2\\^24\\) that ${op} can address`);
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1, batchSize: 2 ** 20, callbacks: { onBatchEnd: () => false } })).rejects.toThrow(msg('fit'));
+    await expect(model.evaluate(x, y, { loss: 'softmaxCrossEntropy', batchSize: 2 ** 20 })).rejects.toThrow(msg('evaluate'));
+    expect(() => sd.data.split(x, y)).toThrow(msg('split'));
+    expect(() => sd.data.batches(x, y, { batchSize: 2 ** 20 })).toThrow(msg('batches'));
+    model.dispose();
+    sd.dispose([x, y]);
+    expect(sd.memory().tensors).toBe(0);
+  }, 60_000);
+});
+
+// webgpu reads back asynchronously, once per epoch: fit's tests between batches (NaN, blow-up) run at
+// the ends of epochs there instead, and the weights to put back are copied on the device.
+const { gpu, reason: noGpu } = await testGpu();
+describe.skipIf(!gpu)(`fit on webgpu (asynchronous reads)${gpu ? '' : ` (skipped: ${noGpu})`}`, () => {
+  beforeAll(async () => {
+    await sd.init({ backend: 'webgpu', gpu: gpu! });
+  }, 120_000);
+  afterAll(() => sd.shutdown());
+  const weights = (m: sd.Sequential) => Promise.all(m.parameters().map((p) => p.data()));
+
+  it('a blow-up is found at the end of its second epoch and the weights go back; a second fit and a dispose during fit are refused clearly', async () => {
+    const r = rng(31);
+    const x = sd.tensor(r.array(200 * 4), [200, 4]), y = sd.tensor(Array.from({ length: 200 }, (_, i) => i % 3));
+    const model = sd.mlp([4, 16, 3], { seed: 1 });
+    const w0 = await weights(model);
+    const wild = sd.optimizers.adam({ lr: 1e9 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', optimizer: wild, epochs: 10 })).rejects.toThrow(
+      /^fit: training diverged: the loss grew to \S+ at epoch 2 \(and \S+ in the epoch before\), over 1000 times .* The model is back to the weights it had before this fit\(\)\./,
+    );
+    expect(await weights(model)).toEqual(w0);
+    wild.dispose();
+
+    const first = model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 2, yieldEvery: 0 });
+    await expect(model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 2 })).rejects.toThrow(/^fit: fit is already running on this model/);
+    expect((await first).epochs.length).toBe(2);
+
+    const before = sd.memory();
+    const doomed = sd.mlp([4, 16, 3], { seed: 2 });
+    await expect(doomed.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 3, validationSplit: 0.2, callbacks: { onBatchEnd: (b) => { if (b === 1) doomed.dispose(); } } })).rejects.toThrow(
+      /^fit: the model was disposed during fit \(epoch 1, after batch 2\)/,
+    );
+    expect(sd.memory().tensors).toBe(before.tensors);
+    expect(sd.memory().bytes).toBe(before.bytes);
+    sd.dispose([x, y]);
+    model.dispose();
+  }, 120_000);
 });

@@ -8,7 +8,9 @@
 //                                                  raw CSV columns are encoded as in training
 //   → {"predictions": [...], "classes": [...], "probabilities": [[...], ...]}   (classification)
 //   → {"predictions": [...]}                                                    (regression)
-// Bad requests get a 4xx status and {"error": "what is wrong and what to send"}.
+// Bad requests get a 4xx status and {"error": "what is wrong and what to send"}; a model whose output is
+// not a finite number (NaN or infinite: its weights or the input overflow float32) gets a 500 with the
+// reason, never a 200 with null predictions.
 //
 // Usage:
 //   import { createHandler } from './handler.mjs';
@@ -19,6 +21,8 @@ import * as sd from '../../dist/index.js'; // in your project: import * as sd fr
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ROWS = 10_000;
+// The largest float32: a JSON number beyond it is finite here but becomes Infinity in the model's input.
+const F32_MAX = 3.4028234663852886e38;
 
 // ---- the runtime: one per process, shared by every handler ----
 let runtime = null; // Promise<{info, precompiled}>
@@ -116,6 +120,10 @@ function rowsToX(rows, model, maxRows) {
         const name = model.preprocessing.columns?.[j];
         throw new HttpError(400, `rows[${i}][${j}]${name ? ` (${name})` : ''} is ${describeValue(v)}, not a finite number.`);
       }
+      if (Math.abs(v) > F32_MAX) {
+        const name = model.preprocessing.columns?.[j];
+        throw new HttpError(400, `rows[${i}][${j}]${name ? ` (${name})` : ''} is ${v}, beyond the float32 range the model computes in (±3.4e38).`);
+      }
       x[i * f + j] = v;
     });
   });
@@ -161,6 +169,7 @@ function featuresToX(features, model, maxRows) {
       if (!(c in o)) throw new HttpError(400, `"features" lacks ${JSON.stringify(c)}; the model needs ${cols.join(', ')}.`);
       const v = typeof o[c] === 'string' && o[c].trim() !== '' ? Number(o[c]) : o[c];
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new HttpError(400, `"features".${c} is ${describeValue(o[c])}, not a finite number.`);
+      if (Math.abs(v) > F32_MAX) throw new HttpError(400, `"features".${c} is ${v}, beyond the float32 range the model computes in (±3.4e38).`);
       x[i * f + j] = v;
     });
   });
@@ -176,8 +185,14 @@ function infer(model, x, n) {
   const lastAct = last.type === 'activation' ? last.activation : last.type === 'linear' ? last.activation : null;
   return sd.tidy(() => {
     const y = model.predict(sd.tensor(x, [n, model.inputSize]));
+    // JSON has no NaN or Infinity (they would be sent as null), and no class follows from them.
+    const yv = y.dataSync();
+    const bad = yv.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new HttpError(500, `the model's output for row ${Math.floor(bad / out)} of the request is ${yv[bad]}, not a finite number, so there is no prediction to give: its weights or this input overflow float32. Check the model (retrain or reload it) and the scale of the input.`);
+    }
     if (!classify) {
-      const v = Array.from(y.dataSync());
+      const v = Array.from(yv);
       return { predictions: out === 1 ? v : Array.from({ length: n }, (_, i) => v.slice(i * out, (i + 1) * out)) };
     }
     let probs;
@@ -199,8 +214,8 @@ function infer(model, x, n) {
  * A handler `{fetch(request): Promise<Response>}`.
  * Options (one model source):
  *   model       a model already loaded in this process (from simdnn's load/loadBytes/mlp)
- *   modelBytes  a saved model file's bytes (Uint8Array or ArrayBuffer), or a function returning
- *               them (called once, on the first request that needs the model)
+ *   modelBytes  a saved model file's bytes (Uint8Array, Node Buffer, DataView or ArrayBuffer), or a
+ *               function returning them (called once, on the first request that needs the model)
  *   module      a precompiled WebAssembly.Module of simdnn's kernels, passed to init({module})
  *   maxBodyBytes (default 1 MiB), maxRows (default 10,000)
  */
@@ -212,8 +227,7 @@ export function createHandler(options = {}) {
     loading ??= (async () => {
       const { info, precompiled } = await initRuntime({ module });
       if (given) return { model: given, info, precompiled };
-      let bytes = typeof modelBytes === 'function' ? await modelBytes() : modelBytes;
-      if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+      const bytes = typeof modelBytes === 'function' ? await modelBytes() : modelBytes;
       return { model: sd.loadBytes(bytes), info, precompiled };
     })();
     loading.catch(() => { loading = null; });

@@ -3,6 +3,7 @@
 import { fmtShape } from '../ops/util.js';
 import { Tensor } from '../tensor.js';
 import { checkSeed, rng, type Rng } from './random.js';
+import { apportion, groupByClass, MAX_ROWS } from './stratify.js';
 import { checkOptions, checkRowsMatch, checkTensor, gatherRows, readSync, rowShape } from './util.js';
 
 export interface SplitOptions {
@@ -38,6 +39,11 @@ export interface Split {
 
 const SPLIT_KEYS = ['test', 'validation', 'stratify', 'seed', 'shuffle'] as const;
 
+function checkRows(n: number, op: string): void {
+  if (n > MAX_ROWS)
+    throw new RangeError(`${op}: x has ${n} rows, more than the ${MAX_ROWS} (2^24) that ${op} can address (the backend indexes rows with float32); use parts of at most ${MAX_ROWS} rows.`);
+}
+
 function fraction(v: unknown, op: string, name: string): number {
   if (typeof v !== 'number' || !(v > 0 && v < 1))
     throw new RangeError(`${op}: ${name} must be a fraction in (0, 1), got ${typeof v === 'number' ? v : typeof v}; e.g. ${name}: 0.2 for 20% of the rows.`);
@@ -64,6 +70,7 @@ export function split(x: Tensor, y: Tensor, options?: SplitOptions): Split {
   if (typeof doShuffle !== 'boolean') throw new TypeError(`${op}: shuffle must be true or false, got ${typeof doShuffle}.`);
 
   const n = rowShape(x, op, 'x').rows;
+  checkRows(n, op);
   const nTest = Math.ceil(test * n - 1e-9);
   const nVal = validation ? Math.ceil(validation * n - 1e-9) : 0;
   const nTrain = n - nTest - nVal;
@@ -139,18 +146,13 @@ function labelsOf(v: unknown, op: string, name: string): Int32Array {
 /**
  * Splits per class: each class's rows are shuffled, then dealt to test, validation and train in
  * proportion, with the part sizes fixed overall. The counts per class come from largest-remainder
- * rounding (scikit-learn's _approximate_mode), capped so that every class keeps a row in train.
+ * rounding over the classes (stratify.ts, shared with fit's validationSplit), capped so that every
+ * class keeps a row in train (and, with a validation part, one in validation).
  */
 function stratified(labels: Int32Array, nTest: number, nVal: number, r: Rng, op: string) {
   const n = labels.length;
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    let list = byClass.get(labels[i]);
-    if (!list) byClass.set(labels[i], (list = []));
-    list.push(i);
-  }
-  const classes = [...byClass.keys()].sort((a, b) => a - b);
-  const counts = classes.map((c) => byClass.get(c)!.length);
+  const { classes, rows, start } = groupByClass(labels, n);
+  const counts = classes.map((_, i) => start[i + 1] - start[i]);
   const partsNeeded = nVal ? 3 : 2;
   for (let i = 0; i < classes.length; i++)
     if (counts[i] < partsNeeded)
@@ -159,35 +161,39 @@ function stratified(labels: Int32Array, nTest: number, nVal: number, r: Rng, op:
           `${partsNeeded} rows of every class. Drop or merge the rare class, or use stratify: false.`,
       );
   // Test first (at most count − (parts − 1) each), then validation from what is left.
-  const tCounts = allocate(counts, nTest, counts.map((c) => c - (partsNeeded - 1)), r, op);
-  const vCounts = nVal ? allocate(counts, nVal, counts.map((c, i) => c - tCounts[i] - 1), r, op) : counts.map(() => 0);
-  const train: number[] = [], val: number[] = [], test: number[] = [];
-  classes.forEach((c, i) => {
-    const rows = r.shuffleInPlace(byClass.get(c)!);
+  const tCaps = counts.map((c) => c - (partsNeeded - 1));
+  const tCounts = apportion(counts, nTest, tCaps, r);
+  if (!tCounts) throw tooFew(op, 'test', nTest, `the ${n} rows`, tCaps, nVal ? 'a row for train and one for validation' : 'a row for train', classes.length);
+  let vCounts = counts.map(() => 0);
+  if (nVal) {
+    const vCaps = counts.map((c, i) => c - tCounts[i] - 1);
+    const v = apportion(counts, nVal, vCaps, r);
+    if (!v) throw tooFew(op, 'validation', nVal, `the ${n - nTest} rows outside the test part`, vCaps, 'a row for train', classes.length);
+    vCounts = v;
+  }
+  const train = new Uint32Array(n - nTest - nVal), val = new Uint32Array(nVal), test = new Uint32Array(nTest);
+  let nt = 0, nv = 0, ns = 0;
+  for (let i = 0; i < classes.length; i++) {
+    const own = r.shuffleInPlace(rows.subarray(start[i], start[i + 1]));
     const t = tCounts[i], v = vCounts[i];
-    for (let j = 0; j < rows.length; j++) (j < t ? test : j < t + v ? val : train).push(rows[j]);
-  });
+    for (let j = 0; j < own.length; j++) {
+      if (j < t) test[ns++] = own[j];
+      else if (j < t + v) val[nv++] = own[j];
+      else train[nt++] = own[j];
+    }
+  }
   // Interleave the classes within each part.
-  return { train: Uint32Array.from(r.shuffleInPlace(train)), val: Uint32Array.from(r.shuffleInPlace(val)), test: Uint32Array.from(r.shuffleInPlace(test)) };
+  return { train: r.shuffleInPlace(train), val: r.shuffleInPlace(val), test: r.shuffleInPlace(test) };
 }
 
-/** Splits `total` over classes in proportion to `counts`, each at most its cap (largest remainders, ties at random). */
-function allocate(counts: number[], total: number, caps: number[], r: Rng, op: string): number[] {
-  const n = counts.reduce((a, b) => a + b, 0);
-  const want = counts.map((c) => (c * total) / n);
-  const got = want.map((w, i) => Math.max(0, Math.min(Math.floor(w + 1e-9), caps[i])));
-  let left = total - got.reduce((a, b) => a + b, 0);
-  // A random tie-break order, then the largest shortfall first.
-  const order = r.permutation(counts.length);
-  while (left > 0) {
-    let best = -1;
-    for (const i of order)
-      if (got[i] < caps[i] && (best < 0 || want[i] - got[i] > want[best] - got[best] + 1e-12)) best = i;
-    if (best < 0) throw new RangeError(`${op}: cannot stratify ${total} rows over the classes; too few rows per class.`);
-    got[best]++;
-    left--;
-  }
-  return got;
+/** Why a stratified part cannot have `want` rows, and what to do. */
+function tooFew(op: string, part: string, want: number, from: string, caps: number[], keeps: string, k: number): RangeError {
+  let room = 0;
+  for (const c of caps) room += Math.max(0, c);
+  return new RangeError(
+    `${op}: a stratified ${part} part of ${want} rows does not fit: each of the ${k} classes keeps ${keeps}, which leaves room for ${room} ` +
+      `of ${from}. Use a smaller ${part} fraction, drop or merge the rare classes, or use stratify: false.`,
+  );
 }
 
 export interface BatchOptions {
@@ -237,6 +243,7 @@ export function batches(x: Tensor, y: Tensor | null, options: BatchOptions): Bat
   if (typeof dropLast !== 'boolean') throw new TypeError(`${op}: dropLast must be true or false.`);
   const seed = checkSeed(o.seed ?? 0, op);
   const n = rowShape(x, op, 'x').rows;
+  checkRows(n, op);
   const count = dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
   const yy = y ?? null;
   return {

@@ -1,124 +1,360 @@
 // Saving and loading whole models: one safetensors file holding the weights (readable by any
 // safetensors reader) and, in its metadata, the topology, the preprocessing (scaler, class names,
 // feature names, CSV encoding) and the simdnn version. Loading needs no code but this.
-import { scalerFromJSON } from '../data/scale.js';
+import type { CsvEncoding } from '../data/csv.js';
+import { scalerFromJSON, type Scaler } from '../data/scale.js';
 import { engine } from '../engine.js';
-import { layerFromConfig, type LayerConfig } from '../nn/layers.js';
+import { checkLayerConfig, layerFromConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
 import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
 
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
 
-/** The model as one safetensors file (bytes). */
+/**
+ * The model as one safetensors file (bytes). Refuses what load() would refuse, so that every file it
+ * writes loads back: non-finite weights (a diverged model) and preprocessing that does not fit the
+ * model (class or column counts, scaler width, a malformed encoding).
+ */
 export function save(model: Sequential): Uint8Array {
   if (!(model instanceof Sequential)) throw new TypeError(`save: expects a model (from mlp() or sequential()), got ${model === null ? 'null' : typeof model}.`);
   model.check('save');
   const names = model.parameterNames();
   const entries = model.parameters().map((p, i) => ({ name: names[i], shape: p.shape.slice(), data: p.dataSync() }));
-  const pre = model.preprocessing;
-  const preprocessing = {
+  for (const e of entries) {
+    const bad = nonFinite(e.data, e.shape);
+    if (bad) throw new Error(`save: ${e.name} holds ${bad}; a model with non-finite weights cannot be saved (did training diverge? a lower learning rate helps).`);
+  }
+  const pre = model.preprocessing ?? {};
+  const stringList = (v: unknown) => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? String(x) : x)) : v);
+  const preprocessing = JSON.stringify({
     scaler: pre.scaler ? pre.scaler.toJSON() : null,
-    classes: pre.classes ?? null,
-    columns: pre.columns ?? null,
+    classes: stringList(pre.classes ?? null), // numbers are written as their names: ['0', '1'] for [0, 1]
+    columns: stringList(pre.columns ?? null),
     target: pre.target ?? null,
     task: pre.task ?? null,
     encoding: pre.encoding ?? null,
-  };
+  });
+  // Checked in the form load reads it (after the JSON round trip, where NaN becomes null).
+  readPreprocessing(JSON.parse(preprocessing), model.inputSize, model.outputSize, 'model.preprocessing', (m) => new Error(`save: ${m}`));
   return encodeSafetensors(entries, {
     format: FORMAT,
     format_version: FORMAT_VERSION,
     topology: JSON.stringify(model.config()),
-    preprocessing: JSON.stringify(preprocessing),
+    preprocessing,
     weight_layout: 'linear layers: weight [in, out] (y = x @ weight + bias); torch.nn.Linear.weight is its transpose',
   });
 }
 
-export type ModelSource = Uint8Array | ArrayBuffer | Blob | string | URL;
+export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | Blob | string | URL;
 
 /**
- * A model from bytes, a Blob/File, a URL (http, https, file) or a file path (Node, Deno). The file is
- * validated before anything is allocated from it; a corrupt or truncated file is a clear Error.
+ * A model from bytes (a Uint8Array or Node Buffer at any offset, a DataView, an ArrayBuffer), a
+ * Blob/File, a URL (http, https, file) or a file path (Node, Deno). The file is validated before
+ * anything is allocated from it; a corrupt, truncated or hostile file is a clear Error.
  */
 export async function load(source: ModelSource): Promise<Sequential> {
   return loadBytes(await sourceBytes(source));
 }
 
-async function sourceBytes(source: ModelSource): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+async function sourceBytes(source: ModelSource): Promise<Bytes> {
+  // Bytes go to the decoder as they are: it takes any view (brand checks, so other realms' too).
+  const brand = Object.prototype.toString.call(source);
+  if (brand === '[object Uint8Array]' || brand === '[object DataView]' || brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') return source as Bytes;
   if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (source instanceof URL) return source.protocol === 'file:' ? readFileBytes(decodeURIComponent(source.pathname)) : fetchBytes(source);
   if (typeof source === 'string') return /^(https?|blob|data):/i.test(source) ? fetchBytes(source) : readFileBytes(source.replace(/^file:\/\//, ''));
-  throw new TypeError(`load: expects bytes, a Blob/File, a URL or a file path, got ${source === null ? 'null' : typeof source}.`);
+  throw new TypeError(`load: expects bytes, a Blob/File, a URL or a file path, got ${source === null ? 'null' : ArrayBuffer.isView(source) ? `a ${brand.slice(8, -1)}` : typeof source}.`);
 }
 
-/** A model from the bytes of a saved file. */
-export function loadBytes(bytes: Uint8Array): Sequential {
+/**
+ * A model from the bytes of a saved file. Everything the file claims is checked before anything is
+ * allocated: the topology against the tensors in the header (every linear layer's weight and bias
+ * shapes, the chain of sizes, the number of parameters against the bytes present), the weights for
+ * NaN and infinities, and the preprocessing against the model's inputs and outputs. A failure
+ * leaves nothing allocated.
+ */
+export function loadBytes(bytes: Bytes): Sequential {
   engine.requireBackend();
-  const { tensors, metadata } = decodeSafetensors(bytes, { label: 'load' });
+  const file = parseSafetensors(bytes, { label: 'load' });
+  const { metadata } = file;
+  const corrupt = (m: string) => new Error(`load: corrupt model file: ${m}`);
   if (metadata.format !== FORMAT)
-    throw new Error(`load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : `'${metadata.format}'`}); it has no model topology to rebuild.`);
+    throw new Error(`load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.`);
+  if (metadata.format_version !== FORMAT_VERSION)
+    throw new Error(
+      `load: this model file has format_version ${metadata.format_version === undefined ? '(missing)' : show(metadata.format_version)}; this simdnn reads version ${FORMAT_VERSION}` +
+        `${/^[0-9]+$/.test(metadata.format_version ?? '') && Number(metadata.format_version) > Number(FORMAT_VERSION) ? ' (the file comes from a newer simdnn: update simdnn to load it)' : ''}.`,
+    );
   const parse = (key: string) => {
+    if (metadata[key] === undefined) return undefined;
     try {
-      return JSON.parse(metadata[key] ?? 'null');
+      return JSON.parse(metadata[key]);
     } catch {
-      throw new Error(`load: corrupt model file: the ${key} metadata is not valid JSON.`);
+      throw corrupt(`the ${key} metadata is not valid JSON.`);
     }
   };
-  const topology = parse('topology');
-  if (!topology || !Array.isArray(topology.layers) || topology.layers.length === 0) throw new Error('load: corrupt model file: the topology metadata has no layers.');
-  const layers = (topology.layers as LayerConfig[]).map((c, i) => {
-    try {
-      return layerFromConfig(c);
-    } catch (e) {
-      throw new Error(`load: corrupt model file: layer ${i}: ${(e as Error).message}`);
-    }
+  const topology = readTopology(parse('topology'), file, corrupt);
+  const pre = readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt);
+  const weights = topology.params.map(({ name }) => {
+    const data = file.read(name);
+    const bad = nonFinite(data, file.tensors.get(name)!.shape);
+    if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
+    return data;
   });
-  let model: Sequential;
+
+  // Only allocation can fail from here on (out of memory): free whatever was built.
+  const layers: Layer[] = [];
   try {
-    model = new Sequential(layers, { seed: Number.isInteger(topology.seed) && topology.seed >= 0 ? topology.seed : 0 });
-  } catch (e) {
-    for (const l of layers) l.dispose();
-    throw new Error(`load: corrupt model file: the layers do not fit together: ${(e as Error).message}`);
-  }
-  try {
-    const names = model.parameterNames();
-    const params = model.parameters();
-    const weights = names.map((name, i) => {
-      const t = tensors.get(name);
-      if (!t) throw new Error(`load: corrupt model file: the weights lack '${name}'.`);
-      if (t.shape.join() !== params[i].shape.join())
-        throw new Error(`load: corrupt model file: '${name}' has shape [${t.shape.join(', ')}] but the topology needs [${params[i].shape.join(', ')}].`);
-      return t.data;
-    });
-    if (tensors.size !== names.length) {
-      const extra = [...tensors.keys()].filter((k) => !names.includes(k));
-      throw new Error(`load: corrupt model file: unexpected tensors ${extra.map((k) => `'${k}'`).join(', ')} that the topology does not use.`);
-    }
+    for (const c of topology.layers) layers.push(layerFromConfig(c));
+    const model = new Sequential(layers, { seed: topology.seed });
     model.setWeights(weights);
-    const pre = parse('preprocessing') ?? {};
-    const p: Preprocessing = {
-      scaler: pre.scaler ? scalerFromJSON(pre.scaler) : null,
-      classes: Array.isArray(pre.classes) ? pre.classes.map(String) : null,
-      columns: Array.isArray(pre.columns) ? pre.columns.map(String) : null,
-      target: typeof pre.target === 'string' ? pre.target : null,
-      task: pre.task === 'classification' || pre.task === 'regression' ? pre.task : null,
-      encoding: pre.encoding ?? null,
-    };
-    if (pre.scaler && scalerFeatures(p.scaler) !== model.inputSize)
-      throw new Error(`load: corrupt model file: the scaler has ${scalerFeatures(p.scaler)} features but the model takes ${model.inputSize}.`);
-    model.preprocessing = p;
+    model.preprocessing = pre;
     return model;
   } catch (e) {
-    model.dispose();
-    throw e;
+    for (const l of layers) l.dispose();
+    throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
   }
 }
 
-function scalerFeatures(s: unknown): number {
-  return (s as { features: number }).features;
+// ---- checks of what a file claims (pure: they allocate nothing on the backend) ----
+
+/** A short, safe rendering of a value from a possibly hostile file, for messages. */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+/** A tensor name from the file, quoted and cut short for a message. */
+function quote(name: string): string {
+  const s = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  return `'${s.slice(1, -1)}'`;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function unknownKey(o: Record<string, unknown>, known: readonly string[]): string | undefined {
+  return Object.keys(o).find((k) => !known.includes(k));
+}
+
+/** 'NaN at [3, 2] (and 4 more non-finite values)', or '' when every value is finite. */
+function nonFinite(data: Float32Array, shape: readonly number[]): string {
+  let first = -1, count = 0;
+  for (let i = 0; i < data.length; i++) {
+    // v - v is 0 for finite v and NaN for NaN and ±Infinity: one compare per value.
+    const v = data[i];
+    if (v - v !== 0) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first < 0) return '';
+  const at: number[] = [];
+  for (let i = shape.length - 1, r = first; i >= 0; i--) {
+    at.unshift(r % shape[i]);
+    r = Math.floor(r / shape[i]);
+  }
+  return `${data[first]} at [${at.join(', ')}]${count > 1 ? ` (and ${count - 1} more non-finite values)` : ''}`;
+}
+
+interface Topology {
+  layers: LayerConfig[];
+  seed: number;
+  inputs: number;
+  outputs: number;
+  /** The tensors the layers need, in parameter order. */
+  params: { name: string; shape: number[] }[];
+}
+
+/**
+ * The topology metadata, checked field by field and against the header's tensors: nothing is built
+ * from a claim that the file's own bytes do not back (a 300-byte file declaring a 2^20 × 2^20 layer
+ * would otherwise allocate gigabytes before the weights were looked at).
+ */
+function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string) => Error): Topology {
+  if (raw === undefined) throw corrupt('the metadata has no topology.');
+  if (!isPlainObject(raw)) throw corrupt(`the topology metadata must be an object {"layers": [...], "seed": n}, got ${show(raw)}.`);
+  const extra = unknownKey(raw, ['layers', 'seed']);
+  if (extra !== undefined) throw corrupt(`the topology has an unknown field ${show(extra)}; its fields are layers, seed.`);
+  if (!Array.isArray(raw.layers) || raw.layers.length === 0) throw corrupt('the topology metadata has no layers.');
+  const seed = raw.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw corrupt(`the topology's seed must be a non-negative integer, got ${show(seed)}.`);
+  const layers = (raw.layers as unknown[]).map((c, i) => {
+    try {
+      return checkLayerConfig(c);
+    } catch (e) {
+      throw corrupt(`topology layer ${i}: ${(e as Error).message}`);
+    }
+  });
+
+  const first = layers.find((c) => c.type === 'linear');
+  if (!first) throw corrupt('the topology has no linear layer, so the model has no weights and no input size.');
+  const inputs = first.inFeatures;
+  let n = inputs, total = 0;
+  const params: Topology['params'] = [];
+  layers.forEach((c, i) => {
+    if (c.type !== 'linear') return;
+    if (c.inFeatures !== n) throw corrupt(`topology layer ${i} takes ${c.inFeatures} inputs but the layers before it give ${n}.`);
+    params.push({ name: `layers.${i}.weight`, shape: [c.inFeatures, c.outFeatures] });
+    if (c.bias) params.push({ name: `layers.${i}.bias`, shape: [c.outFeatures] });
+    total += c.inFeatures * c.outFeatures + (c.bias ? c.outFeatures : 0);
+    n = c.outFeatures;
+  });
+  // Every value takes at least one byte of the data section (the smallest dtype), so a topology that
+  // needs more values than that is refused before any tensor is looked at.
+  if (total > file.dataBytes)
+    throw corrupt(`the topology needs ${total} weights but the file holds only ${file.dataBytes} bytes of tensor data.`);
+
+  const layerOf = (name: string) => Number(name.split('.')[1]);
+  for (const p of params) {
+    const t = file.tensors.get(p.name);
+    const i = layerOf(p.name);
+    const c = layers[i] as Extract<LayerConfig, { type: 'linear' }>;
+    const what = `topology layer ${i} (linear ${c.inFeatures}→${c.outFeatures}${p.name.endsWith('.bias') ? ', bias: true' : ''})`;
+    if (!t) throw corrupt(`the weights lack '${p.name}', which ${what} needs.`);
+    if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j]))
+      throw corrupt(`'${p.name}' has shape [${t.shape.join(', ')}] but ${what} needs [${p.shape.join(', ')}].`);
+  }
+  const wanted = new Set(params.map((p) => p.name));
+  const unused = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+  if (unused.length) {
+    const hint = unused.find((k) => /^layers\.\d+\.bias$/.test(k) && layers[layerOf(k)]?.type === 'linear');
+    throw corrupt(
+      `unexpected tensors ${unused.slice(0, 5).map(quote).join(', ')}${unused.length > 5 ? ', …' : ''} that the topology does not use` +
+        `${hint ? ` (topology layer ${layerOf(hint)} says bias: false but the file has ${quote(hint)})` : ''}.`,
+    );
+  }
+  return { layers, seed, inputs, outputs: n, params };
+}
+
+const PRE_KEYS = ['scaler', 'classes', 'columns', 'target', 'task', 'encoding'];
+const MISSING = ['drop', 'mean', 'median', 'mostFrequent', 'error'];
+const F32_MAX = 3.4028234663852886e38;
+
+/** A list of strings, or an error naming `what`; `unique` refuses repeats. */
+function strings(v: unknown, what: string, fail: (m: string) => Error, unique: boolean): string[] {
+  if (!Array.isArray(v)) throw fail(`${what} must be an array of strings, got ${show(v)}.`);
+  const seen = new Set<string>();
+  v.forEach((s, i) => {
+    if (typeof s !== 'string') throw fail(`${what}[${i}] must be a string, got ${show(s)}.`);
+    if (unique && seen.has(s)) throw fail(`${what} names ${show(s)} twice.`);
+    seen.add(s);
+  });
+  return v.slice();
+}
+
+/**
+ * The preprocessing metadata as a Preprocessing, checked against the model: class names one per
+ * output (two for a single-output binary classifier), column names one per input, a scaler of the
+ * model's width with finite float32 parameters, a well-formed CSV encoding that yields the model's
+ * inputs. `where` names the object in messages ('preprocessing' in a file, 'model.preprocessing'
+ * when saving).
+ */
+function readPreprocessing(raw: unknown, inputs: number, outputs: number, where: string, fail: (m: string) => Error): Preprocessing {
+  if (raw === undefined || raw === null) return { scaler: null, classes: null, columns: null, target: null, task: null, encoding: null };
+  if (!isPlainObject(raw)) throw fail(`${where} must be an object, got ${show(raw)}.`);
+  const extra = unknownKey(raw, PRE_KEYS);
+  if (extra !== undefined) throw fail(`${where} has an unknown field ${show(extra)}; its fields are ${PRE_KEYS.join(', ')}.`);
+  const { scaler, classes, columns, target, task, encoding } = raw;
+
+  if (task != null && task !== 'classification' && task !== 'regression')
+    throw fail(`${where}.task must be 'classification', 'regression' or null, got ${show(task)}.`);
+  if (target != null && typeof target !== 'string') throw fail(`${where}.target must be a string or null, got ${show(target)}.`);
+
+  let names: string[] | null = null;
+  if (classes != null) {
+    names = strings(classes, `${where}.classes`, fail, true);
+    if (task === 'regression') throw fail(`${where}.classes is set but task is 'regression'; a regression model has no classes.`);
+    const want = outputs === 1 ? 2 : outputs;
+    if (names.length !== want)
+      throw fail(
+        `${where}.classes has ${names.length} name${names.length === 1 ? '' : 's'} but the model has ${outputs} output${outputs === 1 ? '' : 's'}` +
+          `${outputs === 1 ? ' (a one-output classifier is binary: 2 class names)' : ' (one class per output)'}.`,
+      );
+  }
+
+  let cols: string[] | null = null;
+  if (columns != null) {
+    cols = strings(columns, `${where}.columns`, fail, false);
+    if (cols.length !== inputs) throw fail(`${where}.columns has ${cols.length} name${cols.length === 1 ? '' : 's'} but the model takes ${inputs} input${inputs === 1 ? '' : 's'} (one column name per input).`);
+  }
+
+  let sc: Scaler | null = null;
+  if (scaler != null) {
+    try {
+      sc = scalerFromJSON(scaler);
+    } catch (e) {
+      throw fail(`${where}.scaler: ${(e as Error).message.replace(/^scalerFromJSON: /, '')}`);
+    }
+    if (sc.features !== inputs) throw fail(`${where}.scaler has ${sc.features} features but the model takes ${inputs} inputs.`);
+    // scalerFromJSON checks finiteness in float64; as float32 (what transform uses) 1e39 is Infinity.
+    const p = sc.params as Record<string, Float32Array>;
+    for (const [k, a] of Object.entries(p)) {
+      const bad = nonFinite(a, [a.length]);
+      if (bad) throw fail(`${where}.scaler.${k} holds ${bad} as float32; scaler values must be finite float32 numbers.`);
+    }
+    if (sc.range) {
+      const [lo, hi] = sc.range;
+      const { min, max } = p;
+      for (let j = 0; j < min.length; j++) {
+        const d = max[j] - min[j];
+        if (!Number.isFinite(Math.fround(lo)) || !Number.isFinite(Math.fround(hi)) || (d > 0 && !Number.isFinite(Math.fround((hi - lo) / d))))
+          throw fail(`${where}.scaler: feature ${j} maps [${min[j]}, ${max[j]}] onto [${lo}, ${hi}], a scale beyond float32.`);
+      }
+    }
+  }
+
+  let enc: unknown = null;
+  if (encoding != null) {
+    enc = readEncoding(encoding, inputs, `${where}.encoding`, fail);
+    const e = enc as CsvEncoding;
+    if (cols && (cols.length !== e.columns.length || cols.some((c, j) => c !== e.columns[j])))
+      throw fail(`${where}.columns differ from ${where}.encoding.columns; both name the model's inputs.`);
+    if (names && e.classes && (names.length !== e.classes.length || names.some((c, j) => c !== e.classes![j])))
+      throw fail(`${where}.classes differ from ${where}.encoding.classes.`);
+  }
+  return { scaler: sc, classes: names, columns: cols, target: (target as string | null | undefined) ?? null, task: (task as Preprocessing['task']) ?? null, encoding: enc };
+}
+
+/**
+ * A CSV encoding (readCsv's dataset.encoding) checked as thoroughly as encodeRows will rely on it:
+ * a malformed one would otherwise fail at the first request, or encode rows wrongly.
+ */
+function readEncoding(e: unknown, inputs: number, where: string, fail: (m: string) => Error): CsvEncoding {
+  if (!isPlainObject(e)) throw fail(`${where} must be the encoding of a Dataset from readCsv (an object), got ${show(e)}.`);
+  if (e.format !== 'simdnn.csv-encoding') throw fail(`${where}.format must be 'simdnn.csv-encoding', got ${show(e.format)}.`);
+  if (e.version !== 1) throw fail(`${where}.version ${show(e.version)} is not supported; this simdnn reads version 1.`);
+  if (!Array.isArray(e.features) || e.features.length === 0) throw fail(`${where}.features must be a non-empty array, got ${show(e.features)}.`);
+  let width = 0;
+  e.features.forEach((fe: unknown, k: number) => {
+    const at = `${where}.features[${k}]`;
+    if (!isPlainObject(fe)) throw fail(`${at} must be an object {name, kind, ...}, got ${show(fe)}.`);
+    if (typeof fe.name !== 'string') throw fail(`${at}.name must be a string, got ${show(fe.name)}.`);
+    if (fe.kind === 'numeric') {
+      if (fe.fill !== null && (typeof fe.fill !== 'number' || !(Math.abs(fe.fill) <= F32_MAX)))
+        throw fail(`${at}.fill must be a finite float32 number or null, got ${show(fe.fill)}.`);
+      width += 1;
+    } else if (fe.kind === 'categorical') {
+      const levels = strings(fe.levels, `${at}.levels`, fail, true);
+      if (levels.length === 0) throw fail(`${at}.levels is empty; a categorical feature needs at least one level.`);
+      if (fe.fill !== null && (typeof fe.fill !== 'string' || !levels.includes(fe.fill)))
+        throw fail(`${at}.fill must be one of its levels or null, got ${show(fe.fill)}.`);
+      width += levels.length;
+    } else throw fail(`${at}.kind must be 'numeric' or 'categorical', got ${show(fe.kind)}.`);
+  });
+  const columns = strings(e.columns, `${where}.columns`, fail, false);
+  if (columns.length !== width) throw fail(`${where}.columns has ${columns.length} names but its features make ${width} columns.`);
+  if (width !== inputs) throw fail(`${where} makes ${width} input columns but the model takes ${inputs} inputs.`);
+  if (typeof e.target !== 'string') throw fail(`${where}.target must be a string, got ${show(e.target)}.`);
+  if (e.task !== 'classification' && e.task !== 'regression') throw fail(`${where}.task must be 'classification' or 'regression', got ${show(e.task)}.`);
+  if (e.classes !== null) strings(e.classes, `${where}.classes`, fail, true);
+  if (typeof e.missing !== 'string' || !MISSING.includes(e.missing)) throw fail(`${where}.missing must be one of ${MISSING.join(', ')}, got ${show(e.missing)}.`);
+  strings(e.naValues, `${where}.naValues`, fail, false);
+  return e as unknown as CsvEncoding;
 }
 
 /** Writes the model to a file (Node, Deno) atomically: a crash mid-write leaves any old file intact. */

@@ -27,6 +27,9 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
+/** A file's bytes in any container: a Uint8Array (a Node Buffer too) or DataView at any offset, or a whole buffer. */
+export type Bytes = Uint8Array | DataView | ArrayBuffer | SharedArrayBuffer;
+
 export interface DecodeOptions {
   /** Largest header accepted, in bytes. Default 100,000,000 (the reference implementation's limit). */
   maxHeaderBytes?: number;
@@ -210,25 +213,77 @@ export function encodeSafetensors(
 
 interface Planned { name: string; dtype: string; info: DtypeInfo; shape: number[]; numel: number; begin: number; end: number }
 
+/** One tensor as the header describes it; nothing of its data has been read. */
+export interface HeaderTensor {
+  dtype: string;
+  shape: number[];
+  /** The number of elements (the product of shape). */
+  numel: number;
+}
+
+/**
+ * A safetensors file whose header has been read and checked, its tensors not yet converted: what
+ * load() needs to check a model's topology against the file before allocating anything.
+ */
+export interface ParsedSafetensors {
+  /** In the file's header order. */
+  tensors: Map<string, HeaderTensor>;
+  metadata: Record<string, string>;
+  /** Bytes in the data section (after the header): an upper bound on the elements it can hold. */
+  dataBytes: number;
+  /** A fresh float32 copy of a tensor's values (never a view of the input). */
+  read(name: string): Float32Array;
+}
+
+/**
+ * The bytes of `input` as a plain Uint8Array over exactly its own range. Node's Buffer is a Uint8Array
+ * whose slice() is a view, not a copy, and whose memory is often a window into a larger ArrayBuffer
+ * (the shared 8 KiB pool for small Buffers, and any Buffer may start at a non-zero byteOffset), so
+ * nothing below may use `.buffer` without byteOffset or rely on slice() copying: a fresh Uint8Array
+ * view of the same memory has the standard slice().
+ */
+function asBytes(input: unknown, label: string): Uint8Array {
+  // Brand checks rather than instanceof, which fails for bytes from another realm.
+  const brand = Object.prototype.toString.call(input);
+  if (brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') return new Uint8Array(input as ArrayBuffer);
+  if (brand === '[object Uint8Array]' || brand === '[object DataView]') {
+    const v = input as ArrayBufferView;
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  }
+  if (ArrayBuffer.isView(input)) {
+    throw new Error(
+      `${label}: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer, got a ${brand.slice(8, -1)}; ` +
+        'for bytes held in another typed array pass new Uint8Array(a.buffer, a.byteOffset, a.byteLength).',
+    );
+  }
+  throw new Error(`${label}: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer, got ${typeName(input)}.`);
+}
+
 /**
  * Reads a safetensors file. F32 data is copied bit-exactly; F64 (rounded to nearest), F16, BF16 and
  * the integer dtypes (I64/U64 beyond 2^53 lose precision; all integers above 2^24 round to float32)
  * are converted to float32; `dtype` keeps what the file said. Throws an Error naming the problem for
  * anything that is not a well-formed file, before allocating anything sized by the file's claims.
+ * `input` may be any view of the bytes (a Buffer from Node's pool, a subarray at any offset, a DataView).
  */
-export function decodeSafetensors(input: Uint8Array | ArrayBuffer, options: DecodeOptions = {}): DecodedSafetensors {
+export function decodeSafetensors(input: Bytes, options: DecodeOptions = {}): DecodedSafetensors {
+  const file = parseSafetensors(input, options);
+  const tensors = new Map<string, DecodedTensor>();
+  for (const [name, t] of file.tensors) tensors.set(name, { dtype: t.dtype, shape: t.shape.slice(), data: file.read(name) });
+  return { tensors, metadata: file.metadata };
+}
+
+/**
+ * Reads and checks a safetensors file's header and layout without converting any tensor: the sizes
+ * and offsets are checked against the bytes present, so `read` allocates at most what the file holds
+ * (×4 for the 1-byte dtypes, ×2 for the 2-byte ones, as float32).
+ */
+export function parseSafetensors(input: Bytes, options: DecodeOptions = {}): ParsedSafetensors {
   const label = options.label ?? 'load';
   const maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER;
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   const bad = (msg: string) => new Error(`${label}: corrupt model file: ${msg}`);
-
-  // Brand checks rather than instanceof, which fails for bytes from another realm.
-  const brand = Object.prototype.toString.call(input);
-  let bytes: Uint8Array;
-  if (brand === '[object Uint8Array]') bytes = input as Uint8Array; // Node's Buffer included
-  else if (brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') bytes = new Uint8Array(input as ArrayBuffer);
-  else throw new Error(`${label}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${ArrayBuffer.isView(input) ? `a ${brand.slice(8, -1)}` : typeName(input)}.`);
-
+  const bytes = asBytes(input, label);
   const fileLen = bytes.length;
   if (fileLen < 8) throw bad(`the file has ${fileLen} bytes; a safetensors file starts with an 8-byte header length (empty or truncated download?)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -328,23 +383,25 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer, options: Deco
     throw bad(`the tensors end at byte ${expected} of the data section but it has ${dataLen} bytes (${dataLen - expected} trailing bytes)`);
   }
 
-  // Everything checked: allocate and convert.
   const base = 8 + headerLen;
-  const tensors = new Map<string, DecodedTensor>();
-  for (const p of plan) {
-    let data: Float32Array;
+  const byName = new Map(plan.map((p) => [p.name, p]));
+  const tensors = new Map<string, HeaderTensor>(plan.map((p) => [p.name, { dtype: p.dtype, shape: p.shape.slice(), numel: p.numel }]));
+  const read = (name: string): Float32Array => {
+    const p = byName.get(name);
+    if (!p) throw new Error(`${label}: the file has no tensor ${quote(name)}.`);
     const at = base + p.begin;
+    const data = new Float32Array(p.numel);
     if (p.dtype === 'F32' && LITTLE_ENDIAN_HOST) {
-      // slice copies into a fresh, aligned buffer whatever the offset; the bits are kept exactly.
-      data = new Float32Array(bytes.slice(at, base + p.end).buffer);
+      // A byte copy into the fresh array: right at any alignment of `at` (a Float32Array cannot view
+      // an offset that is not a multiple of 4), bit-exact, and never aliasing the input.
+      new Uint8Array(data.buffer).set(bytes.subarray(at, base + p.end));
     } else {
-      data = new Float32Array(p.numel);
-      const { size, read } = p.info;
-      for (let i = 0; i < p.numel; i++) data[i] = read(dv, at + i * size);
+      const { size, read: get } = p.info;
+      for (let i = 0; i < p.numel; i++) data[i] = get(dv, at + i * size);
     }
-    tensors.set(p.name, { dtype: p.dtype, shape: p.shape, data });
-  }
-  return { tensors, metadata };
+    return data;
+  };
+  return { tensors, metadata, dataBytes: dataLen, read };
 }
 
 /**

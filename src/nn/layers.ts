@@ -135,7 +135,13 @@ export class Linear extends Layer {
     else {
       const b = new Float32Array(outFeatures);
       if (init === 'torch') r.fillUniform(b, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
-      this.bias = param(b, [outFeatures]);
+      try {
+        this.bias = param(b, [outFeatures]);
+      } catch (e) {
+        // Out of memory for the bias: the weight is already allocated and nothing else owns it.
+        this.weight.dispose();
+        throw e;
+      }
     }
   }
 
@@ -285,13 +291,71 @@ export class Dropout extends Layer {
   }
 }
 
-/** Rebuilds a layer from its config (weights are set separately). */
-export function layerFromConfig(c: LayerConfig, seed = 0): Layer {
-  switch (c?.type) {
+const CONFIG_KEYS: Record<LayerConfig['type'], readonly string[]> = {
+  linear: ['type', 'inFeatures', 'outFeatures', 'activation', 'alpha', 'bias'],
+  activation: ['type', 'activation', 'alpha'],
+  dropout: ['type', 'rate'],
+};
+
+/** A short, safe rendering of a config value for a message (configs may come from hostile files). */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+/**
+ * A layer config checked field by field (as config() writes it; a saved model's topology is read
+ * through this), returned as a fresh plain object. Unknown fields and values of the wrong type are
+ * errors, not ignored: `bias: "no"` must not silently mean a bias. Allocates nothing.
+ */
+export function checkLayerConfig(c: unknown): LayerConfig {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TypeError(`a layer config must be an object such as {"type": "linear", ...}, got ${show(c)}.`);
+  const o = c as Record<string, unknown>;
+  const type = o.type;
+  if (type !== 'linear' && type !== 'activation' && type !== 'dropout')
+    throw new TypeError(`unknown layer type ${show(type)}; simdnn reads 'linear', 'activation' and 'dropout'.`);
+  const keys = CONFIG_KEYS[type];
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new TypeError(`a ${type} layer has an unknown field ${show(k)}; its fields are ${keys.join(', ')}.`);
+  const alpha = (): { alpha?: number } => {
+    if (o.alpha === undefined) return {};
+    if (typeof o.alpha !== 'number' || !Number.isFinite(o.alpha)) throw new TypeError(`alpha must be a finite number, got ${show(o.alpha)}.`);
+    return { alpha: o.alpha };
+  };
+  const size = (k: string): number => {
+    const n = o[k];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new TypeError(`${k} must be a positive integer, got ${show(n)}.`);
+    return n;
+  };
+  switch (type) {
+    case 'linear': {
+      const inFeatures = size('inFeatures'), outFeatures = size('outFeatures');
+      const act = o.activation;
+      if (typeof act !== 'string' || !Object.hasOwn(activationCode, act))
+        throw new TypeError(`activation must be one of ${Object.keys(activationCode).join(', ')}, got ${show(act)}.`);
+      if (typeof o.bias !== 'boolean') throw new TypeError(`bias must be true or false, got ${show(o.bias)}.`);
+      return { type, inFeatures, outFeatures, activation: act as Activation, ...alpha(), bias: o.bias };
+    }
+    case 'activation': {
+      const act = o.activation;
+      if (typeof act !== 'string' || !ACTIVATIONS.includes(act)) throw new TypeError(`activation must be one of ${ACTIVATIONS.join(', ')}, got ${show(act)}.`);
+      return { type, activation: act as LayerActivation, ...alpha() };
+    }
+    case 'dropout': {
+      const rate = o.rate;
+      if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new TypeError(`rate must be a number in [0, 1), got ${show(rate)}.`);
+      return { type, rate };
+    }
+  }
+}
+
+/** Rebuilds a layer from its config (weights are set separately); the config is checked first. */
+export function layerFromConfig(config: LayerConfig, seed = 0): Layer {
+  const c = checkLayerConfig(config);
+  switch (c.type) {
     case 'linear': return new Linear(c.inFeatures, c.outFeatures, { activation: c.activation, alpha: c.alpha, bias: c.bias, seed });
     case 'activation': return new ActivationLayer(c.activation, c.alpha);
     case 'dropout': return new Dropout(c.rate);
-    default: throw new Error(`load: unknown layer type '${String((c as any)?.type)}' in the model's topology.`);
   }
 }
 

@@ -3,6 +3,7 @@
 // with a precompiled WebAssembly.Module; predictions are compared with model.predict in this process.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +204,64 @@ export async function edgeTests(t, sd) {
       assert(threw, 'createHandler({}) should say what it needs');
       reg.dispose();
       sd.dispose([ds.x, ds.y]);
+    });
+    // In-process: the model's bytes as Node hands them over (Buffers are views into larger memory).
+    const ask = async (h, body) => {
+      const res = await h.fetch(new Request('http://x/predict', { method: 'POST', body: JSON.stringify(body) }));
+      return { status: res.status, json: await res.json() };
+    };
+    await t.check('edge in-process: modelBytes as a Buffer from readFileSync or fs.promises.readFile, or a DataView', async () => {
+      const buf = readFileSync(modelPath);
+      const sources = {
+        readFileSync: buf,
+        'fs.promises.readFile (a function)': () => readFile(modelPath),
+        DataView: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+      };
+      for (const [what, modelBytes] of Object.entries(sources)) {
+        const r = await ask(handlerModule.createHandler({ modelBytes }), { rows });
+        assert(r.status === 200, `${what}: HTTP ${r.status}: ${JSON.stringify(r.json)}`);
+        assertEqual(r.json.predictions, expected.labels, `${what}: predictions`);
+      }
+    });
+
+    await t.check('edge in-process: a model file that does not fit its metadata → 503 naming the field', async () => {
+      const { tensors, metadata } = sd.decodeSafetensors(trained.bytes);
+      const pre = JSON.parse(metadata.preprocessing);
+      pre.classes = ['a', 'b', 'c']; // the model has 10 outputs
+      const bad = sd.encodeSafetensors([...tensors].map(([name, v]) => ({ name, shape: v.shape, data: v.data })), { ...metadata, preprocessing: JSON.stringify(pre) });
+      const h = handlerModule.createHandler({ modelBytes: bad });
+      const res = await h.fetch(new Request('http://x/health'));
+      const body = await res.json();
+      assert(res.status === 503, `HTTP ${res.status}: ${JSON.stringify(body)}`);
+      assert(/preprocessing\.classes has 3 names but the model has 10 outputs/.test(body.error), body.error);
+      const r = await ask(h, { rows });
+      assert(r.status === 503 && /preprocessing\.classes/.test(r.json.error), `predict: HTTP ${r.status}: ${JSON.stringify(r.json)}`);
+    });
+
+    await t.check('edge in-process: an output that is not finite → 500 with the reason, never 200 with null', async () => {
+      // Finite weights whose products overflow float32: the output is Infinity (NaN after softmax).
+      const huge = (m) => m.setWeights(m.getWeights().map((w) => w.fill(3e38)));
+      const reg = sd.mlp([2, 1], { seed: 1 });
+      huge(reg);
+      reg.preprocessing = { task: 'regression' };
+      const cls = sd.mlp([2, 3], { seed: 1 });
+      huge(cls);
+      cls.preprocessing = { task: 'classification', classes: ['a', 'b', 'c'] };
+      try {
+        for (const [what, m] of [['regression', reg], ['classification', cls]]) {
+          const h = handlerModule.createHandler({ model: m });
+          const r = await ask(h, { rows: [[1, 2], [10, 10]] });
+          assert(r.status === 500, `${what}: HTTP ${r.status}: ${JSON.stringify(r.json)}`);
+          assert(/output for row 0 of the request is (Infinity|NaN), not a finite number/.test(r.json.error), `${what}: ${r.json.error}`);
+        }
+        // A value beyond float32 is the request's fault: 400, before the model runs.
+        const h = handlerModule.createHandler({ model: reg });
+        const r = await ask(h, { rows: [[1e39, 0]] });
+        assert(r.status === 400 && /rows\[0\]\[0\] is 1e\+39, beyond the float32 range/.test(r.json.error), `HTTP ${r.status}: ${JSON.stringify(r.json)}`);
+      } finally {
+        reg.dispose();
+        cls.dispose();
+      }
     });
     model.dispose();
   } finally {

@@ -75,6 +75,15 @@ function editHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
   return out;
 }
 
+/** A copy of the saved bytes with one JSON metadata value (topology, preprocessing) edited. */
+function editMetaJSON(bytes: Uint8Array, key: string, edit: (v: any) => void): Uint8Array {
+  return editHeader(bytes, (h) => {
+    const v = JSON.parse(h.__metadata__[key]);
+    edit(v);
+    h.__metadata__[key] = JSON.stringify(v);
+  });
+}
+
 function cases(f: F, dir: string): Case[] {
   const { a, b, v3, s, empty, model, x, y } = f;
   const cut = (n: number) => f.bytes.subarray(0, n);
@@ -260,6 +269,21 @@ function cases(f: F, dir: string): Case[] {
     ['fit validationSplit 0', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0 }), /fit: validationSplit must be a fraction in \(0, 1\)/],
     ['fit earlyStopping on valLoss without validation', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { monitor: 'valLoss' } }), /fit: earlyStopping monitors 'valLoss' but there is no validation data/],
     ['fit earlyStopping patience', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { patience: -2 } }), /patience/],
+    // A monitor that is not one fit() records used to stop training quietly after `patience` epochs.
+    ['fit earlyStopping monitor typo', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0.25, earlyStopping: { monitor: 'valAcc' as any } }), /fit: earlyStopping.monitor must be one of 'loss', 'valLoss', 'accuracy', 'valAccuracy', got 'valAcc'; did you mean 'valAccuracy'\?/],
+    ['fit earlyStopping monitor unknown', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0.25, earlyStopping: { monitor: 'valF1' as any } }), /fit: earlyStopping.monitor must be one of .*, got 'valF1'\.$/],
+    ['fit earlyStopping monitor snake case', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0.25, earlyStopping: { monitor: 'val_loss' as any } }), /got 'val_loss'; did you mean 'valLoss'\?/],
+    ['fit earlyStopping monitor not a string', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { monitor: 1 as any } }), /fit: earlyStopping.monitor must be one of .*, got 1\./],
+    ['fit earlyStopping accuracy for a regression loss', () => sd.fit(model, x, y, { loss: 'mse', earlyStopping: { monitor: 'accuracy' } }), /fit: earlyStopping.monitor 'accuracy' needs a classification loss .*with 'mse' there is no accuracy. Monitor 'loss' instead/],
+    ['fit earlyStopping valAccuracy for a regression loss', () => sd.fit(model, x, y, { loss: 'huber', validationSplit: 0.25, earlyStopping: { monitor: 'valAccuracy' } }), /monitor 'valAccuracy' needs a classification loss .*with 'huber' there is no accuracy. Monitor 'valLoss' instead/],
+    ['fit earlyStopping unknown option', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { patiense: 3 } as any }), /fit: earlyStopping has an unknown option 'patiense'; known options: patience, restoreBest, monitor, minDelta/],
+    ['fit earlyStopping minDelta negative', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { minDelta: -0.01 } }), /fit: earlyStopping.minDelta must be a finite number ≥ 0 .*got -0.01/],
+    ['fit earlyStopping minDelta NaN', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { minDelta: NaN } }), /fit: earlyStopping.minDelta must be a finite number ≥ 0 .*got NaN/],
+    ['fit earlyStopping restoreBest not boolean', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: { restoreBest: 'yes' as any } }), /fit: earlyStopping.restoreBest must be true or false, got 'yes'/],
+    ['fit earlyStopping not an object', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', earlyStopping: 'valLoss' as any }), /fit: earlyStopping must be true, false or an object .*got 'valLoss'/],
+    // validationSplit holds out round(n·frac) rows over all classes, and says why when it cannot.
+    ['fit validationSplit rounds to no rows', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0.05 }), /fit: validationSplit 0.05 of 8 rows is 0.4 rows, which rounds to none; use validationSplit ≥ 0.1 to hold out at least one row, or pass validationData/],
+    ['fit validationSplit leaves a class no training row', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationSplit: 0.9 }), /fit: validationSplit 0.9 would hold out 7 of 8 rows, but each of the 2 classes keeps at least one row for training, so at most 6 can be held out; use validationSplit ≤ 0.7, or pass validationData/],
     ['fit label out of range', () => sd.fit(model, x, f.yBad, { loss: 'softmaxCrossEntropy' }), /label 7 at row 3 is not a class index in 0..1/],
     ['fit x Infinity', () => sd.fit(model, f.xInf, y, { loss: 'softmaxCrossEntropy' }), /x holds Infinity at row 2, column 1/],
     ['fit x NaN', () => sd.fit(model, f.xNaN, y, { loss: 'softmaxCrossEntropy' }), /x holds NaN at row 4, column 0/],
@@ -385,6 +409,12 @@ function cases(f: F, dir: string): Case[] {
     ['loadBytes topology wrong', () => sd.loadBytes(editHeader(f.bytes, (h) => { h.__metadata__.topology = '{"layers":[{"type":"conv"}]}'; })), /load: /],
     ['loadBytes weight missing', () => sd.loadBytes(editHeader(f.bytes, (h) => { delete h['layers.2.bias']; delete h['layers.1.bias']; })), /load: .*(layers\.\d\.bias|trailing bytes)/],
     ['loadBytes weight shape mismatch', () => sd.loadBytes(editHeader(f.bytes, (h) => { h['layers.0.bias'].shape = [2, 2]; })), /load: .*layers\.0\.bias/],
+    ['loadBytes bias not a boolean', () => sd.loadBytes(editMetaJSON(f.bytes, 'topology', (t) => { t.layers[0].bias = 'no'; })), /load: corrupt model file: topology layer 0: bias must be true or false, got "no"/],
+    ['loadBytes topology declares a huge layer', () => sd.loadBytes(editMetaJSON(f.bytes, 'topology', (t) => { t.layers[0].outFeatures = 2 ** 20; t.layers[1].inFeatures = 2 ** 20; })), /load: corrupt model file: the topology needs \d+ weights but the file holds only \d+ bytes/],
+    ['loadBytes NaN weight', () => { const { tensors, metadata } = sd.decodeSafetensors(f.bytes); tensors.get('layers.1.weight')!.data[1] = NaN; return sd.loadBytes(encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), metadata)); }, /load: corrupt model file: 'layers\.1\.weight' holds NaN at \[0, 1\]/],
+    ['loadBytes classes that do not fit the outputs', () => sd.loadBytes(editMetaJSON(f.bytes, 'preprocessing', (p) => { p.classes = ['a', 'b', 'c']; })), /load: corrupt model file: preprocessing\.classes has 3 names but the model has 2 outputs/],
+    ['loadBytes a garbage encoding', () => sd.loadBytes(editMetaJSON(f.bytes, 'preprocessing', (p) => { p.encoding = 'garbage'; })), /load: corrupt model file: preprocessing\.encoding must be/],
+    ['loadBytes a Float32Array', () => sd.loadBytes(new Float32Array(8) as any), /load: expected the file's bytes as a Uint8Array, DataView or ArrayBuffer, got a Float32Array/],
     ['load number', () => sd.load(123 as any), /load: expects bytes, a Blob\/File, a URL or a file path, got number/],
     ['load null', () => sd.load(null as any), /load: .*null/],
     ['load missing file', () => sd.load(join(dir, 'missing.safetensors')), /missing\.safetensors/],

@@ -61,7 +61,10 @@ export interface WebGpuCounters {
 }
 
 export interface WebGpuCreateOptions {
-  /** An adapter that was already requested. */
+  /**
+   * An adapter that was already requested. The GPU object it came from must stay referenced while the
+   * device lives: in Node, dawn.node crashes once that object is collected (startWebGpu holds it, device.ts).
+   */
   adapter: GPUAdapter;
   /** Compile every pipeline up front, in parallel (default true), so no kernel call compiles. */
   precompile?: boolean;

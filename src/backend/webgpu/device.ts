@@ -11,6 +11,20 @@ const NEEDED: Record<string, number> = {
 };
 
 /**
+ * Every GPU entry point startWebGpu was given, held for the life of the process. Dawn's Node binding (npm
+ * `webgpu` 0.6.2, dawn.node) frees its Dawn instance when the JS object `create()` returned is collected,
+ * but the adapters, devices, queues and buffers made from it share a helper that pumps the instance's
+ * events (setImmediate → Instance::ProcessEvents) through a raw pointer to that instance; once the object
+ * is collected the next pump reads freed memory: SIGSEGV, `pthread_mutex_lock: Assertion ... failed`,
+ * `The futex facility returned an unexpected error code`, or a hang. A caller who writes
+ * init({gpu: create([])}) keeps no reference, and collecting the device together with it is not safe
+ * either (the order of native finalizers is not fixed). Holding the entry point is cheap (one Dawn
+ * instance, ~0.1 MiB after the first) and does not keep Node from exiting. test/runtime/dawn-gpu-lifetime.mjs
+ * shows the defect with the `webgpu` package alone. navigator.gpu is a global anyway.
+ */
+const entryPoints = new Set<object>();
+
+/**
  * What init({gpu}) takes: a WebGPU entry point (navigator.gpu, or in Node the object `create([])` returns
  * from the npm 'webgpu' package). Typed structurally so that users need no WebGPU type package.
  */
@@ -42,6 +56,7 @@ export async function startWebGpu(gpu: GpuEntry | undefined, acceptFallback: boo
         : 'navigator.gpu is missing (no WebGPU in this runtime, or it is turned off)',
     );
   }
+  entryPoints.add(g); // before the first call into it: requestAdapter already goes through Dawn's event pump
   let adapter: GPUAdapter | null;
   try {
     adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
