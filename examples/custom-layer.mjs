@@ -60,11 +60,19 @@ export async function run({ backend = 'auto', log = console.log } = {}) {
     batchSize: 32,
     seed: 0,
   });
-  const accuracy = sd.metrics.accuracy(model.predictClasses(test.x), test.y);
+  const classes = model.predictClasses(test.x);
+  const accuracy = sd.metrics.accuracy(classes, test.y);
   log(`loss ${history.loss[0].toFixed(3)} → ${history.loss.at(-1).toFixed(3)}; test accuracy ${accuracy.toFixed(4)}`);
+
+  // Saving works as for any model; loading needs to know how to rebuild a 'layerNorm' from its config().
+  sd.layers.register('layerNorm', (c) => new LayerNorm(c.width, { eps: c.eps }));
+  const again = await sd.load(sd.save(model));
+  const reloadedSame = again.predictClasses(test.x).every((c, i) => c === classes[i]);
+  log(`saved and loaded: ${reloadedSame ? 'the same predictions' : 'DIFFERENT predictions'}`);
+  again.dispose();
   model.dispose();
   sd.dispose([data.x, data.y, train.x, train.y, test.x, test.y]);
-  return { accuracy, firstLoss: history.loss[0], lastLoss: history.loss.at(-1) };
+  return { accuracy, firstLoss: history.loss[0], lastLoss: history.loss.at(-1), reloadedSame };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await run();

@@ -45,6 +45,7 @@ describe('examples', () => {
     const r = await (await example('custom-layer.mjs')).run({ log: quiet });
     expect(r.lastLoss).toBeLessThan(r.firstLoss / 10);
     expect(r.accuracy).toBeGreaterThanOrEqual(0.97);
+    expect(r.reloadedSame).toBe(true);
   });
 
   it('train-digits.mjs: ≥ 0.97 test accuracy, and the saved and loaded model predicts the same', async () => {

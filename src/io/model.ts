@@ -4,7 +4,7 @@
 import type { CsvEncoding } from '../data/csv.js';
 import { scalerFromJSON, type Scaler } from '../data/scale.js';
 import { engine } from '../engine.js';
-import { checkLayerConfig, layerFromConfig, type Layer, type LayerConfig } from '../nn/layers.js';
+import { checkLayerConfig, isLoadableLayerType, layerFromConfig, type CustomLayerConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
 import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
 import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
@@ -20,6 +20,13 @@ export const FORMAT_VERSION = '1';
 export function save(model: Sequential): Uint8Array {
   if (!(model instanceof Sequential)) throw new TypeError(`save: expects a model (from mlp() or sequential()), got ${model === null ? 'null' : typeof model}.`);
   model.check('save');
+  model.layers.forEach((l, i) => {
+    if (!isLoadableLayerType(l.type))
+      throw new Error(
+        `save: layer ${i} is a '${l.type}' layer, which load() could not rebuild: register its type with layers.register('${l.type}', (config) => new YourLayer(...)) ` +
+          `(config is what its config() returns), here and in the program that loads the model.`,
+      );
+  });
   const names = model.parameterNames();
   const entries = model.parameters().map((p, i) => ({ name: names[i], shape: p.shape.slice(), data: p.dataSync() }));
   for (const e of entries) {
@@ -96,13 +103,16 @@ export function loadBytes(bytes: Bytes): Sequential {
     }
   };
   const topology = readTopology(parse('topology'), file, corrupt);
+  const weightsOf = (names: readonly string[]) =>
+    names.map((name) => {
+      const data = file.read(name);
+      const bad = nonFinite(data, file.tensors.get(name)!.shape);
+      if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
+      return data;
+    });
+  if (topology.custom) return loadCustom(topology, file, parse('preprocessing'), weightsOf, corrupt);
   const pre = readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt);
-  const weights = topology.params.map(({ name }) => {
-    const data = file.read(name);
-    const bad = nonFinite(data, file.tensors.get(name)!.shape);
-    if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
-    return data;
-  });
+  const weights = weightsOf(topology.params.map((p) => p.name));
 
   // Only allocation can fail from here on (out of memory): free whatever was built.
   const layers: Layer[] = [];
@@ -115,6 +125,42 @@ export function loadBytes(bytes: Bytes): Sequential {
   } catch (e) {
     for (const l of layers) l.dispose();
     throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * A model with layers of registered types: their parameters' names and shapes are known only once their
+ * factories have built them, so the model is built first (the factories are the user's code, trusted
+ * with the sizes they read), then held against the file, and freed if anything does not match.
+ */
+function loadCustom(topology: Topology, file: ParsedSafetensors, rawPre: unknown, weightsOf: (names: readonly string[]) => Float32Array[], corrupt: (m: string) => Error): Sequential {
+  const layers: Layer[] = [];
+  let model: Sequential | null = null;
+  try {
+    try {
+      topology.layers.forEach((c) => layers.push(layerFromConfig(c)));
+      model = new Sequential(layers, { seed: topology.seed });
+    } catch (e) {
+      throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
+    }
+    const names = model.parameterNames(), params = model.parameters();
+    names.forEach((name, i) => {
+      const t = file.tensors.get(name);
+      if (!t) throw corrupt(`the weights lack '${name}', which the model's layers need.`);
+      if (t.shape.length !== params[i].rank || t.shape.some((d, j) => d !== params[i].shape[j]))
+        throw corrupt(`'${name}' has shape [${t.shape.join(', ')}] but the layer needs [${params[i].shape.join(', ')}].`);
+    });
+    const wanted = new Set(names);
+    const unused = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+    if (unused.length) throw corrupt(`unexpected tensors ${unused.slice(0, 5).map(quote).join(', ')}${unused.length > 5 ? ', …' : ''} that the model's layers do not use.`);
+    const pre = readPreprocessing(rawPre, model.inputSize, model.outputSize, 'preprocessing', corrupt);
+    model.setWeights(weightsOf(names));
+    model.preprocessing = pre;
+    return model;
+  } catch (e) {
+    if (model) model.dispose();
+    else for (const l of layers) l.dispose();
+    throw e;
   }
 }
 
@@ -162,7 +208,9 @@ function nonFinite(data: Float32Array, shape: readonly number[]): string {
 }
 
 interface Topology {
-  layers: LayerConfig[];
+  layers: (LayerConfig | CustomLayerConfig)[];
+  /** True when a layer is of a registered type: the checks that need its sizes wait until it is built. */
+  custom: boolean;
   seed: number;
   inputs: number;
   outputs: number;
@@ -191,12 +239,21 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
     }
   });
 
-  const first = layers.find((c) => c.type === 'linear');
+  if (layers.some((c) => !isBuiltIn(c))) {
+    // Each tensor must still belong to a layer of the topology, and fit in the file.
+    for (const [name] of file.tensors) {
+      const i = Number(name.split('.')[1]);
+      if (!/^layers\.\d+\.[^.]+$/.test(name) || !(i < layers.length)) throw corrupt(`unexpected tensor ${quote(name)} that the topology does not use.`);
+    }
+    return { layers, custom: true, seed, inputs: 0, outputs: 0, params: [] };
+  }
+  const builtIn = layers as LayerConfig[];
+  const first = builtIn.find((c) => c.type === 'linear');
   if (!first) throw corrupt('the topology has no linear layer, so the model has no weights and no input size.');
   const inputs = first.inFeatures;
   let n = inputs, total = 0;
   const params: Topology['params'] = [];
-  layers.forEach((c, i) => {
+  builtIn.forEach((c, i) => {
     if (c.type !== 'linear') return;
     if (c.inFeatures !== n) throw corrupt(`topology layer ${i} takes ${c.inFeatures} inputs but the layers before it give ${n}.`);
     params.push({ name: `layers.${i}.weight`, shape: [c.inFeatures, c.outFeatures] });
@@ -213,7 +270,7 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
   for (const p of params) {
     const t = file.tensors.get(p.name);
     const i = layerOf(p.name);
-    const c = layers[i] as Extract<LayerConfig, { type: 'linear' }>;
+    const c = builtIn[i] as Extract<LayerConfig, { type: 'linear' }>;
     const what = `topology layer ${i} (linear ${c.inFeatures}→${c.outFeatures}${p.name.endsWith('.bias') ? ', bias: true' : ''})`;
     if (!t) throw corrupt(`the weights lack '${p.name}', which ${what} needs.`);
     if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j]))
@@ -228,7 +285,11 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
         `${hint ? ` (topology layer ${layerOf(hint)} says bias: false but the file has ${quote(hint)})` : ''}.`,
     );
   }
-  return { layers, seed, inputs, outputs: n, params };
+  return { layers, custom: false, seed, inputs, outputs: n, params };
+}
+
+function isBuiltIn(c: LayerConfig | CustomLayerConfig): c is LayerConfig {
+  return c.type === 'linear' || c.type === 'activation' || c.type === 'dropout';
 }
 
 const PRE_KEYS = ['scaler', 'classes', 'columns', 'target', 'task', 'encoding'];

@@ -309,12 +309,18 @@ function show(v: unknown): string {
  * through this), returned as a fresh plain object. Unknown fields and values of the wrong type are
  * errors, not ignored: `bias: "no"` must not silently mean a bias. Allocates nothing.
  */
-export function checkLayerConfig(c: unknown): LayerConfig {
+export function checkLayerConfig(c: unknown): LayerConfig | CustomLayerConfig {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TypeError(`a layer config must be an object such as {"type": "linear", ...}, got ${show(c)}.`);
   const o = c as Record<string, unknown>;
   const type = o.type;
+  // A registered layer type checks its own fields when its factory builds it.
+  if (typeof type === 'string' && custom.has(type)) return o as CustomLayerConfig;
   if (type !== 'linear' && type !== 'activation' && type !== 'dropout')
-    throw new TypeError(`unknown layer type ${show(type)}; simdnn reads 'linear', 'activation' and 'dropout'.`);
+    throw new TypeError(
+      `unknown layer type ${show(type)}; simdnn reads 'linear', 'activation' and 'dropout'` +
+        (custom.size ? ` and the registered ${[...custom.keys()].map((k) => `'${k}'`).join(', ')}` : '') +
+        `. A layer of your own loads once its type is registered: layers.register(type, (config) => new YourLayer(...)).`,
+    );
   const keys = CONFIG_KEYS[type];
   for (const k of Object.keys(o)) if (!keys.includes(k)) throw new TypeError(`a ${type} layer has an unknown field ${show(k)}; its fields are ${keys.join(', ')}.`);
   const alpha = (): { alpha?: number } => {
@@ -350,13 +356,45 @@ export function checkLayerConfig(c: unknown): LayerConfig {
 }
 
 /** Rebuilds a layer from its config (weights are set separately); the config is checked first. */
-export function layerFromConfig(config: LayerConfig, seed = 0): Layer {
+export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0): Layer {
   const c = checkLayerConfig(config);
-  switch (c.type) {
-    case 'linear': return new Linear(c.inFeatures, c.outFeatures, { activation: c.activation, alpha: c.alpha, bias: c.bias, seed });
-    case 'activation': return new ActivationLayer(c.activation, c.alpha);
-    case 'dropout': return new Dropout(c.rate);
+  const make = custom.get(c.type);
+  if (make) {
+    const layer = make(c as CustomLayerConfig);
+    if (!(layer instanceof Layer) || layer.type !== c.type) {
+      if (layer instanceof Layer) layer.dispose();
+      throw new TypeError(`the factory registered for '${c.type}' layers must return a Layer whose type is '${c.type}', got ${layer instanceof Layer ? `type '${layer.type}'` : typeof layer}.`);
+    }
+    return layer;
   }
+  const b = c as LayerConfig;
+  switch (b.type) {
+    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed });
+    case 'activation': return new ActivationLayer(b.activation, b.alpha);
+    case 'dropout': return new Dropout(b.rate);
+  }
+}
+
+/** Factories of the layer types users registered, by type. */
+const custom = new Map<string, (config: CustomLayerConfig) => Layer>();
+
+/**
+ * Lets load() rebuild a layer of your own: `fromConfig` gets the object the layer's config() returned
+ * when the model was saved, and returns the layer (load() then sets its parameters from the file, by
+ * the names paramNames() gives). Register the type in the program that loads the model. The factory
+ * runs on the file's word: check the sizes it is given before allocating.
+ */
+export function registerLayer(type: string, fromConfig: (config: CustomLayerConfig) => Layer): void {
+  const op = 'layers.register';
+  if (typeof type !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(type)) throw new TypeError(`${op}: type must be a name such as 'layerNorm', got ${show(type)}.`);
+  if (type === 'linear' || type === 'activation' || type === 'dropout') throw new RangeError(`${op}: '${type}' is a built-in layer type; give yours another name.`);
+  if (typeof fromConfig !== 'function') throw new TypeError(`${op}: fromConfig must be a function (config) => Layer, got ${typeof fromConfig}.`);
+  custom.set(type, fromConfig);
+}
+
+/** Whether load() can rebuild layers of this type (built in, or registered). */
+export function isLoadableLayerType(type: string): boolean {
+  return type === 'linear' || type === 'activation' || type === 'dropout' || custom.has(type);
 }
 
 /** Layer constructors, the `layers` namespace of the public API. */
@@ -374,4 +412,5 @@ export const layers = {
   logSoftmax: () => new ActivationLayer('logSoftmax'),
   dropout: (rate: number) => new Dropout(rate),
   parameter,
+  register: registerLayer,
 };
