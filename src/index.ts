@@ -31,8 +31,10 @@ export { layers, Layer, Linear, ActivationLayer, Dropout } from './nn/layers.js'
 export type { LayerConfig, LayerActivation, LinearOptions, Init } from './nn/layers.js';
 export * as losses from './losses.js';
 export type { LossName, LossOptions } from './losses.js';
-export { fit, evaluate } from './train/fit.js';
-export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping, EvaluateResult } from './train/fit.js';
+export { fit } from './train/fit.js';
+export { evaluate } from './train/evaluate.js';
+export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping } from './train/fit.js';
+export type { EvaluateOptions, EvaluateResult } from './train/evaluate.js';
 export * from './optim/index.js';
 
 // Data, metrics, saving and loading.

@@ -1,11 +1,16 @@
-// Every op is also a Tensor method (x.relu(), a.matmul(b), x.sum(1)), attached here once so that
-// tensor.ts does not import the ops (which import Tensor).
+// The method sugar of the public API, in one place: every op is also a Tensor method (x.relu(),
+// a.matmul(b), x.sum(1)), and fit/evaluate are model methods. Internal code calls the functions; this
+// file is imported only by the API's entry (index.ts).
 import * as ew from './ops/elementwise.js';
 import * as la from './ops/linalg.js';
 import * as rd from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import { Tensor } from './tensor.js';
 import { backward, type BackwardOptions } from './autograd/graph.js';
+import { Sequential } from './nn/model.js';
+import type { TensorLike } from './ops/creation.js';
+import { fit, type FitOptions, type History } from './train/fit.js';
+import { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate.js';
 
 type Operand = ew.Operand;
 
@@ -77,3 +82,19 @@ P.logSoftmax = function (axis?: number) { return rd.logSoftmax(this, axis); };
 P.reshape = function (shape: readonly number[]) { return sh.reshape(this, shape); };
 P.backward = function (options?: BackwardOptions) { backward(this, options); };
 P.zeroGrad = function () { this.grad?.dispose(); this.grad = null; };
+
+// model.fit(...) and model.evaluate(...): the same sugar for models.
+declare module './nn/model.js' {
+  interface Sequential {
+    /** Trains the model; see fit() and FitOptions. */
+    fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
+    /** The loss (and accuracy) on labelled data; see evaluate(). */
+    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult>;
+  }
+}
+Sequential.prototype.fit = function (x, y, options) {
+  return fit(this, x, y, options);
+};
+Sequential.prototype.evaluate = function (x, y, options) {
+  return evaluate(this, x, y, options);
+};

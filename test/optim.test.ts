@@ -599,6 +599,32 @@ describe('schedules', () => {
     expect(n.observe!(NaN, 1)).toBeCloseTo(0.1, 12);
   });
 
+  it('every schedule runs through begin / lr / endEpoch (what fit calls): reduceOnPlateau watches valLoss ?? loss; oneCycle checks it covers the run in its unit', () => {
+    const metrics = [1, 0.9, 0.89995, 0.95, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.6, 0.6, 0.6, 0.6];
+    const s = schedules.reduceOnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.02 });
+    s.observe!(0.1, 0.1); // state from an earlier run, which begin() forgets
+    s.begin({ epochs: 15, stepsPerEpoch: 3, baseLr: 0.1 });
+    const got: number[] = [];
+    metrics.forEach((m, e) => {
+      for (let b = 0; b < 3; b++) got.push(s.lr(0.1, { epoch: e, step: 3 * e + b }));
+      s.endEpoch(e % 2 ? { loss: 99, valLoss: m } : { loss: m }); // valLoss when there is one
+    });
+    const perEpoch = [0.1, ...torchPlateau(metrics, 0.1, { factor: 0.5, patience: 2, cooldown: 1, minLr: 0.02, threshold: 1e-4, mode: 'min' }).slice(0, -1)];
+    expect(got).toEqual(perEpoch.flatMap((r) => [r, r, r]));
+    // Stateless schedules ignore endEpoch.
+    const c = schedules.cosine({ tMax: 10 });
+    c.begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 });
+    const before = c.lr(1, { epoch: 3, step: 12 });
+    c.endEpoch({ loss: 1 });
+    expect(c.lr(1, { epoch: 3, step: 12 })).toBe(before);
+    // oneCycle counts batches by default, epochs with unit 'epoch'.
+    expect(() => schedules.oneCycle({ totalSteps: 39 }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.oneCycle: totalSteps is 39 but training runs 40 batches (10 epochs × 4); set totalSteps to at least 40.');
+    expect(() => schedules.oneCycle({ totalSteps: 40 }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).not.toThrow();
+    expect(() => schedules.oneCycle({ totalSteps: 10, unit: 'epoch' }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).not.toThrow();
+    expect(() => schedules.oneCycle({ totalSteps: 9, unit: 'epoch' }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.oneCycle: totalSteps is 9 epochs but training runs 10; set totalSteps to at least 10.');
+    expect(() => c.begin({ epochs: 0, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.cosine.begin: epochs must be a positive integer, got 0.');
+  });
+
   /** torch ReduceLROnPlateau.step, transcribed ('rel' threshold mode, eps 1e-8). */
   function torchPlateau(metrics: number[], lr: number, o: { factor: number; patience: number; cooldown: number; minLr: number; threshold: number; mode: 'min' | 'max' }): number[] {
     let best = o.mode === 'min' ? Infinity : -Infinity, bad = 0, cooldownCounter = 0;

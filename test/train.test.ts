@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
-import { BLOW_UP, holdOut, planGradients } from '../src/train/fit.js';
+import { BLOW_UP, holdOut } from '../src/train/fit.js';
+import { stepGradients as planGradients } from '../src/train/step.js';
 import { initOptions, rng, testGpu, threadsAvailable } from './helpers.js';
 
 function csv(name: string): number[][] {

@@ -15,6 +15,8 @@ import { reshape } from '../ops/shape.js';
 import { backend, empty } from '../ops/util.js';
 import { tidy } from '../runtime.js';
 import { Tensor } from '../tensor.js';
+import type { Sequential } from '../nn/model.js';
+import { checkValues } from './data.js';
 
 export interface StepOptions {
   loss: LossName;
@@ -251,5 +253,19 @@ export class Steps {
       if (p.isDisposed) this.stashed[i]?.dispose();
       else if (!p.grad) p.grad = this.stashed[i];
     });
+  }
+}
+
+/** @internal One recorded training step's loss and gradients on a batch (the tests compare them with autograd). */
+export function stepGradients(model: Sequential, x: Tensor, y: Tensor, loss: LossName, delta = 1): { loss: number; grads: Float32Array[] } {
+  const targetCols = checkValues(model, x, y, loss, '', x.dataSync(), y.dataSync());
+  const steps = new Steps(model.layers, { loss, delta, maxRows: x.shape[0], inFeatures: model.inputSize, targetCols });
+  try {
+    steps.setDropoutSeed(model.seed);
+    steps.gather(x, y, Float32Array.from({ length: x.shape[0] }, (_, i) => i));
+    steps.computeGradients(x.shape[0]);
+    return { loss: steps.lastLoss(), grads: steps.grads().map((g) => g.dataSync()) };
+  } finally {
+    steps.dispose();
   }
 }

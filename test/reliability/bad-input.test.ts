@@ -291,7 +291,7 @@ function cases(f: F, dir: string): Case[] {
     ['fit no rows', () => sd.fit(model, empty, f.empty1, { loss: 'mse' }), /fit: /],
     ['fit x plain ragged', () => sd.fit(model, [[1, 2, 3], [1]], [0, 1], { loss: 'softmaxCrossEntropy' }), /ragged/],
     ['fit validationData mismatched', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', validationData: [x, f.y5] }), /validation.*8 rows but y has 5|x has 8 rows but y has 5/],
-    ['fit oneCycle too short', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', epochs: 5, batchSize: 4, schedule: sd.schedules.oneCycle({ maxLr: 0.1, totalSteps: 3 }) }), /fit: the oneCycle schedule has totalSteps 3 but training runs 10 batches/],
+    ['fit oneCycle too short', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', epochs: 5, batchSize: 4, schedule: sd.schedules.oneCycle({ maxLr: 0.1, totalSteps: 3 }) }), /schedules.oneCycle: totalSteps is 3 but training runs 10 batches \(5 epochs × 2\); set totalSteps to at least 10/],
     ['fit callbacks throw', () => sd.fit(model, x, y, { loss: 'softmaxCrossEntropy', epochs: 2, callbacks: { onBatchEnd: () => { throw new Error('callback failed'); } } }), /callback failed/],
     ['evaluate unknown loss', () => sd.evaluate(model, x, y, { loss: 'nll' as any }), /unknown loss 'nll'/],
     ['evaluate wrong features', () => sd.evaluate(model, f.a32, y, { loss: 'softmaxCrossEntropy' }), /evaluate: the model takes 3 features per row/],
