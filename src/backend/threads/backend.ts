@@ -36,7 +36,7 @@ import {
   SHUTDOWN, SLEEPERS, TILES, WS, WSARG, opIndex, type KernelName,
 } from './control.js';
 import { Adapt, type Shape } from './adapt.js';
-import { spawnWorker, type PoolWorker } from './pool.js';
+import { startWorkers, type PoolWorker } from './pool.js';
 
 export interface ThreadsOptions extends WasmOptions {
   /** Threads that run kernels, the calling thread included (1 … 64). */
@@ -52,7 +52,7 @@ export interface ThreadsOptions extends WasmOptions {
   stallMs?: number;
   /** How long idle workers spin before sleeping (default 300 µs). */
   spinMicros?: number;
-  /** Milliseconds allowed for the workers to load and answer setup (default 30000). */
+  /** Tests: milliseconds allowed for the first worker to answer setup (default: pool.ts, HANDSHAKE_MS). */
   startTimeoutMs?: number;
 }
 
@@ -444,23 +444,16 @@ export class WasmThreadsBackend extends WasmBackend {
     new Int32Array(memory.buffer, ptr, CONTROL_BYTES >> 2).fill(0);
     d.attach(new Control(memory, ptr, exports));
     try {
-      const started = await Promise.allSettled(
-        Array.from({ length: threads - 1 }, (_, i) =>
-          spawnWorker(
-            { module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros },
-            {
-              url: opts.workerUrl,
-              timeoutMs: opts.startTimeoutMs ?? 30_000,
-              onDeath: (why) => {
-                if (!d.closing && !d.failure) d.failure = why;
-              },
-            },
-          ),
-        ),
+      d.workers = await startWorkers(
+        Array.from({ length: threads - 1 }, (_, i) => ({ module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros })),
+        {
+          url: opts.workerUrl,
+          handshakeMs: opts.startTimeoutMs,
+          onDeath: (why) => {
+            if (!d.closing && !d.failure) d.failure = why;
+          },
+        },
       );
-      for (const s of started) if (s.status === 'fulfilled') d.workers.push(s.value);
-      const bad = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (bad) throw bad.reason;
     } catch (e) {
       b.dispose();
       throw new Error(`wasm-threads: could not start ${threads - 1} worker${threads === 2 ? '' : 's'}: ${(e as Error)?.message ?? e}`);
