@@ -1,10 +1,10 @@
 // The wasm-threads backend beyond the shared conformance suite (test/kernels.test.ts and
 // test/optim.test.ts run it with 1, 2 and 3 threads through candidates()): threaded results are
 // bit-identical to one thread on the same kernel build, init() options and notes, and the lifecycle —
-// shutdown, re-init, a process that forgets to shut down, a worker script that is not simdnn's, a
-// worker that dies or hangs mid-job.
-import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// shutdown, re-init, a process (Node or Deno) that forgets to shut down, a worker script that is not
+// simdnn's, a worker that dies or hangs mid-job.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,9 @@ import { put, rng, threadsAvailable, threadsWorkerUrl } from './helpers.js';
 const available = await threadsAvailable();
 const features = await detectFeatures([], true);
 const shared = features.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
+// Deno comes with the devDependencies (npm 'deno'); else the one on PATH.
+const localDeno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
+const deno = existsSync(localDeno) ? localDeno : 'deno';
 
 /** Same bits: threads change who computes an element, never how. */
 function sameBits(got: Float32Array, want: Float32Array, what: string) {
@@ -291,6 +294,57 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     expect(child.stdout.trim(), child.stderr).toBe('wasm-threads 3 256');
     expect(child.status).toBe(0);
     expect(seconds).toBeLessThan(10);
+  });
+
+  it('a Deno process that never calls shutdown() still exits (its workers are unref\'d worker_threads)', () => {
+    const dir = bundle();
+    const script = join(dir, 'forget-deno.mjs');
+    writeFileSync(script, forgetScript(pathToFileURL(join(dir, 'index.js')).href));
+    const child = spawnSync(deno, ['run', '--allow-read', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.error?.message ?? '', `did not exit within 20 s: ${child.stderr}`).toBe('');
+    expect(child.stdout.trim(), child.stderr).toBe('wasm-threads 3 256');
+    expect(child.status).toBe(0);
+  });
+
+  it('Deno with a worker script that is not a file (web Workers, no unref): a one-line hint on stderr once idle', async () => {
+    // A blob: URL of the same worker code: Deno's worker_threads take only file: and data: URLs, so this
+    // runs web Workers, which keep the process alive; the process must then say why it does not exit.
+    const dir = bundle();
+    const script = join(dir, 'forget-blob.mjs');
+    writeFileSync(script, `
+      const sd = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.js')).href)});
+      const code = await Deno.readTextFile(new URL('./worker.js', import.meta.url));
+      const workerUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      const info = await sd.init({ backend: 'wasm-threads', threads: 3, workerUrl });
+      const a = sd.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+      console.log(info.backend, info.threads, a.matmul(a).dataSync()[0]);
+      console.log(info.notes.find((n) => n.includes('keep the process alive')) ?? 'no note');
+    `);
+    const child = spawn(deno, ['run', '--allow-read', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => (out += d));
+    const t0 = Date.now();
+    const hint = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 25_000);
+      child.stderr.on('data', (d) => {
+        err += d;
+        const line = err.split('\n').find((l) => l.startsWith('simdnn: '));
+        if (line) {
+          clearTimeout(timer);
+          resolve(line);
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    child.kill('SIGKILL');
+    expect(out.split('\n')[0], err).toBe('wasm-threads 3 256');
+    expect(out).toMatch(/Deno runs web Workers, which keep the process alive .*call shutdown\(\) when done/);
+    expect(hint, `no hint on stderr within 25 s (stdout: ${out}; stderr: ${err})`).toBe('simdnn: 2 worker threads keep this process alive; call shutdown() when done');
+    expect(seconds).toBeGreaterThanOrEqual(4); // only after idling, not at start
   });
 
   it('an unrelated worker.js beside the bundle: auto falls back to wasm naming it and workerUrl, wasm-threads is an Error; its workers end and the process exits', async () => {

@@ -1,14 +1,16 @@
-// Starting and stopping the workers: one module worker per extra thread, in Node (worker_threads),
-// Deno and browsers alike, set up through Comlink. Kernel work never goes through here (control.ts).
+// Starting and stopping the workers: one module worker per extra thread, in Node and Deno
+// (worker_threads) and browsers (Worker), set up through Comlink. Kernel work never goes through here
+// (control.ts).
 import * as Comlink from 'comlink';
-// Static although only Node uses it: a few hundred bytes of plain JS with no Node import, and a
+// Static although only Node and Deno use it: a few hundred bytes of plain JS with no Node import, and a
 // dynamic import() here would become a chunk of its own in the split build (scripts/build.mjs).
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeBuiltin } from '../features.js';
 import type { WorkerApi, WorkerSetup } from './worker.js';
 
 const g = globalThis as any;
-const isNode = typeof g.process?.versions?.node === 'string' && typeof g.Deno === 'undefined';
+const isDeno = typeof g.Deno?.version?.deno === 'string';
+const isNode = !isDeno && typeof g.process?.versions?.node === 'string';
 
 /**
  * How long the workers may take, once created, to load their script and answer setup before none has:
@@ -27,6 +29,11 @@ const HANDSHAKE_MS = 10_000;
  * a busy machine delays them then (64 workers on 2 cores under the load above: all within 12.5 s).
  */
 const REST_MS = 60_000;
+/**
+ * Deno's web Worker has no unref(): where simdnn has to use it (a worker script that is not a file:
+ * URL), the workers keep the process alive. After this long without a kernel call it says so, once.
+ */
+const HINT_IDLE_MS = 5_000;
 
 /** How a worker ended, as the pool learned it from the worker's events. */
 export type Death = string;
@@ -37,6 +44,8 @@ export interface PoolWorker {
   terminate(): void;
   /** Tests: ends the thread as a crash would (its death is reported through onDeath). */
   kill(): void;
+  /** Whether this worker keeps the process alive until terminate() (a web Worker in Deno). */
+  readonly keepsAlive: boolean;
 }
 
 export interface StartOptions {
@@ -69,11 +78,12 @@ const nodeName = (m: string) => ['node', m].join(':'); // so web bundlers don't 
 const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]+:/i.test(s);
 
 /**
- * Where the workers come from. Node: worker_threads, from a path (a string without a scheme, as Node's
- * Worker reads it) or a URL. Elsewhere a web Worker.
+ * Where the workers come from. Node and Deno: a file (path or file: URL) runs on node:worker_threads,
+ * whose unref() lets a process that forgets shutdown() exit (Deno's web Worker has no unref()); a string
+ * without a scheme is a path, as Node's Worker reads it. Anything else runs as a web Worker.
  */
 function resolveUrl(url: string | URL | undefined): { url: string | URL | undefined; href: string; file: boolean } {
-  if (!isNode) {
+  if (!isNode && !isDeno) {
     let href = String(url ?? defaultWorkerUrl());
     try {
       href = new URL(href, g.location?.href).href;
@@ -83,7 +93,8 @@ function resolveUrl(url: string | URL | undefined): { url: string | URL | undefi
     return { url, href, file: false };
   }
   const u = url === undefined ? defaultWorkerUrl() : typeof url === 'string' && !hasScheme(url) ? url : new URL(url);
-  return { url: u, href: String(u), file: true };
+  // In Node any URL goes to worker_threads too: its own error for one it cannot load is the clearest.
+  return { url: u, href: String(u), file: isNode || typeof u === 'string' || u.protocol === 'file:' };
 }
 
 /** The fix, for every message about a worker script that did not start. */
@@ -93,7 +104,7 @@ interface Spawned {
   worker: PoolWorker;
   /** Resolves when the worker answered setup; rejects when it failed or exited first. */
   ready: Promise<unknown>;
-  /** Lets the process exit while the worker runs (Node). */
+  /** Lets the process exit while the worker runs (Node and Deno's worker_threads). */
   unref(): void;
 }
 
@@ -113,6 +124,7 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
   let endpoint: Comlink.Endpoint;
   let stop: () => void;
   let unref = () => {};
+  let keepsAlive = false;
 
   if (where.file) {
     const { Worker } = await nodeBuiltin(nodeName('worker_threads'));
@@ -135,6 +147,7 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
     w.addEventListener('messageerror', () => die(`worker ${setup.id}: a message could not be deserialised`));
     endpoint = w as unknown as Comlink.Endpoint;
     stop = () => w.terminate();
+    keepsAlive = isDeno;
   }
 
   const api = Comlink.wrap<WorkerApi>(endpoint);
@@ -149,7 +162,7 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
   };
   const ready = Promise.race([api.setup(setup), failure]);
   ready.catch(() => {}); // startWorkers reads it; a late rejection after a timeout is not unhandled
-  return { worker: { api, terminate, kill: () => stop() }, ready, unref };
+  return { worker: { api, terminate, kill: () => stop(), keepsAlive }, ready, unref };
 }
 
 /**
@@ -162,7 +175,13 @@ export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): P
     const { existsSync } = await nodeBuiltin(nodeName('fs'));
     const { fileURLToPath } = await nodeBuiltin(nodeName('url'));
     const u = where.url as string | URL;
-    if (u instanceof URL && u.protocol === 'file:' && !existsSync(fileURLToPath(u))) throw new Error(`the worker script ${where.href} does not exist (build it with \`npm run build\`, or ${FIX})`);
+    let exists = true;
+    try {
+      if (typeof u === 'string' || u.protocol === 'file:') exists = existsSync(typeof u === 'string' ? u : fileURLToPath(u));
+    } catch {
+      /* no read permission (Deno): the Worker reports it */
+    }
+    if (!exists) throw new Error(`the worker script ${where.href} does not exist (build it with \`npm run build\`, or ${FIX})`);
   }
   const spawned: Spawned[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -194,4 +213,27 @@ export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): P
   }
   for (const s of spawned) s.unref();
   return spawned.map((s) => s.worker);
+}
+
+/**
+ * For workers that keep the process alive (keepsAlive): prints one line on stderr once no kernel ran
+ * for HINT_IDLE_MS (`calls` counts kernel calls), so that a script that forgot shutdown() does not hang
+ * without a word. Returns the function that cancels it (shutdown()).
+ */
+export function keepAliveHint(workers: number, calls: () => number): () => void {
+  let last = calls(), since = Date.now();
+  const id = setInterval(() => {
+    const n = calls();
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (Date.now() - since >= HINT_IDLE_MS) {
+      clearInterval(id);
+      console.error(`simdnn: ${workers} worker thread${workers === 1 ? '' : 's'} keep${workers === 1 ? 's' : ''} this process alive; call shutdown() when done`);
+    }
+  }, 1000);
+  // The timer itself must not be what keeps the process alive.
+  if (typeof g.Deno?.unrefTimer === 'function') g.Deno.unrefTimer(id);
+  else (id as any)?.unref?.();
+  return () => clearInterval(id);
 }
