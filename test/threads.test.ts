@@ -306,7 +306,9 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     expect(child.status).toBe(0);
   });
 
-  it('Deno with a worker script that is not a file (web Workers, no unref): a one-line hint on stderr once idle', async () => {
+  // These two mostly wait (for the idle hint, for the handshake timeout) in child processes and share
+  // nothing: they run side by side.
+  it.concurrent('Deno with a worker script that is not a file (web Workers, no unref): a one-line hint on stderr once idle', async () => {
     // A blob: URL of the same worker code: Deno's worker_threads take only file: and data: URLs, so this
     // runs web Workers, which keep the process alive; the process must then say why it does not exit.
     const dir = bundle();
@@ -347,7 +349,7 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     expect(seconds).toBeGreaterThanOrEqual(4); // only after idling, not at start
   });
 
-  it('an unrelated worker.js beside the bundle: auto falls back to wasm naming it and workerUrl, wasm-threads is an Error; its workers end and the process exits', async () => {
+  it.concurrent('an unrelated worker.js beside the bundle: auto falls back to wasm naming it and workerUrl, wasm-threads is an Error; its workers end and the process exits', async () => {
     // As a user's folder can be: the bundle, and someone else's worker.js next to it that loads, keeps
     // running and never answers. It ticks a file while it runs, so the test sees it end.
     const dir = join(bundle(), '..', 'test-unrelated-worker');
