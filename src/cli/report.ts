@@ -33,7 +33,7 @@ export function classificationSummary(probs: sd.Tensor, labels: ArrayLike<number
     ['F1 (macro)', metric(f1)],
     ['log-loss', metric(logLoss)],
   ]);
-  if (classes.length <= MAX_CLASSES_SHOWN) {
+  if (classes.length <= MAX_CLASSES_SHOWN && rep.confusion) {
     text += `\nper class\n${rep.text.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}`;
     if (!text.endsWith('\n')) text += '\n';
     text += `\nconfusion matrix (rows: true class, columns: predicted)\n${confusion(rep.confusion, classes)}`;
