@@ -44,7 +44,7 @@ export class ClassifierScores {
       this.pred[this.n + j] = best;
       this.truth[this.n + j] = truth[j];
     }
-    const t = Array.from(truth).slice(0, m);
+    const t = Array.from(truth);
     // metrics.logLoss is a mean: weighted by the batch's rows, the batches' means add up to the whole's.
     if (rows && rows.length !== probs.shape[0]) {
       const sel = sd.gatherRows(probs, rows);

@@ -202,7 +202,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     const done = history.epochs.length;
     const stopped = history.stoppedEarly ? ` (stopped early; weights of epoch ${history.bestEpoch + 1} restored)` : '';
     io.stdout(
-      `\ntraining ${plural(done, 'epoch')}${stopped}, ${count(history.steps)} step${history.steps === 1 ? '' : 's'} in ${seconds(history.ms)} · ` +
+      `\ntraining ${plural(done, 'epoch')}${stopped}, ${plural(history.steps, 'step')} in ${seconds(history.ms)} · ` +
         `${rate(progress.samplesPerSecond)} samples/s on ${describeBackend(info)}\n`,
     );
 
