@@ -6,10 +6,11 @@
 //      (Node through the npm 'webgpu' package on SwiftShader, a Chromium page, Deno's navigator.gpu), and a
 //      stress run of webgpu in Node (3 processes × 20 models)
 // The last line printed is exactly `N passed, N failed` (`, N skipped` appended when something
-// was skipped); the exit code is non-zero when anything failed or a suite could not run.
+// was skipped); the exit code is non-zero when anything failed or a suite could not run. The line
+// before it names the Chromium the browser suites ran on (`chromium --version`).
 // Env: CI (a missing chromium fails instead of skipping), CHROMIUM_PATH, SIMDNN_SKIP_BUILD=1,
 // SIMDNN_DIST (bundle for the smoke suites, relative to the repo root).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,9 +187,22 @@ function denoPath() {
   return existsSync(local) ? local : 'deno';
 }
 
+/**
+ * `chromium --version`, for the log: browser suites can pass on one Chromium and fail on the next. Stdout
+ * only: Debian's /usr/bin/chromium is a shell script that may print noise of its own on stderr.
+ */
+function chromiumVersion() {
+  try {
+    return execFileSync(chromiumPath, ['--version'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || 'unknown';
+  } catch (e) {
+    return `unknown (${chromiumPath} --version failed: ${String(e?.message ?? e).split('\n')[0]})`;
+  }
+}
+
 // ── main ────────────────────────────────────────────────────────────────────────────────────
 if (process.argv[2] === '--vitest-child') await vitestChild(process.argv[3]);
 const t0 = performance.now();
+let chromium = null; // its --version line, once the Chromium suites run
 if (await build()) {
   await vitest();
   // Plain `node`, as a user runs it (on Node 20 the runtime turns relaxed SIMD on itself).
@@ -204,6 +218,8 @@ if (await build()) {
   const denoEnv = process.env.SIMDNN_DIST ? ['--allow-env=SIMDNN_DIST'] : [];
   await smoke('deno', denoPath(), ['run', '--allow-read', ...denoEnv, at('test', 'runtime', 'deno.mjs')]);
   if (existsSync(chromiumPath)) {
+    chromium = chromiumVersion();
+    console.log(`\nchromium: ${chromium} (${chromiumPath})`);
     await smoke('chromium', process.execPath, [at('test', 'runtime', 'browser.mjs')]);
     // The examples where users run simdnn: the offline web demo in Chromium and the edge handler over HTTP.
     await smoke('demo', process.execPath, [at('test', 'demo', 'run.mjs')]);
@@ -227,5 +243,6 @@ for (const r of results) {
   const mark = r.failed ? 'FAIL' : !r.passed && r.skipped ? 'skip' : 'ok  ';
   console.log(`${mark} ${r.suite.padEnd(width)}  ${counts}${r.seconds !== undefined ? `  (${r.seconds} s)` : ''}${r.note ? `  — ${r.note}` : ''}`);
 }
+if (chromium) console.log(`chromium: ${chromium}`);
 console.log(`${total.passed} passed, ${total.failed} failed` + (total.skipped ? `, ${total.skipped} skipped` : ''));
 process.exitCode = total.failed > 0 ? 1 : 0;

@@ -35,7 +35,7 @@ function toMat(x: unknown, op: string, name: string): Mat {
       const v = new Float64Array(x.length * cols);
       x.forEach((row, i) => {
         if (!row || typeof row !== 'object' || (row as Flat).length !== cols)
-          throw new TypeError(`${op}: ${name} is ragged: row ${i} has ${row && typeof row === 'object' ? (row as Flat).length : typeof row} values, row 0 has ${cols}.`);
+          throw new TypeError(`${op}: ${name} is ragged: row ${i} has ${row && typeof row === 'object' ? plural((row as Flat).length, 'value') : typeof row}, row 0 has ${cols}.`);
         for (let j = 0; j < cols; j++) v[i * cols + j] = num((row as Flat)[j], op, name, i);
       });
       return { v, rows: x.length, cols, matrix: true, f32: false };
@@ -45,6 +45,9 @@ function toMat(x: unknown, op: string, name: string): Mat {
   }
   throw new TypeError(`${op}: ${name} must be a Tensor, an array or a typed array, got ${x === null ? 'null' : typeof x}.`);
 }
+
+/** "1 row", "3 rows". */
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function num(e: unknown, op: string, name: string, i: number): number {
   if (typeof e !== 'number') throw new TypeError(`${op}: ${name} holds a ${typeof e} at row ${i}; values must be numbers.`);
@@ -58,7 +61,7 @@ function checkNaN(m: Mat, op: string, name: string): void {
 }
 
 function sameRows(a: Mat, b: Mat, op: string): number {
-  if (a.rows !== b.rows) throw new RangeError(`${op}: pred has ${a.rows} rows but labels have ${b.rows}; give one prediction per example.`);
+  if (a.rows !== b.rows) throw new RangeError(`${op}: pred has ${plural(a.rows, 'row')} but labels have ${b.rows}; give one prediction per example.`);
   if (a.rows === 0) throw new RangeError(`${op}: no rows to score.`);
   return a.rows;
 }
@@ -132,7 +135,7 @@ function classPair(pred: unknown, labels: unknown, op: string, threshold: unknow
     throw new TypeError(`${op}: threshold must be a finite number, got ${String(threshold)}.`);
   const p = predClasses(pred, op, (threshold as number | undefined) ?? 0.5);
   const t = trueClasses(labels, op);
-  if (p.length !== t.length) throw new RangeError(`${op}: pred has ${p.length} rows but labels have ${t.length}; give one prediction per example.`);
+  if (p.length !== t.length) throw new RangeError(`${op}: pred has ${plural(p.length, 'row')} but labels have ${t.length}; give one prediction per example.`);
   if (p.length === 0) throw new RangeError(`${op}: no rows to score.`);
   return { p, t };
 }
@@ -166,23 +169,75 @@ function countClasses(p: Int32Array, t: Int32Array, k: number | undefined, op: s
   return k;
 }
 
+/**
+ * The most classes a dense confusion matrix is made for: k × k cells (number[][], 8 bytes a cell), 32
+ * MB at 2,048 classes, while a target with 25,000 classes (an id read as a label) would need 5 GB and
+ * end the process with an out-of-memory error. Past it, confusionMatrix throws and classificationReport
+ * leaves `confusion` null (its text says so); confusionCounts gives the non-zero cells at any size.
+ */
+export const MAX_CONFUSION_CLASSES = 2048;
+
 function matrix(p: Int32Array, t: Int32Array, k: number): number[][] {
   const cm = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   for (let i = 0; i < p.length; i++) cm[t[i]][p[i]]++;
   return cm;
 }
 
+const fmtCount = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+function tooManyClasses(k: number): string {
+  return `${fmtCount(k)} classes would make a ${fmtCount(k)} × ${fmtCount(k)} matrix (${fmtCount(k * k)} cells), past the limit of ${fmtCount(MAX_CONFUSION_CLASSES)} classes (MAX_CONFUSION_CLASSES)`;
+}
+
 /**
  * The confusion matrix as scikit-learn's: cm[i][j] counts rows of true class i predicted as class j
  * (rows = truth, columns = prediction), for classes 0..numClasses-1 (default: the largest class
- * seen + 1). Note the argument order: (pred, labels).
+ * seen + 1). Note the argument order: (pred, labels). Dense, so at most MAX_CONFUSION_CLASSES classes;
+ * confusionCounts gives the same counts sparsely, for any number of classes.
  */
 export function confusionMatrix(pred: MetricInput, labels: MetricInput, numClasses?: number, options?: ClassOptions): number[][] {
   const op = 'confusionMatrix';
   const k = checkNumClasses(numClasses, op);
   const o = checkOpts(options, ['threshold'], op);
   const { p, t } = classPair(pred, labels, op, o.threshold);
-  return matrix(p, t, countClasses(p, t, k, op));
+  const classes = countClasses(p, t, k, op);
+  if (classes > MAX_CONFUSION_CLASSES) throw new RangeError(`${op}: ${tooManyClasses(classes)}; use confusionCounts() for its non-zero cells.`);
+  return matrix(p, t, classes);
+}
+
+/** The non-zero cells of a confusion matrix: cell i is count[i] rows of true class truth[i] predicted as pred[i]. */
+export interface ConfusionCounts {
+  /** Classes 0..numClasses-1 (default: the largest class seen + 1). */
+  numClasses: number;
+  truth: Int32Array;
+  pred: Int32Array;
+  count: Int32Array;
+}
+
+/**
+ * The confusion matrix as its non-zero cells, sorted by true class then predicted class: at most one
+ * cell per row scored, whatever the number of classes (confusionMatrix is dense and stops at
+ * MAX_CONFUSION_CLASSES). Inputs as confusionMatrix.
+ */
+export function confusionCounts(pred: MetricInput, labels: MetricInput, numClasses?: number, options?: ClassOptions): ConfusionCounts {
+  const op = 'confusionCounts';
+  const k = checkNumClasses(numClasses, op);
+  const o = checkOpts(options, ['threshold'], op);
+  const { p, t } = classPair(pred, labels, op, o.threshold);
+  const classes = countClasses(p, t, k, op);
+  // Sort the rows by (truth, pred) and count runs: no k-sized structure at all.
+  const order = Uint32Array.from({ length: p.length }, (_, i) => i).sort((a, b) => t[a] - t[b] || p[a] - p[b]);
+  const truth: number[] = [], predicted: number[] = [], count: number[] = [];
+  for (let i = 0; i < order.length; ) {
+    const a = order[i];
+    let j = i + 1;
+    while (j < order.length && t[order[j]] === t[a] && p[order[j]] === p[a]) j++;
+    truth.push(t[a]);
+    predicted.push(p[a]);
+    count.push(j - i);
+    i = j;
+  }
+  return { numClasses: classes, truth: Int32Array.from(truth), pred: Int32Array.from(predicted), count: Int32Array.from(count) };
 }
 
 export type Average = 'macro' | 'micro' | 'weighted' | 'binary';
@@ -210,18 +265,47 @@ interface Counts {
   support: number[];
 }
 
-function counts(p: Int32Array, t: Int32Array, classes: number[]): Counts {
+/**
+ * class → its position in `classes` (-1: not scored). Classes are non-negative integers, nearly always
+ * indices 0..k-1: an array lookup then, a Map only for labels far larger than the rows (a million
+ * rows are scored three or four times over for one report).
+ */
+function classPositions(classes: readonly number[], rows: number): (c: number) => number {
+  let max = -1;
+  for (const c of classes) if (c > max) max = c;
+  if (max <= 4 * (rows + classes.length) + 1024) {
+    const pos = new Int32Array(max + 1).fill(-1);
+    classes.forEach((c, i) => (pos[c] = i));
+    return (c) => (c <= max ? pos[c] : -1);
+  }
   const idx = new Map(classes.map((c, i) => [c, i]));
+  return (c) => idx.get(c) ?? -1;
+}
+
+/** The classes in t or p, ascending. */
+function presentClasses(p: Int32Array, t: Int32Array): number[] {
+  let max = 0;
+  for (let i = 0; i < p.length; i++) max = Math.max(max, p[i], t[i]);
+  if (max > 4 * p.length + 1024) return [...new Set<number>([...t, ...p])].sort((a, b) => a - b);
+  const seen = new Uint8Array(max + 1);
+  for (let i = 0; i < p.length; i++) seen[p[i]] = seen[t[i]] = 1;
+  const out: number[] = [];
+  for (let c = 0; c <= max; c++) if (seen[c]) out.push(c);
+  return out;
+}
+
+function counts(p: Int32Array, t: Int32Array, classes: number[]): Counts {
+  const idx = classPositions(classes, p.length);
   const z = () => new Array<number>(classes.length).fill(0);
   const tp = z(), fp = z(), fn = z(), support = z();
   for (let i = 0; i < p.length; i++) {
-    const a = idx.get(t[i]), b = idx.get(p[i]);
-    if (a !== undefined) support[a]++;
+    const a = idx(t[i]), b = idx(p[i]);
+    if (a >= 0) support[a]++;
     if (t[i] === p[i]) {
-      if (a !== undefined) tp[a]++;
+      if (a >= 0) tp[a]++;
     } else {
-      if (b !== undefined) fp[b]++;
-      if (a !== undefined) fn[a]++;
+      if (b >= 0) fp[b]++;
+      if (a >= 0) fn[a]++;
     }
   }
   return { classes, tp, fp, fn, support };
@@ -247,7 +331,7 @@ function prf(pred: unknown, labels: unknown, options: unknown, op: string, which
       throw new TypeError(`${op}: labels must be a non-empty array of class indices.`);
     classes = [...new Set<number>(o.labels)];
   } else {
-    classes = [...new Set<number>([...t, ...p])].sort((a, b) => a - b);
+    classes = presentClasses(p, t);
   }
   const c = counts(p, t, classes);
   const score = (tp: number, fp: number, fn: number) =>
@@ -295,7 +379,11 @@ export interface ClassificationReport {
   accuracy: number;
   macro: ClassScores;
   weighted: ClassScores;
-  confusion: number[][];
+  /**
+   * The confusion matrix (rows = truth), or null past MAX_CONFUSION_CLASSES classes, where a dense
+   * matrix would not fit in memory (the text then says so; confusionCounts gives its non-zero cells).
+   */
+  confusion: number[][] | null;
   /** The table as scikit-learn's classification_report prints it. */
   text: string;
 }
@@ -311,8 +399,8 @@ export interface ReportOptions extends ClassOptions {
 
 /**
  * Per-class precision, recall, F1 and support, with accuracy and the macro and weighted averages over
- * all k classes (as scikit-learn's classification_report with labels = 0..k-1), the confusion matrix,
- * and the same as a text table.
+ * all k classes (as scikit-learn's classification_report with labels = 0..k-1), the confusion matrix
+ * (up to MAX_CONFUSION_CLASSES classes; null beyond), and the same as a text table.
  */
 export function classificationReport(pred: MetricInput, labels: MetricInput, options?: ReportOptions): ClassificationReport {
   const op = 'classificationReport';
@@ -325,7 +413,7 @@ export function classificationReport(pred: MetricInput, labels: MetricInput, opt
   const { p, t } = classPair(pred, labels, op, o.threshold);
   const k = countClasses(p, t, names ? names.length : checkNumClasses(o.numClasses, op), op);
   if (names && o.numClasses !== undefined && o.numClasses !== names.length)
-    throw new RangeError(`${op}: numClasses is ${o.numClasses} but classNames has ${names.length} names.`);
+    throw new RangeError(`${op}: numClasses is ${o.numClasses} but classNames has ${plural(names.length, 'name')}.`);
   names ??= Array.from({ length: k }, (_, i) => String(i));
   const c = counts(p, t, Array.from({ length: k }, (_, i) => i));
   const classes = names.map((name, i) => ({
@@ -345,7 +433,7 @@ export function classificationReport(pred: MetricInput, labels: MetricInput, opt
   const weighted = avg((i) => c.support[i], n);
 
   // scikit-learn's layout: names right-aligned to the widest, then 9-wide columns.
-  const width = Math.max(...names.map((s) => s.length), 'weighted avg'.length, digits);
+  const width = names.reduce((w, s) => Math.max(w, s.length), Math.max('weighted avg'.length, digits));
   const pad = (s: string, w: number) => s.padStart(w);
   const fx = (v: number) => pad(fixed(v, digits), 9);
   const row = (label: string, r: ClassScores) => `${pad(label, width)}  ${fx(r.precision)} ${fx(r.recall)} ${fx(r.f1)} ${pad(String(r.support), 9)}\n`;
@@ -353,7 +441,10 @@ export function classificationReport(pred: MetricInput, labels: MetricInput, opt
   classes.forEach((r) => (text += row(r.name, r)));
   text += `\n${pad('accuracy', width)}  ${pad('', 9)} ${pad('', 9)} ${fx(acc)} ${pad(String(n), 9)}\n`;
   text += row('macro avg', macro) + row('weighted avg', weighted);
-  return { classes, accuracy: acc, macro, weighted, confusion: matrix(p, t, k), text };
+  let confusion: number[][] | null = null;
+  if (k <= MAX_CONFUSION_CLASSES) confusion = matrix(p, t, k);
+  else text += `\nconfusion matrix skipped: ${tooManyClasses(k)}; confusionCounts() gives its non-zero cells.\n`;
+  return { classes, accuracy: acc, macro, weighted, confusion, text };
 }
 
 /**

@@ -153,7 +153,8 @@ export async function init(options: InitOptions = {}): Promise<Info> {
     );
     if (runtime === 'browser')
       notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
-    if (runtime === 'deno') notes.push('wasm-threads in Deno: call shutdown() when done, or the workers keep the process alive (Deno has no Worker.unref())');
+    if (b.keepsProcessAlive)
+      notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
     return b;
   };
 

@@ -1,7 +1,7 @@
 // The `simdnn` command line, run in-process through main() from the built bundle (dist/cli.js, which
 // imports dist/index.js), plus one real run of bin/simdnn.mjs. Build first: npm run build.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -168,6 +168,35 @@ describe('simdnn train', () => {
     expect(figure(r.out, 'accuracy')).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('saves the model before scoring it; counts agree with their noun (1 feature, 1 epoch)', async () => {
+    const out = tmp('one-feature.safetensors');
+    const r = await cli(['train', data('iris.csv'), '--features', 'petal_width', '--epochs', '1', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/iris\.csv: 150 rows × 1 feature, target 'species'/);
+    expect(r.out).toMatch(/ · batch 32 · 1 epoch\n/);
+    expect(r.out).toMatch(/\ntraining 1 epoch, \d+ steps in /);
+    // saved, then scored: a failure in scoring (such as memory) cannot lose the trained model
+    const saved = r.out.indexOf('\nsaved '), scored = r.out.indexOf('\ntest set (30 rows)');
+    expect(saved).toBeGreaterThan(0);
+    expect(scored).toBeGreaterThan(saved);
+  });
+
+  it('shows the read on a terminal: bytes of the file and rows, erased when done', async () => {
+    const r = await cli(['train', data('iris.csv'), '--epochs', '1', '--out', tmp('tty-read.safetensors')], { isTTY: true, columns: 120 });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^\rreading data\/iris\.csv {2}[\d.]+ KiB of [\d.]+ KiB \(100%\) · 150 rows\x1b\[K\r\x1b\[K/);
+  });
+
+  it('warns on stderr, even with --quiet, when the target looks like an id', async () => {
+    writeFileSync(tmp('ids.csv'), `a,id\n${Array.from({ length: 100 }, (_, i) => `${i % 9},${1000 + i * 7}`).join('\n')}\n`);
+    const r = await cli(['train', tmp('ids.csv'), '--task', 'classification', '--epochs', '1', '--test', '0', '--val', '0', '-q', '--out', tmp('ids.safetensors')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe(
+      "warning: the target 'id' has 100 classes for 100 rows (1.0 per class): it looks like an id or a number rather than a class label; " +
+        'use --task regression if it is a quantity to predict, or choose another --target (and leave an id column out of --features)\n',
+    );
+  });
+
   it('trains diabetes as regression and prints MSE, MAE and R² in the original units', async () => {
     const out = tmp('diabetes.safetensors');
     const r = await cli(['train', data('diabetes.csv'), '--target', 'progression', '--out', out]);
@@ -231,6 +260,31 @@ describe('simdnn predict', () => {
     expect(n.code, n.err).toBe(0);
     expect(n.err).toBe('');
     expect(n.out.trim().split('\n').map((l) => l.split(',')[0])).toEqual(['prediction', 'setosa', 'virginica']);
+  });
+
+  it('shows the read on a terminal; one row is "1 prediction" scored on "1 row"', async () => {
+    const r = await cli(['predict', irisModel, data('iris.csv'), '--out', tmp('tty-pred.csv')], { isTTY: true, columns: 120 });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^\rreading data\/iris\.csv {2}[\d.]+ KiB of [\d.]+ KiB \(100%\) · 150 rows\x1b\[K\r\x1b\[K$/);
+    writeFileSync(tmp('one.csv'), 'sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,setosa\n');
+    const one = await cli(['predict', irisModel, tmp('one.csv'), '--out', tmp('one-pred.csv')]);
+    expect(one.code, one.err).toBe(0);
+    expect(one.out).toMatch(/^wrote 1 prediction to .*one-pred\.csv$/m);
+    expect(one.out).toMatch(/^metrics against 'species' \(1 row\)$/m);
+  });
+
+  it('names the row of the file in an error past the first chunk, and leaves no output file', async () => {
+    const model = tmp('colors.safetensors');
+    writeFileSync(tmp('colors.csv'), `color,size,y\n${Array.from({ length: 40 }, (_, i) => `${['red', 'blue'][i % 2]},${i},${i % 2}`).join('\n')}\n`);
+    expect((await cli(['train', tmp('colors.csv'), '--epochs', '1', '-q', '--out', model])).code).toBe(0);
+    // 30,000 rows (more than one 64 KiB chunk), then a color the model never saw
+    const rows = Array.from({ length: 30_000 }, (_, i) => `${['red', 'blue'][i % 2]},${i % 40}`);
+    rows.push('green,3');
+    writeFileSync(tmp('colors-new.csv'), `color,size\n${rows.join('\n')}\n`);
+    const r = await cli(['predict', model, tmp('colors-new.csv'), '--out', tmp('colors-pred.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^simdnn predict: encodeRows: 'color' is "green" in row 30002, a value the training data did not have/);
+    expect(readdirSync(dir).filter((f) => f.includes('colors-pred'))).toEqual([]);
   });
 
   it('a missing feature column is a clear error (exit 2)', async () => {
@@ -327,6 +381,67 @@ describe('errors: one line on stderr, exit 2 for usage and input, 1 for failures
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(existsSync(tmp('diverged.safetensors'))).toBe(false);
   });
+});
+
+describe('large inputs, in processes of their own', () => {
+  /** node [flags] bin/simdnn.mjs args, or node [flags] --input-type=module -e script args. */
+  const node = (flags: string[], args: string[], script?: string) =>
+    new Promise<Run>((resolve) => {
+      const argv = script ? [...flags, '--input-type=module', '-e', script, ...args] : [...flags, at('bin', 'simdnn.mjs'), ...args];
+      execFile(process.execPath, argv, { cwd: dir, timeout: 240_000, maxBuffer: 1 << 24 }, (e, out, err) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: String(out), err: String(err) }),
+      );
+    });
+
+  it('an id-like target of 25,000 classes: trains, saves, then scores without a 25,000 × 25,000 matrix', async () => {
+    // Each of 25,000 users twice (a stratified split needs two rows a class). The confusion matrix
+    // alone would be 5 GB; the process gets a 400 MB heap.
+    const rows = Array.from({ length: 50_000 }, (_, i) => `${(Math.sin(i) * 3).toFixed(3)},${Math.cos(i * 7).toFixed(3)},u${i % 25_000}`);
+    writeFileSync(tmp('users.csv'), `a,b,user\n${rows.join('\n')}\n`);
+    const model = tmp('users.safetensors');
+    const r = await node(['--max-old-space-size=400'], ['train', 'users.csv', '--epochs', '1', '--hidden', 'none', '--batch-size', '256', '--val', '0', '--test', '0.1', '--out', model]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^warning: the target 'user' has 25000 classes for 50000 rows \(2\.0 per class\): it looks like an id/m);
+    expect(r.out).toMatch(/25,000 classes\n/);
+    expect(r.out).toMatch(/saved\s+users\.safetensors/);
+    expect(r.out).toMatch(/test set \(5,000 rows\)\n\s+accuracy\s+\d\.\d{4}\n[^]*\(25,000 classes: the per-class table and confusion matrix are shown for up to 12\)/);
+    const m = await sd.load(model);
+    expect(m.outputSize).toBe(25_000);
+    m.dispose();
+  }, 240_000);
+
+  it('a million rows through a 96 MB heap: readCsv and `simdnn predict` stream (no array of rows, no whole text)', async () => {
+    const N = 1_000_000;
+    const line = (i: number) => `${(i % 1000) / 8},${0 - (i % 777)},${((i * 7) % 10007) / 100},${i % 5}`;
+    const fd = openSync(tmp('million.csv'), 'w');
+    writeSync(fd, 'a,b,c,label\n');
+    for (let start = 0; start < N; start += 50_000) writeSync(fd, Array.from({ length: 50_000 }, (_, j) => line(start + j)).join('\n') + '\n');
+    closeSync(fd);
+    writeFileSync(tmp('thousand.csv'), `a,b,c,label\n${Array.from({ length: 1000 }, (_, i) => line(i * 997)).join('\n')}\n`);
+    expect((await cli(['train', tmp('thousand.csv'), '--epochs', '1', '-q', '--out', tmp('million.safetensors')])).code).toBe(0);
+
+    // The old reader held the text (17 MB) and an array per row (hundreds of MB) on the heap.
+    const heap = ['--max-old-space-size=96'];
+    const read = await node(heap, [pathToFileURL(at('dist', 'index.js')).href, tmp('million.csv')],
+      "const sd = await import(process.argv[1]); await sd.init({ backend: 'wasm' }); const d = await sd.data.readCsv(process.argv[2]); console.log(d.x.shape.join(), d.classes.join())");
+    expect(read.code, read.err).toBe(0);
+    expect(read.out.trim()).toBe('1000000,3 0,1,2,3,4');
+
+    const r = await node(heap, ['predict', 'million.safetensors', 'million.csv', '--out', 'million-pred.csv']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^wrote 1,000,000 predictions to million-pred\.csv$/m);
+    expect(r.out).toMatch(/^metrics against 'label' \(1,000,000 rows\)$/m);
+    const text = readFileSync(tmp('million-pred.csv'), 'utf8');
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(N + 2); // header, a line per row, the final newline
+    expect(lines[0]).toBe('prediction,prob_0,prob_1,prob_2,prob_3,prob_4');
+    for (const l of [lines[1], lines[N]]) {
+      const [pred, ...p] = l.split(',');
+      expect(['0', '1', '2', '3', '4']).toContain(pred);
+      expect(p.every((v) => /^[01]\.\d{6}$/.test(v))).toBe(true);
+      expect(p.map(Number).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 4);
+    }
+  }, 240_000);
 });
 
 describe('bin/simdnn.mjs', () => {

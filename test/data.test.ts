@@ -2,7 +2,7 @@
 // Everything that makes tensors runs on every backend that starts here; a backend whose kernels do
 // not work yet is skipped with the reason in the suite name.
 import fc from 'fast-check';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -494,7 +494,11 @@ for (const name of ['js', 'wasm'] as const) {
         expect(ig.arraySync()).toEqual([[0, 0, 0, 1]]);
         expect(() => data.encodeRows(enc, [{ color: 'purple', size: 1 }])).toThrow(/'color' is "purple" in row 0, a value the training data did not have \(it had blue, green, red\); pass \{unknown: 'ignore'\}/);
         expect(() => data.encodeRows(enc, 'colour,size\nred,1\n')).toThrow(/the rows have no column 'color'; the model needs color, size/);
-        expect(() => data.encodeRows(enc, [['red']])).toThrow(/row 0 has 1 values but the model has 2 features \(color, size\)/);
+        expect(() => data.encodeRows(enc, [['red']])).toThrow(/row 0 has 1 value but the model has 2 features \(color, size\)/);
+        // a chunk of a larger table names its rows in the whole: firstRow is rows[0]'s number
+        expect(() => data.encodeRows(enc, [['red', '1'], ['purple', '2']], { firstRow: 1002 })).toThrow(/'color' is "purple" in row 1003, a value/);
+        expect(() => data.encodeRows(enc, [['red']], { firstRow: 7 })).toThrow(/row 7 has 1 value/);
+        expect(() => data.encodeRows(enc, [['red', '1']], { firstRow: -1 })).toThrow(/firstRow must be a non-negative integer, got -1/);
         expect(() => data.encodeRows(enc, [{ size: 1 }])).toThrow(/row 0 has no 'color'/);
         expect(() => data.encodeRows({} as any, [])).toThrow(/encoding must be the encoding of a Dataset/);
         free(d, again, t, o, a, ig);
@@ -815,3 +819,134 @@ for (const name of ['js', 'wasm'] as const) {
     });
   });
 }
+
+// ---- readCsv as large files reach it: bytes, chunks, a million rows, id-like columns ----
+
+describe('readCsv: the sources users pass, large files and id-like columns', () => {
+  let dir = '';
+  beforeAll(async () => {
+    await sd.init({ backend: 'wasm' });
+    dir = mkdtempSync(join(tmpdir(), 'simdnn-csv-big-'));
+  });
+  afterAll(() => {
+    sd.shutdown();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads bytes (a Node Buffer from fs.readFileSync, a Uint8Array, an ArrayBuffer) as UTF-8, a BOM and a character cut between chunks included', async () => {
+    // 'é' (2 bytes) starts at byte 65,535, so the 64 KiB pieces readCsv decodes cut it in two.
+    const head = 'name,v,y\n';
+    const long = 'a'.repeat(65_535 - head.length - ',1,0\n'.length);
+    const text = `${head}${long},1,0\né,2,1\nü日本,3,0\n"é, ""q""",4,1\n`;
+    expect(Buffer.byteLength(text.slice(0, text.indexOf('é')))).toBe(65_535);
+    const file = join(dir, 'utf8.csv');
+    writeFileSync(file, `\uFEFF${text}`);
+    const buffer = readFileSync(file);
+    const sources: [string, data.CsvSource][] = [
+      ['Buffer', buffer],
+      ['Uint8Array', new Uint8Array(buffer)],
+      ['ArrayBuffer', buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)],
+      ['path', file],
+      ['Blob', new Blob([buffer])],
+      ['text', text],
+    ];
+    for (const [what, src] of sources) {
+      const d = await data.readCsv(src);
+      expect(d.columns, what).toEqual([`name=${long}`, 'name=é', 'name=é, "q"', 'name=ü日本', 'v']);
+      expect(d.x.arraySync(), what).toEqual([[1, 0, 0, 0, 1], [0, 1, 0, 0, 2], [0, 0, 0, 1, 3], [0, 0, 1, 0, 4]]);
+      expect(Array.from(d.y.dataSync()), what).toEqual([0, 1, 0, 1]);
+      free(d);
+    }
+    await expect(data.readCsv(buffer, { from: 'path' })).rejects.toThrow(/from: 'path' does not apply to bytes/);
+  });
+
+  it('parses text read in many chunks as one: quoted fields with delimiters, quotes and line breaks across chunk ends, CRLF', async () => {
+    // 20,000 rows (about 900 KB): every 64 KiB piece ends somewhere inside a row, often inside a quoted field.
+    const tags = ['a, "b"\r\nc', 'x\ny', 'plain'];
+    const rows = Array.from({ length: 20_000 }, (_, i) => `"${tags[i % 3].replace(/"/g, '""')}","${i}",${(i * 0.25).toFixed(2)},${i % 2}`);
+    const text = `tag,n,v,y\r\n${rows.join('\r\n')}\r\n`;
+    for (const src of [text, new Blob([text])]) {
+      const d = await data.readCsv(src);
+      expect(d.columns).toEqual(['tag=a, "b"\r\nc', 'tag=plain', 'tag=x\ny', 'n', 'v']);
+      expect(d.x.shape).toEqual([20_000, 5]);
+      const x = d.x.dataSync(), y = d.y.dataSync();
+      const onehot = [[1, 0, 0], [0, 0, 1], [0, 1, 0]];
+      for (let i = 0; i < 20_000; i++) {
+        const row = Array.from(x.subarray(i * 5, i * 5 + 5));
+        if (row.join() !== [...onehot[i % 3], i, Math.fround(i * 0.25)].join() || y[i] !== i % 2) throw new Error(`row ${i}: ${row}, y ${y[i]}`);
+      }
+      free(d);
+    }
+  });
+
+  it('reads a file of a million rows from its path, streaming, with progress', async () => {
+    // About 17 MB: features a (eighths), b (negative integers), c (hundredths), label 0–4.
+    const file = join(dir, 'million.csv');
+    const N = 1_000_000;
+    const a = (i: number) => (i % 1000) / 8, b = (i: number) => 0 - (i % 777), c = (i: number) => ((i * 7) % 10007) / 100;
+    const fd = openSync(file, 'w');
+    writeSync(fd, 'a,b,c,label\n');
+    for (let start = 0; start < N; start += 50_000) {
+      let s = '';
+      for (let i = start; i < start + 50_000; i++) s += `${a(i)},${b(i)},${c(i)},${i % 5}\n`;
+      writeSync(fd, s);
+    }
+    closeSync(fd);
+    const size = statSync(file).size;
+
+    const seen: data.CsvProgress[] = [];
+    const d = await data.readCsv(file, { onProgress: (p) => seen.push(p) });
+    expect(d.x.shape).toEqual([N, 3]);
+    expect(d.classes).toEqual(['0', '1', '2', '3', '4']);
+    expect(d.report).toMatchObject({ rows: N, rowsRead: N, dropped: 0, warnings: [] });
+    const x = d.x.dataSync(), y = d.y.dataSync();
+    for (const i of [0, 1, 12_345, 499_999, N - 1]) {
+      expect(Array.from(x.subarray(i * 3, i * 3 + 3))).toEqual([a(i), b(i), c(i)].map(Math.fround));
+      expect(y[i]).toBe(i % 5);
+    }
+    // The file arrives in pieces: progress about every MB, rising to the whole file.
+    expect(seen.length).toBeGreaterThan(10);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i].bytes).toBeGreaterThanOrEqual(seen[i - 1].bytes);
+      expect(seen[i].rows).toBeGreaterThanOrEqual(seen[i - 1].rows);
+    }
+    expect(seen.every((p) => p.total === size)).toBe(true);
+    expect(seen[seen.length - 1]).toEqual({ bytes: size, total: size, rows: N + 1 });
+    free(d);
+    await expect(data.readCsv(file, { onProgress: 5 as any })).rejects.toThrow(/onProgress must be a function, got number/);
+  });
+
+  it('warns when a classification target looks like an id (more than 20 classes, under 5 rows per class)', async () => {
+    const ids = await data.readCsv(`a,id\n${Array.from({ length: 200 }, (_, i) => `${i % 7},user${i}`).join('\n')}\n`);
+    expect(ids.task).toBe('classification');
+    expect(ids.report.warnings).toEqual([
+      "the target 'id' has 200 classes for 200 rows (1.0 per class): it looks like an id or a number rather than a class label; choose another target (and leave an id column out of the features)",
+    ]);
+    expect(ids.report.notes).toContain(`warning: ${ids.report.warnings[0]}`);
+    // integers read as classes because task says so: regression is suggested
+    const nums = await data.readCsv(`a,y\n${Array.from({ length: 100 }, (_, i) => `${i},${i * 3}`).join('\n')}\n`, { task: 'classification' });
+    expect(nums.report.warnings[0]).toMatch(/^the target 'y' has 100 classes for 100 rows \(1\.0 per class\).*pass task: 'regression' if it is a quantity to predict/);
+    // 25 classes of 6 rows, and the usual data sets: no warning
+    const many = await data.readCsv(`a,y\n${Array.from({ length: 150 }, (_, i) => `${i},c${i % 25}`).join('\n')}\n`);
+    const iris = await data.readCsv(path('iris.csv'));
+    expect([many.report.warnings, iris.report.warnings]).toEqual([[], []]);
+    free(ids, nums, many, iris);
+  });
+
+  it('id-like and numeric-looking feature columns: counts past the level dictionary, invalid values among many numbers', async () => {
+    // 300 distinct ids: the per-column dictionary gives up at maxCategories, the count stays exact
+    const ids = `id,y\n${Array.from({ length: 300 }, (_, i) => `k${i},${i % 2}`).join('\n')}\n`;
+    await expect(data.readCsv(ids)).rejects.toThrow(/column 'id' holds text with 300 distinct values, too many to one-hot \(maxCategories is 50\)/);
+    // ... and listed in categorical, it is encoded anyway
+    const forced = await data.readCsv(ids, { categorical: ['id'] });
+    expect(forced.columns).toHaveLength(300);
+    // a numeric column of 100 distinct values and 3 stray words stays numeric; those rows are dropped
+    const mixed = await data.readCsv(`v,y\n${Array.from({ length: 103 }, (_, i) => `${i < 100 ? i / 4 : 'oops'},${i % 2}`).join('\n')}\n`);
+    expect(mixed.report).toMatchObject({ rows: 100, dropped: 3, invalid: { v: 3 } });
+    expect(Array.from(mixed.x.dataSync().subarray(97, 100))).toEqual([24.25, 24.5, 24.75]);
+    // mostly text with a few numbers: categorical, the numbers as written are levels
+    const cat = await data.readCsv('v,y\nred,0\n1.0,1\nred,0\nblue,1\n1,0\n');
+    expect(cat.columns).toEqual(['v=1', 'v=1.0', 'v=blue', 'v=red']);
+    free(forced, mixed, cat);
+  });
+});

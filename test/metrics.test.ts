@@ -173,6 +173,64 @@ describe('metrics on plain arrays', () => {
     expect(() => metrics.mse([1, 2], [1, 2, 3])).toThrow(/pred is \[2\] but target is \[3\]/);
     expect(() => metrics.r2([1, NaN], [1, 2])).toThrow(/NaN/);
     expect(() => metrics.classificationReport([0, 3], [0, 1], { classNames: ['a', 'b'] })).toThrow(/class 3 appears but numClasses is 2/);
+    // counts agree with their noun
+    expect(() => metrics.accuracy([0], [0, 1])).toThrow(/pred has 1 row but labels have 2/);
+    expect(() => metrics.accuracy([[1, 2], [3]], [0, 1])).toThrow(/row 1 has 1 value, row 0 has 2/);
+    expect(() => metrics.classificationReport([0], [0], { classNames: ['a'], numClasses: 2 })).toThrow(/classNames has 1 name\./);
+  });
+});
+
+describe('many classes: no k × k matrix past MAX_CONFUSION_CLASSES', () => {
+  // An id read as a class label gives tens of thousands of classes: a dense confusion matrix of 25,000
+  // classes is 625 million cells (5 GB as number[][]), which ended `simdnn train` with an out-of-memory
+  // error. Past the limit the report leaves it out, says so, and the sparse counts carry the same data.
+  const K = metrics.MAX_CONFUSION_CLASSES + 1;
+  const n = 3 * K;
+  // Row i: class i % K, predicted right for two thirds of the rows, else as the next class.
+  const truth = Int32Array.from({ length: n }, (_, i) => i % K);
+  const pred = Int32Array.from({ length: n }, (_, i) => (i % 3 === 2 ? (truth[i] + 1) % K : truth[i]));
+
+  it('classificationReport: confusion is null and the text says why; the scores are still there', () => {
+    const rep = metrics.classificationReport(pred, truth, { numClasses: K });
+    expect(rep.confusion).toBeNull();
+    expect(rep.text).toMatch(/confusion matrix skipped: 2,049 classes would make a 2,049 × 2,049 matrix \(4,198,401 cells\), past the limit of 2,048 classes \(MAX_CONFUSION_CLASSES\); confusionCounts\(\) gives its non-zero cells/);
+    expect(rep.classes).toHaveLength(K);
+    close(rep.accuracy, metrics.accuracy(pred, truth));
+    close(rep.macro.f1, metrics.f1(pred, truth, { labels: Array.from({ length: K }, (_, i) => i) }));
+    // at the limit, the matrix is still made
+    const small = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+    expect(metrics.classificationReport(small, small, { numClasses: metrics.MAX_CONFUSION_CLASSES }).confusion).toHaveLength(metrics.MAX_CONFUSION_CLASSES);
+  });
+
+  it('confusionMatrix refuses past the limit, naming confusionCounts', () => {
+    expect(() => metrics.confusionMatrix(pred, truth)).toThrow(/confusionMatrix: 2,049 classes would make .* past the limit of 2,048 classes.*use confusionCounts\(\)/);
+    expect(() => metrics.confusionMatrix([0], [0], 25_000)).toThrow(/25,000 classes would make a 25,000 × 25,000 matrix \(625,000,000 cells\)/);
+  });
+
+  it('confusionCounts: the non-zero cells, sorted, equal to the dense matrix (and no k × k at any k)', () => {
+    const yTrue = [2, 0, 2, 2, 0, 1], yPred = [0, 0, 2, 2, 0, 2];
+    const c = metrics.confusionCounts(yPred, yTrue);
+    expect(c.numClasses).toBe(3);
+    expect([...c.truth]).toEqual([0, 1, 2, 2]);
+    expect([...c.pred]).toEqual([0, 2, 0, 2]);
+    expect([...c.count]).toEqual([2, 1, 1, 2]);
+    const dense = metrics.confusionMatrix(yPred, yTrue, 4);
+    const fromCounts = Array.from({ length: 4 }, () => [0, 0, 0, 0]);
+    const c4 = metrics.confusionCounts(yPred, yTrue, 4);
+    expect(c4.numClasses).toBe(4);
+    c4.truth.forEach((t, i) => (fromCounts[t][c4.pred[i]] = c4.count[i]));
+    expect(fromCounts).toEqual(dense);
+    // 25,000 classes: one cell per (truth, pred) pair seen, however many classes there are
+    const big = metrics.confusionCounts(pred, truth, 25_000);
+    expect(big.numClasses).toBe(25_000);
+    expect(big.count.reduce((a, b) => a + b, 0)).toBe(n);
+    const pairs = new Set(Array.from(truth, (t, i) => `${t},${pred[i]}`));
+    expect(big.truth.length).toBe(pairs.size);
+    for (let i = 0; i < big.truth.length; i++) {
+      expect(pairs.has(`${big.truth[i]},${big.pred[i]}`)).toBe(true);
+      if (i) expect(big.truth[i] > big.truth[i - 1] || (big.truth[i] === big.truth[i - 1] && big.pred[i] > big.pred[i - 1])).toBe(true);
+    }
+    expect(() => metrics.confusionCounts([0, 5], [0, 1], 3)).toThrow(/confusionCounts: class 5 appears but numClasses is 3/);
   });
 });
 

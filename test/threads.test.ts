@@ -1,9 +1,11 @@
 // The wasm-threads backend beyond the shared conformance suite (test/kernels.test.ts and
 // test/optim.test.ts run it with 1, 2 and 3 threads through candidates()): threaded results are
 // bit-identical to one thread on the same kernel build, init() options and notes, and the lifecycle —
-// shutdown, re-init, a process that forgets to shut down, a worker that dies or hangs mid-job.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// shutdown, re-init, a process (Node or Deno) that forgets to shut down, a worker script that is not
+// simdnn's, a worker that dies or hangs mid-job.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
@@ -18,6 +20,9 @@ import { put, rng, threadsAvailable, threadsWorkerUrl } from './helpers.js';
 const available = await threadsAvailable();
 const features = await detectFeatures([], true);
 const shared = features.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
+// Deno comes with the devDependencies (npm 'deno'); else the one on PATH.
+const localDeno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
+const deno = existsSync(localDeno) ? localDeno : 'deno';
 
 /** Same bits: threads change who computes an element, never how. */
 function sameBits(got: Float32Array, want: Float32Array, what: string) {
@@ -237,6 +242,33 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
 
   const matmulWorks = () => expect(sd.tensor([[1, 2], [3, 4]]).matmul(sd.tensor([[1], [1]])).arraySync()).toEqual([[3], [7]]);
 
+  /** The bundle as users get it (src/index.ts and the worker side by side, as in dist/), built once. */
+  let bundled: string | null = null;
+  const bundle = (): string => {
+    if (bundled) return bundled;
+    const dir = fileURLToPath(new URL('../.tmp/test-exit-bundle/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const r = spawnSync(process.execPath, ['-e', `
+      const esbuild = await import('esbuild');
+      const { wasmInline } = await import('./scripts/wasm-inline.mjs');
+      const o = { bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8', external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'error' };
+      await esbuild.build({ ...o, entryPoints: { index: 'src/index.ts', worker: 'src/backend/threads/worker.ts' }, outdir: ${JSON.stringify(dir)} });
+    `, '--input-type=module'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return (bundled = dir);
+  };
+  afterAll(() => {
+    if (bundled) rmSync(bundled, { recursive: true, force: true });
+  });
+  /** Starts 3 threads, runs a split matmul, prints backend, threads and an element; no shutdown(). */
+  const forgetScript = (index: string) => `
+    const sd = await import(${JSON.stringify(index)});
+    const info = await sd.init({ backend: 'wasm-threads', threads: 3 });
+    const a = sd.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+    console.log(info.backend, info.threads, a.matmul(a).dataSync()[0]);
+    // no shutdown(): the workers must not keep the process alive
+  `;
+
   it('shutdown() and a later init() terminate the workers of the backend they replace', async () => {
     await sd.init({ backend: 'wasm-threads', threads: 3, workerUrl });
     const first = engine.backend as WasmThreadsBackend;
@@ -252,24 +284,9 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
   });
 
   it('a Node process that never calls shutdown() still exits', () => {
-    // The bundle as users get it (src/index.ts and the worker side by side, as in dist/), in a child.
-    const dir = fileURLToPath(new URL('../.tmp/test-exit-bundle/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    const script = `${dir}/forget.mjs`;
-    const bundle = spawnSync(process.execPath, ['-e', `
-      const esbuild = await import('esbuild');
-      const { wasmInline } = await import('./scripts/wasm-inline.mjs');
-      const o = { bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8', external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'error' };
-      await esbuild.build({ ...o, entryPoints: { index: 'src/index.ts', worker: 'src/backend/threads/worker.ts' }, outdir: ${JSON.stringify(dir)} });
-    `, '--input-type=module'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
-    expect(bundle.status, bundle.stderr).toBe(0);
-    writeFileSync(script, `
-      const sd = await import(${JSON.stringify(pathToFileURL(`${dir}/index.js`).href)});
-      const info = await sd.init({ backend: 'wasm-threads', threads: 3 });
-      const a = sd.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
-      console.log(info.backend, info.threads, a.matmul(a).dataSync()[0]);
-      // no shutdown(): the workers must not keep the process alive
-    `);
+    const dir = bundle();
+    const script = join(dir, 'forget.mjs');
+    writeFileSync(script, forgetScript(pathToFileURL(join(dir, 'index.js')).href));
     const t0 = Date.now();
     const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     const seconds = (Date.now() - t0) / 1000;
@@ -277,8 +294,114 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     expect(child.stdout.trim(), child.stderr).toBe('wasm-threads 3 256');
     expect(child.status).toBe(0);
     expect(seconds).toBeLessThan(10);
-    rmSync(dir, { recursive: true, force: true });
   });
+
+  it('a Deno process that never calls shutdown() still exits (its workers are unref\'d worker_threads)', () => {
+    const dir = bundle();
+    const script = join(dir, 'forget-deno.mjs');
+    writeFileSync(script, forgetScript(pathToFileURL(join(dir, 'index.js')).href));
+    const child = spawnSync(deno, ['run', '--allow-read', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.error?.message ?? '', `did not exit within 20 s: ${child.stderr}`).toBe('');
+    expect(child.stdout.trim(), child.stderr).toBe('wasm-threads 3 256');
+    expect(child.status).toBe(0);
+  });
+
+  // These two mostly wait (for the idle hint, for the handshake timeout) in child processes and share
+  // nothing: they run side by side.
+  it.concurrent('Deno with a worker script that is not a file (web Workers, no unref): a one-line hint on stderr once idle', async () => {
+    // A blob: URL of the same worker code: Deno's worker_threads take only file: and data: URLs, so this
+    // runs web Workers, which keep the process alive; the process must then say why it does not exit.
+    const dir = bundle();
+    const script = join(dir, 'forget-blob.mjs');
+    writeFileSync(script, `
+      const sd = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.js')).href)});
+      const code = await Deno.readTextFile(new URL('./worker.js', import.meta.url));
+      const workerUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      const info = await sd.init({ backend: 'wasm-threads', threads: 3, workerUrl });
+      const a = sd.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+      console.log(info.backend, info.threads, a.matmul(a).dataSync()[0]);
+      console.log(info.notes.find((n) => n.includes('keep the process alive')) ?? 'no note');
+    `);
+    const child = spawn(deno, ['run', '--allow-read', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => (out += d));
+    const t0 = Date.now();
+    const hint = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 25_000);
+      child.stderr.on('data', (d) => {
+        err += d;
+        const line = err.split('\n').find((l) => l.startsWith('simdnn: '));
+        if (line) {
+          clearTimeout(timer);
+          resolve(line);
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    child.kill('SIGKILL');
+    expect(out.split('\n')[0], err).toBe('wasm-threads 3 256');
+    expect(out).toMatch(/Deno runs web Workers, which keep the process alive .*call shutdown\(\) when done/);
+    expect(hint, `no hint on stderr within 25 s (stdout: ${out}; stderr: ${err})`).toBe('simdnn: 2 worker threads keep this process alive; call shutdown() when done');
+    expect(seconds).toBeGreaterThanOrEqual(4); // only after idling, not at start
+  });
+
+  it.concurrent('an unrelated worker.js beside the bundle: auto falls back to wasm naming it and workerUrl, wasm-threads is an Error; its workers end and the process exits', async () => {
+    // As a user's folder can be: the bundle, and someone else's worker.js next to it that loads, keeps
+    // running and never answers. It ticks a file while it runs, so the test sees it end.
+    const dir = join(bundle(), '..', 'test-unrelated-worker');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(bundle(), 'index.js'), join(dir, 'index.js'));
+    writeFileSync(join(dir, 'worker.js'), `
+      import { appendFileSync } from 'node:fs';
+      setInterval(() => appendFileSync(process.env.SIMDNN_TEST_BEAT, '.'), 20);
+    `);
+    const run = (mode: 'auto' | 'wasm-threads') => {
+      const beat = join(dir, `beat-${mode}`);
+      rmSync(beat, { force: true });
+      writeFileSync(join(dir, `${mode}.mjs`), `
+        import { statSync } from 'node:fs';
+        const sd = await import('./index.js');
+        const beats = () => statSync(${JSON.stringify(beat)}, { throwIfNoEntry: false })?.size ?? 0;
+        const out = {};
+        try {
+          const info = await sd.init({ backend: ${JSON.stringify(mode)}, threads: 3 });
+          out.backend = info.backend;
+          out.notes = info.notes;
+        } catch (e) {
+          out.error = e.message;
+        }
+        out.beats = beats();
+        await new Promise((r) => setTimeout(r, 300));
+        out.beatsLater = beats() - out.beats;
+        console.log(JSON.stringify(out));
+        // no shutdown(): nothing may keep the process alive
+      `);
+      return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        execFile(process.execPath, [join(dir, `${mode}.mjs`)], { encoding: 'utf8', timeout: 40_000, env: { ...process.env, SIMDNN_TEST_BEAT: beat } }, (e, out, err) =>
+          resolve({ code: e ? ((e as any).code ?? -1) : 0, out, err: err + (e?.killed ? ' (killed: did not exit within 40 s)' : '') }));
+      });
+    };
+    const url = pathToFileURL(join(dir, 'worker.js')).href;
+    const [auto, asked] = await Promise.all([run('auto'), run('wasm-threads')]);
+    for (const [what, r] of [['auto', auto], ['wasm-threads', asked]] as const) {
+      expect(r.code, `${what}: ${r.err}`).toBe(0);
+      const o = JSON.parse(r.out);
+      expect(o.beats, `${what}: the unrelated workers never ran`).toBeGreaterThan(0);
+      expect(o.beatsLater, `${what}: the unrelated workers still run after init()`).toBe(0);
+    }
+    const a = JSON.parse(auto.out), e = JSON.parse(asked.out);
+    expect(a.backend).toBe('wasm');
+    const note = a.notes.find((n: string) => n.startsWith('wasm-threads failed to start')) ?? a.notes.join(' | ');
+    expect(note).toContain(url);
+    expect(note).toMatch(/did not answer within \d+ s.*init\(\{ workerUrl \}\)/);
+    expect(e.error).toMatch(/^init: wasm-threads: could not start 2 workers: the worker script .* did not answer within \d+ s.*init\(\{ workerUrl \}\)/);
+    expect(e.error).toContain(url);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
   it('a worker that exits in the middle of a job makes that call and later calls throw, never hang', async () => {
     await sd.init({ backend: 'wasm-threads', threads: 2, workerUrl });

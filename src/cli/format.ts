@@ -15,6 +15,11 @@ export function count(n: number): string {
   return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** "1 row", "1,797 rows": a grouped count and the word, plural unless the count is 1. */
+export function plural(n: number, word: string, words = `${word}s`): string {
+  return `${count(n)} ${n === 1 ? word : words}`;
+}
+
 /** A rate such as samples/s, rounded to 3 significant digits and grouped: 61,300. */
 export function rate(n: number): string {
   if (!Number.isFinite(n) || n <= 0) return '–';

@@ -27,9 +27,10 @@ Run 'simdnn <command> --help' for a command's options.
 export function trainHelp(): string {
   return `Usage: simdnn train [data.csv] [options]
 
-Reads a CSV with a header row, splits it (stratified for classes), standardizes the features,
-trains an MLP with a live progress bar, prints test metrics and saves the model (weights,
-topology and preprocessing in one safetensors file). With no file: the built-in digits data.
+Reads a CSV with a header row (showing its progress), splits it (stratified for classes),
+standardizes the features, trains an MLP with a live progress bar, saves the model (weights,
+topology and preprocessing in one safetensors file), then prints test metrics. With no file: the
+built-in digits data.
 
 Data
   -t, --target COL        the column to predict (default: the last column; 'digit' for the built-in data)
@@ -68,7 +69,8 @@ Encodes the CSV's rows as the model's training data was (columns matched by name
 column may be absent), predicts, and writes a CSV: for a classifier the predicted class and
 one probability column per class, for a regression model the predicted value. Without --out
 the CSV goes to stdout (and any metrics to stderr). When the file has the target column, the
-metrics against it are printed too.
+metrics against it are printed too. The file is read, predicted and written a chunk at a time,
+so its size is not limited by memory.
 
 Options
   -o, --out FILE     write the predictions to FILE instead of stdout

@@ -2,7 +2,7 @@
 // run (bar, running loss, samples/s) and completed with the validation figures when the epoch ends.
 // Elsewhere (a pipe, a log file, CI): one plain line per finished epoch, no control characters.
 import type { BatchLogs, Callbacks, EpochLogs, History } from '../index.js';
-import { rate } from './format.js';
+import { bytes, count, rate, seconds } from './format.js';
 import type { CliIO } from './io.js';
 
 /** Redraw at most this often: a terminal write per batch would cost more than the batch. */
@@ -128,5 +128,48 @@ export class Progress {
     const full = Math.max(0, Math.min(width, Math.round(frac * width)));
     const line = width ? `${head} ${'█'.repeat(full)}${'░'.repeat(width - full)} ${text}` : `${head} ${text}`;
     return line.length > this.io.columns - 1 ? line.slice(0, Math.max(20, this.io.columns - 1)) : line;
+  }
+}
+
+/**
+ * Progress of reading a CSV (readCsv's onProgress, predict's reader), on stderr. On a terminal: one
+ * line redrawn with \r (bytes read, of how many, rows) and erased when the read ends. Elsewhere: a
+ * line at 25%, 50% and 75% once the read has taken a second, so that a log shows a long read moving
+ * and a short one adds nothing.
+ */
+export class ReadProgress {
+  private readonly start = performance.now();
+  private lastDraw = 0;
+  private drawing = false;
+  private nextQuarter = 1;
+
+  constructor(
+    private readonly io: CliIO,
+    private readonly label: string,
+    private readonly silent = false,
+  ) {}
+
+  update(p: { bytes: number; total: number | null; rows: number }): void {
+    if (this.silent) return;
+    const now = performance.now();
+    const frac = p.total ? p.bytes / p.total : null;
+    const size = p.total ? `${bytes(p.bytes)} of ${bytes(p.total)} (${Math.floor(frac! * 100)}%)` : bytes(p.bytes);
+    const rows = `${count(Math.max(0, p.rows - 1))} rows`; // the header is not a row of data
+    if (this.io.isTTY) {
+      if (now - this.lastDraw < REDRAW_MS) return;
+      this.lastDraw = now;
+      const line = `reading ${this.label}  ${size} · ${rows}`;
+      this.io.stderr(`\r${line.slice(0, Math.max(20, this.io.columns - 1))}\x1b[K`);
+      this.drawing = true;
+    } else if (frac !== null && now - this.start >= 1000 && frac * 4 >= this.nextQuarter && frac < 1) {
+      while (this.nextQuarter <= frac * 4) this.nextQuarter++;
+      this.io.stderr(`reading ${this.label}: ${size}, ${rows}, ${seconds(now - this.start)}\n`);
+    }
+  }
+
+  /** Ends the read: erases the terminal line. */
+  done(): void {
+    if (this.drawing) this.io.stderr('\r\x1b[K');
+    this.drawing = false;
   }
 }

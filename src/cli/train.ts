@@ -1,15 +1,16 @@
-// `simdnn train [file.csv] --target COL ...`: read a CSV, split, scale, build an MLP, train it with a
-// progress bar, report test metrics and throughput, save the model with its preprocessing.
+// `simdnn train [file.csv] --target COL ...`: read a CSV (with its progress), split, scale, build an
+// MLP, train it with a progress bar, save the model with its preprocessing, then report test metrics
+// and throughput. Saving comes before scoring: whatever goes wrong in scoring, the training is kept.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import * as sd from '../index.js';
 import { BACKENDS, DEFAULTS } from './defaults.js';
 import { choice, int, intList, nameList, parse, real, str, type OptionSpec } from './args.js';
-import { bytes, count, names, rate, seconds } from './format.js';
+import { bytes, count, names, plural, rate, seconds } from './format.js';
 import { trainHelp } from './help.js';
-import { asInput, packageFile, UsageError, version, type CliIO } from './io.js';
-import { Progress } from './progress.js';
-import { classificationSummary, probabilities, regressionSummary } from './report.js';
+import { asInput, oneLine, packageFile, UsageError, version, type CliIO } from './io.js';
+import { Progress, ReadProgress } from './progress.js';
+import { scoreModel } from './report.js';
 
 const CMD = 'simdnn train';
 
@@ -110,20 +111,23 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   const owned: { dispose(): void }[] = [];
   try {
     // ---- data ----
+    const reading = new ReadProgress(io, display(file, io.cwd), o.quiet);
     const ds = await asInput(() =>
-      sd.data.readCsv(file, { from: 'path', target, features: o.features, task: o.task, missing: o.missing }),
-    );
+      sd.data.readCsv(file, { from: 'path', target, features: o.features, task: o.task, missing: o.missing, onProgress: (p) => reading.update(p) }),
+    ).finally(() => reading.done());
     owned.push(ds.x, ds.y);
     const task = ds.task;
     const classes = ds.classes ?? [];
     const shown = builtIn ? `${display(file, io.cwd)} (built-in)` : display(file, io.cwd);
     say(
-      `data     ${shown}: ${count(ds.report.rows)} rows × ${ds.columns.length} features, target '${ds.target}'` +
+      `data     ${shown}: ${plural(ds.report.rows, 'row')} × ${plural(ds.columns.length, 'feature')}, target '${ds.target}'` +
         `${target === undefined ? ' (the last column; choose with --target)' : ''}: ${task}` +
-        `${task === 'classification' ? `, ${classes.length} classes` : ''}\n`,
+        `${task === 'classification' ? `, ${plural(classes.length, 'class', 'classes')}` : ''}\n`,
     );
     // What readCsv did to the data (dropped, imputed, one-hot, ignored), and why the task is what it is.
-    for (const n of ds.report.notes) if (!/^(read|task:) /.test(n)) say(`         ${n}\n`);
+    for (const n of ds.report.notes) if (!/^(read|task:|warning:) /.test(n)) say(`         ${n}\n`);
+    // Warnings go to stderr even with --quiet: an id read as 25,000 classes trains for nothing.
+    for (const w of ds.report.warnings) io.stderr(`warning: ${cliWording(w)}\n`);
     if (!o.task) say(`         ${task}: ${ds.report.taskReason.replace(/pass task: '(\w+)'/, '--task $1')}\n`);
     if (task === 'classification' && classes.length < 2)
       throw new UsageError(`${CMD}: the target '${ds.target}' has a single class (${names(classes)}); classification needs at least two.`);
@@ -161,8 +165,8 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     const nParams = model.parameters().reduce((s, p) => s + p.size, 0);
     const arch = sizes.map((n, i) => (i > 0 && i < sizes.length - 1 ? `${n} ${o.activation}` : String(n))).join(' → ');
     say(
-      `model    ${arch}${o.dropout ? ` (dropout ${o.dropout})` : ''} · ${count(nParams)} parameters · ${loss} · ${o.optimizer} lr ${o.lr}` +
-        `${o.weightDecay !== undefined ? ` weight decay ${o.weightDecay}` : ''} · batch ${o.batchSize} · ${o.epochs} epochs` +
+      `model    ${arch}${o.dropout ? ` (dropout ${o.dropout})` : ''} · ${plural(nParams, 'parameter')} · ${loss} · ${o.optimizer} lr ${o.lr}` +
+        `${o.weightDecay !== undefined ? ` weight decay ${o.weightDecay}` : ''} · batch ${o.batchSize} · ${plural(o.epochs, 'epoch')}` +
         `${o.patience ? ` (early stopping, patience ${o.patience})` : ''}\n`,
     );
 
@@ -195,35 +199,40 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       callbacks: progress.callbacks(),
     });
     if (task === 'regression') unscaleOutput(model, yMean, yStd);
-
-    // ---- evaluate ----
-    const evalX = testX ?? trainX, evalY = testY ?? trainY;
-    const title = testX ? `test set (${count(evalX.shape[0])} rows)` : `training rows (${count(evalX.shape[0])}; no test split)`;
-    let report: string;
-    const pred = model.predict(evalX);
-    owned.push(pred);
-    if (task === 'classification') {
-      const probs = probabilities(model, pred);
-      owned.push(probs);
-      report = classificationSummary(probs, evalY.dataSync(), classes, title).text;
-    } else {
-      report = regressionSummary(pred, evalY.dataSync(), title).text;
-    }
     const done = history.epochs.length;
     const stopped = history.stoppedEarly ? ` (stopped early; weights of epoch ${history.bestEpoch + 1} restored)` : '';
     io.stdout(
-      `\n${report}\ntraining ${done} epoch${done === 1 ? '' : 's'}${stopped}, ${count(history.steps)} steps in ${seconds(history.ms)} · ` +
+      `\ntraining ${plural(done, 'epoch')}${stopped}, ${plural(history.steps, 'step')} in ${seconds(history.ms)} · ` +
         `${rate(progress.samplesPerSecond)} samples/s on ${describeBackend(info)}\n`,
     );
 
-    // ---- save ----
+    // ---- save, then evaluate ----
     await sd.saveFile(model, out);
     const size = statSync(out).size;
     io.stdout(`saved    ${display(out, io.cwd)} (${bytes(size)}); to use it: simdnn predict ${quoteArg(display(out, io.cwd))} FILE.csv\n`);
+
+    const evalX = testX ?? trainX, evalY = testY ?? trainY;
+    const rows = evalX.shape[0];
+    const title = testX ? `test set (${plural(rows, 'row')})` : `training rows (${count(rows)}; no test split)`;
+    let report: string;
+    try {
+      report = scoreModel(model, evalX, evalY, task, classes, title);
+    } catch (e) {
+      throw new Error(`scoring the model on the ${testX ? 'test set' : 'training rows'} failed (the model is saved, in ${display(out, io.cwd)}): ${oneLine(e)}`);
+    }
+    io.stdout(`\n${report}`);
     return 0;
   } finally {
     for (const t of owned.reverse()) t.dispose();
   }
+}
+
+/** readCsv's warnings with the CLI's options for its option names. */
+function cliWording(w: string): string {
+  return w
+    .replace(/pass task: '(\w+)'/g, 'use --task $1')
+    .replace(/choose another target/g, 'choose another --target')
+    .replace(/out of the features\b/g, 'out of --features');
 }
 
 function checkFile(path: string, shown: string, builtIn: boolean): void {

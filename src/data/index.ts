@@ -1,7 +1,7 @@
 // The `data` namespace: read and clean tables, encode labels, scale features, shuffle, split, batch.
 export { readCsv, encodeRows, DEFAULT_NA_VALUES } from './csv.js';
 export type {
-  CsvSource, ReadCsvOptions, MissingStrategy, Task, Dataset, CsvReport, CsvEncoding, EncodedFeature, EncodeRowsOptions, RowValue,
+  CsvSource, ReadCsvOptions, MissingStrategy, Task, Dataset, CsvReport, CsvEncoding, EncodedFeature, EncodeRowsOptions, RowValue, CsvProgress,
 } from './csv.js';
 export { standardize, minMaxScale, scalerFromJSON } from './scale.js';
 export type { Scaler, ScalerJSON, StandardScalerJSON, MinMaxScalerJSON, MinMaxOptions } from './scale.js';

@@ -207,7 +207,7 @@ export class Sequential {
   checkInput(x: Tensor, op: string): void {
     const n = this.inputSize;
     if (x.rank !== 2 || x.shape[1] !== n)
-      throw new RangeError(`${op}: the model takes ${n} features per row, got x of shape ${fmtShape(x.shape)}; give [rows, ${n}].`);
+      throw new RangeError(`${op}: the model takes ${n} feature${n === 1 ? '' : 's'} per row, got x of shape ${fmtShape(x.shape)}; give [rows, ${n}].`);
   }
 
   /** @internal */

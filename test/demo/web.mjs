@@ -4,6 +4,8 @@
 // off and the server gone: load the saved model from IndexedDB, predict, train again. Ends with a
 // screenshot (test-results/demo.png, not committed; examples/web/screenshot.png is a copy for the docs).
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,56 @@ const SHOT = fileURLToPath(new URL('../../test-results/demo.png', import.meta.ur
 // Rows of the demo's test split (by index) drawn on the canvas.
 const DRAWN = [45, 90, 135, 225];
 const EPOCHS = 40;
+
+/** The browser's own version and the driver's, for the log (a suite's result depends on both). */
+function browserVersion(context) {
+  const pw = createRequire(import.meta.url)('playwright-core/package.json').version;
+  return `${context.browser()?.version() ?? 'unknown'} (playwright-core ${pw})`;
+}
+
+/** GETs url from Node: 'HTTP <status>', or 'failed: <why>' when nothing answers. */
+async function fromNode(url) {
+  try {
+    const r = await fetch(url, { cache: 'no-store', signal: AbortSignal.timeout(10_000) });
+    await r.arrayBuffer();
+    return `HTTP ${r.status}`;
+  } catch (e) {
+    return `failed: ${e.cause?.code ?? e.message}`;
+  }
+}
+
+/**
+ * A second loopback server that stays up, and a page of its own in the same browser context. Its
+ * origin has no service worker, so the page's fetches go to the network: one that fails while Node
+ * still gets an answer from that server means the browser's network is off (context.setOffline covers
+ * every page of the context). A page of its own origin keeps CORS, COEP and local-network rules out of
+ * the question.
+ */
+async function witness(context) {
+  const server = createServer((req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end('<!doctype html><title>witness</title>'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const page = await context.newPage();
+  await page.goto(url, { timeout: 30_000 });
+  return {
+    // A fresh query each time, and no-store: nothing may come from a cache.
+    fromPage: () => page.evaluate(async () => {
+      try {
+        const r = await fetch(`/probe?${Date.now()}-${Math.random()}`, { cache: 'no-store' });
+        return `HTTP ${r.status}`;
+      } catch (e) {
+        return `failed: ${e.message}`;
+      }
+    }),
+    fromNode: () => fromNode(`${url}probe`),
+    async close() {
+      await page.close().catch(() => {});
+      server.closeAllConnections?.();
+      server.close();
+    },
+  };
+}
 
 const state = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.demo.state)));
 const waitFor = (page, fn, arg, timeout) => page.waitForFunction(fn, arg, { timeout, polling: 50 });
@@ -104,6 +156,8 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
         executablePath, headless: true, args: ARGS, timeout: 60_000,
         viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1, acceptDownloads: true, downloadsPath: downloads,
       });
+      figures.chromium = browserVersion(context);
+      console.log(`# browser: Chromium ${figures.chromium}`);
       const p = context.pages()[0] ?? await context.newPage();
       p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       p.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
@@ -230,18 +284,34 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
     });
 
     await step('offline: reload with the network off and the server stopped', async () => {
-      await context.setOffline(true);
-      server.closeAllConnections?.();
-      await new Promise((r) => server.close(r));
-      server = null;
-      await page.reload({ timeout: 30_000 });
-      await waitFor(page, () => ['idle', 'error'].includes(window.demo?.state.phase), null, 30_000);
-      const s = await state(page);
-      assert(s.phase === 'idle', `the page did not start offline: ${s.error}`);
-      assert(await page.evaluate(() => !!navigator.serviceWorker.controller && !navigator.onLine), 'not controlled by the service worker, or still online');
-      await waitFor(page, () => window.demo.state.offlineReady, null, 10_000);
-      const pill = await page.textContent('#offline');
-      assert(pill.includes('offline'), `offline pill: ${pill}`);
+      // Offline is proven by what fails, not by navigator.onLine: after setOffline(true) and a reload,
+      // Debian's Chromium 150 (playwright-core 1.65) kept it true although every request failed, and
+      // such flags change between versions.
+      const appUrl = `http://127.0.0.1:${server.address().port}/`;
+      const w = await witness(context);
+      try {
+        const before = await w.fromPage();
+        assert(before === 'HTTP 200', `while online, the witness page's fetch got ${before} (the probe must be able to succeed)`);
+        await context.setOffline(true);
+        server.closeAllConnections?.();
+        await new Promise((r) => server.close(r));
+        server = null;
+        await page.reload({ timeout: 30_000 });
+        await waitFor(page, () => ['idle', 'error'].includes(window.demo?.state.phase), null, 30_000);
+        const s = await state(page);
+        assert(s.phase === 'idle', `the page did not start offline: ${s.error}`);
+        assert(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the reloaded page is not controlled by the service worker');
+        const demo = await fromNode(appUrl);
+        assert(demo.startsWith('failed'), `the demo's server still answers: ${demo}`);
+        const browser = await w.fromPage(), node = await w.fromNode();
+        assert(browser.startsWith('failed') && node === 'HTTP 200',
+          `the network is not off: a fetch from a page no service worker controls got ${browser}, while Node got ${node} from the same server`);
+        await waitFor(page, () => window.demo.state.offlineReady, null, 10_000);
+        const pill = await page.textContent('#offline');
+        assert(pill.includes('offline'), `offline pill: ${pill}`);
+      } finally {
+        await w.close();
+      }
     });
 
     await step('offline: load the saved model from IndexedDB and predict a drawn digit', async () => {

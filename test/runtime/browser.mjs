@@ -6,6 +6,7 @@
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), SIMDNN_DIST (bundle to test, relative to the
 // repo root), SMOKE_TIMEOUT_MS (per page, default 120000).
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
@@ -112,6 +113,8 @@ let context;
 try {
   servers.push(await serve(true), await serve(false));
   context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: ARGS, timeout: 60_000 });
+  const pw = createRequire(import.meta.url)('playwright-core/package.json').version;
+  console.log(`# browser: Chromium ${context.browser()?.version() ?? 'unknown'} (playwright-core ${pw})`);
   const results = [];
   results.push(await runPage(context, servers[0], true));
   results.push(await runPage(context, servers[1], false));

@@ -36,7 +36,7 @@ import {
   SHUTDOWN, SLEEPERS, TILES, WS, WSARG, opIndex, type KernelName,
 } from './control.js';
 import { Adapt, type Shape } from './adapt.js';
-import { spawnWorker, type PoolWorker } from './pool.js';
+import { keepAliveHint, startWorkers, type PoolWorker } from './pool.js';
 
 export interface ThreadsOptions extends WasmOptions {
   /** Threads that run kernels, the calling thread included (1 … 64). */
@@ -52,7 +52,7 @@ export interface ThreadsOptions extends WasmOptions {
   stallMs?: number;
   /** How long idle workers spin before sleeping (default 300 µs). */
   spinMicros?: number;
-  /** Milliseconds allowed for the workers to load and answer setup (default 30000). */
+  /** Tests: milliseconds allowed for the first worker to answer setup (default: pool.ts, HANDSHAKE_MS). */
   startTimeoutMs?: number;
 }
 
@@ -128,6 +128,10 @@ class Dispatcher {
   private blocking = true;
   /** Jobs run through the control block (work that was split). */
   jobs = 0;
+  /** Kernel calls, split or not (check() runs first in each). */
+  calls = 0;
+  /** Cancels the keep-alive hint (pool.ts), where the workers keep the process alive. */
+  stopHint: (() => void) | null = null;
   /** Jobs whose tiles the calling thread all ran itself (no worker came in time, or run alone). */
   soloJobs = 0;
   /** Jobs run alone on purpose (adapt.ts), without waking the workers. */
@@ -153,6 +157,7 @@ class Dispatcher {
 
   /** Throws if the backend cannot run kernels any more. */
   check(): void {
+    this.calls++;
     if (this.closing) throw new Error('simdnn: this wasm-threads backend was disposed (shutdown() or a later init() replaced it).');
     if (this.failure) throw new Error(`simdnn: the wasm-threads backend is unusable: ${this.failure}. Call init() again.`);
     if (this.ctl && Atomics.load(this.ctl.i32, DEAD)) this.fail(`worker ${Atomics.load(this.ctl.i32, DEAD) - 1} exited`);
@@ -249,6 +254,8 @@ class Dispatcher {
       Atomics.add(this.ctl.i32, GEN, 1);
       Atomics.notify(this.ctl.i32, GEN);
     }
+    this.stopHint?.();
+    this.stopHint = null;
     for (const w of this.workers) w.terminate();
     this.workers = [];
   }
@@ -444,23 +451,17 @@ export class WasmThreadsBackend extends WasmBackend {
     new Int32Array(memory.buffer, ptr, CONTROL_BYTES >> 2).fill(0);
     d.attach(new Control(memory, ptr, exports));
     try {
-      const started = await Promise.allSettled(
-        Array.from({ length: threads - 1 }, (_, i) =>
-          spawnWorker(
-            { module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros },
-            {
-              url: opts.workerUrl,
-              timeoutMs: opts.startTimeoutMs ?? 30_000,
-              onDeath: (why) => {
-                if (!d.closing && !d.failure) d.failure = why;
-              },
-            },
-          ),
-        ),
+      d.workers = await startWorkers(
+        Array.from({ length: threads - 1 }, (_, i) => ({ module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros })),
+        {
+          url: opts.workerUrl,
+          handshakeMs: opts.startTimeoutMs,
+          onDeath: (why) => {
+            if (!d.closing && !d.failure) d.failure = why;
+          },
+        },
       );
-      for (const s of started) if (s.status === 'fulfilled') d.workers.push(s.value);
-      const bad = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (bad) throw bad.reason;
+      if (d.workers.some((w) => w.keepsAlive)) d.stopHint = keepAliveHint(d.workers.length, () => d.calls);
     } catch (e) {
       b.dispose();
       throw new Error(`wasm-threads: could not start ${threads - 1} worker${threads === 2 ? '' : 's'}: ${(e as Error)?.message ?? e}`);
@@ -541,6 +542,11 @@ export class WasmThreadsBackend extends WasmBackend {
    */
   _testAlone(on: boolean | null): void {
     this.d.adapt.force = on;
+  }
+
+  /** Whether the workers keep the process alive until shutdown() (web Workers in Deno: pool.ts). */
+  get keepsProcessAlive(): boolean {
+    return this.d.workers.some((w) => w.keepsAlive);
   }
 
   /** Workers running (threads − 1 until dispose()). */

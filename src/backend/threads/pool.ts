@@ -1,14 +1,39 @@
-// Starting and stopping the workers: one module worker per extra thread, in Node (worker_threads),
-// Deno and browsers alike, set up through Comlink. Kernel work never goes through here (control.ts).
+// Starting and stopping the workers: one module worker per extra thread, in Node and Deno
+// (worker_threads) and browsers (Worker), set up through Comlink. Kernel work never goes through here
+// (control.ts).
 import * as Comlink from 'comlink';
-// Static although only Node uses it: a few hundred bytes of plain JS with no Node import, and a dynamic
-// import() here would become a chunk of its own in the split build (scripts/build.mjs).
+// Static although only Node and Deno use it: a few hundred bytes of plain JS with no Node import, and a
+// dynamic import() here would become a chunk of its own in the split build (scripts/build.mjs).
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { nodeBuiltin } from '../features.js';
 import type { WorkerApi, WorkerSetup } from './worker.js';
 
 const g = globalThis as any;
-const isNode = typeof g.process?.versions?.node === 'string' && typeof g.Deno === 'undefined';
+const isDeno = typeof g.Deno?.version?.deno === 'string';
+const isNode = !isDeno && typeof g.process?.versions?.node === 'string';
+
+/**
+ * How long the workers may take, once created, to load their script and answer setup before none has:
+ * then the script is taken not to be simdnn's worker. An unrelated file at the worker's URL (another
+ * project's worker.js beside a bundle) loads fine and never answers, so only a timer ends that wait.
+ * Measured on a 2-core machine busy with other work (load average 11–16): in Node the first answer came
+ * after ~110 ms (median, 2 threads), and within 1.7 s with four extra busy loops, for 2, 8 or 64 threads;
+ * a browser may also have to fetch the 9 KB script. 10 s is several times that, and still a bearable
+ * wait before init() falls back to one thread with a note. Only the first answer is held to it: it
+ * proves the script right. (Creating the workers is not timed: in Deno that alone took up to 43 s for
+ * 64 workers under that load.)
+ */
+const HANDSHAKE_MS = 10_000;
+/**
+ * After the first worker answered (so the script is simdnn's), how long the others may still take: only
+ * a busy machine delays them then (64 workers on 2 cores under the load above: all within 12.5 s).
+ */
+const REST_MS = 60_000;
+/**
+ * Deno's web Worker has no unref(): where simdnn has to use it (a worker script that is not a file:
+ * URL), the workers keep the process alive. After this long without a kernel call it says so, once.
+ */
+const HINT_IDLE_MS = 5_000;
 
 /** How a worker ended, as the pool learned it from the worker's events. */
 export type Death = string;
@@ -19,15 +44,17 @@ export interface PoolWorker {
   terminate(): void;
   /** Tests: ends the thread as a crash would (its death is reported through onDeath). */
   kill(): void;
+  /** Whether this worker keeps the process alive until terminate() (a web Worker in Deno). */
+  readonly keepsAlive: boolean;
 }
 
-export interface SpawnOptions {
+export interface StartOptions {
   /** The worker script (dist/worker.js); default: next to the bundle that holds this code. */
   url?: string | URL;
-  /** Called once if the worker reports an error or exits while it is still wanted. */
+  /** Called once if a worker reports an error or exits while it is still wanted. */
   onDeath(why: Death): void;
-  /** Milliseconds to wait for a worker to load and answer setup. */
-  timeoutMs: number;
+  /** Tests: milliseconds to wait for the first answer instead of HANDSHAKE_MS. */
+  handshakeMs?: number;
 }
 
 /**
@@ -47,9 +74,42 @@ function browserWorker(url: string | URL | undefined): Worker {
 }
 
 const nodeName = (m: string) => ['node', m].join(':'); // so web bundlers don't try to resolve it
+// Two letters at least, so that a Windows path (C:\…) reads as a path.
+const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]+:/i.test(s);
 
-/** Starts one worker and runs its Comlink setup; rejects (never hangs) when it cannot load. */
-export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promise<PoolWorker> {
+/**
+ * Where the workers come from. Node and Deno: a file (path or file: URL) runs on node:worker_threads,
+ * whose unref() lets a process that forgets shutdown() exit (Deno's web Worker has no unref()); a string
+ * without a scheme is a path, as Node's Worker reads it. Anything else runs as a web Worker.
+ */
+function resolveUrl(url: string | URL | undefined): { url: string | URL | undefined; href: string; file: boolean } {
+  if (!isNode && !isDeno) {
+    let href = String(url ?? defaultWorkerUrl());
+    try {
+      href = new URL(href, g.location?.href).href;
+    } catch {
+      /* shown as given */
+    }
+    return { url, href, file: false };
+  }
+  const u = url === undefined ? defaultWorkerUrl() : typeof url === 'string' && !hasScheme(url) ? url : new URL(url);
+  // In Node any URL goes to worker_threads too: its own error for one it cannot load is the clearest.
+  return { url: u, href: String(u), file: isNode || typeof u === 'string' || u.protocol === 'file:' };
+}
+
+/** The fix, for every message about a worker script that did not start. */
+const FIX = "pass init({ workerUrl }) the URL of simdnn's worker script (dist/worker.js in the package, exported as 'simdnn/worker')";
+
+interface Spawned {
+  worker: PoolWorker;
+  /** Resolves when the worker answered setup; rejects when it failed or exited first. */
+  ready: Promise<unknown>;
+  /** Lets the process exit while the worker runs (Node and Deno's worker_threads). */
+  unref(): void;
+}
+
+/** Starts one worker and sends it setup without waiting for the answer. */
+async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, onDeath: (why: Death) => void): Promise<Spawned> {
   let wanted = true;
   let failed: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => (failed = reject));
@@ -58,33 +118,28 @@ export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promi
     failed(new Error(why));
     if (wanted) {
       wanted = false;
-      opts.onDeath(why);
+      onDeath(why);
     }
   };
   let endpoint: Comlink.Endpoint;
   let stop: () => void;
   let unref = () => {};
+  let keepsAlive = false;
 
-  if (isNode) {
-    const url = opts.url === undefined ? defaultWorkerUrl() : typeof opts.url === 'string' && !/^[a-z]+:/i.test(opts.url) ? opts.url : new URL(opts.url);
-    if (url instanceof URL && url.protocol === 'file:') {
-      const { existsSync } = await nodeBuiltin(nodeName('fs'));
-      const { fileURLToPath } = await nodeBuiltin(nodeName('url'));
-      if (!existsSync(fileURLToPath(url))) throw new Error(`the worker script ${url.href} does not exist (build it with \`npm run build\`, or pass init's workerUrl)`);
-    }
+  if (where.file) {
     const { Worker } = await nodeBuiltin(nodeName('worker_threads'));
-    const w = new Worker(url);
+    const w = new Worker(where.url);
     w.on('error', (e: Error) => die(`worker ${setup.id} failed: ${e?.message ?? e}`));
     w.on('exit', (code: number) => die(`worker ${setup.id} exited (code ${code})`));
     endpoint = nodeEndpoint(w);
-    stop = () => void w.terminate().catch(() => {});
+    stop = () => void Promise.resolve(w.terminate()).catch(() => {});
     // A process that forgets shutdown() must still exit, so the worker must not keep it alive — but
     // only once it is set up (a pending `await init()` must keep the process alive), and only after
     // every listener is attached (adding the first 'message' listener refs the worker's port again).
     unref = () => w.unref();
   } else {
     if (typeof Worker !== 'function') throw new Error('this runtime has no Worker');
-    const w = browserWorker(opts.url);
+    const w = browserWorker(where.url);
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault?.();
       die(`worker ${setup.id} failed: ${e.message || 'could not load the worker script (see the console)'}`);
@@ -92,6 +147,7 @@ export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promi
     w.addEventListener('messageerror', () => die(`worker ${setup.id}: a message could not be deserialised`));
     endpoint = w as unknown as Comlink.Endpoint;
     stop = () => w.terminate();
+    keepsAlive = isDeno;
   }
 
   const api = Comlink.wrap<WorkerApi>(endpoint);
@@ -104,18 +160,80 @@ export async function spawnWorker(setup: WorkerSetup, opts: SpawnOptions): Promi
     }
     stop();
   };
+  const ready = Promise.race([api.setup(setup), failure]);
+  ready.catch(() => {}); // startWorkers reads it; a late rejection after a timeout is not unhandled
+  return { worker: { api, terminate, kill: () => stop(), keepsAlive }, ready, unref };
+}
+
+/**
+ * Starts one worker per setup and waits until each has answered; rejects (never hangs) when a worker
+ * cannot load, fails, or none answers within HANDSHAKE_MS, and then leaves none running.
+ */
+export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): Promise<PoolWorker[]> {
+  const where = resolveUrl(opts.url);
+  if (where.file) {
+    const { existsSync } = await nodeBuiltin(nodeName('fs'));
+    const { fileURLToPath } = await nodeBuiltin(nodeName('url'));
+    const u = where.url as string | URL;
+    let exists = true;
+    try {
+      if (typeof u === 'string' || u.protocol === 'file:') exists = existsSync(typeof u === 'string' ? u : fileURLToPath(u));
+    } catch {
+      /* no read permission (Deno): the Worker reports it */
+    }
+    if (!exists) throw new Error(`the worker script ${where.href} does not exist (build it with \`npm run build\`, or ${FIX})`);
+  }
+  const spawned: Spawned[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`worker ${setup.id} did not answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-  });
   try {
-    await Promise.race([api.setup(setup), failure, timeout]);
+    for (const s of setups) spawned.push(await spawn(s, where, opts.onDeath));
+    const handshakeMs = opts.handshakeMs ?? HANDSHAKE_MS;
+    await new Promise<void>((resolve, reject) => {
+      let left = spawned.length;
+      const arm = (ms: number, why: () => string) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => reject(new Error(why())), ms);
+      };
+      arm(handshakeMs, () =>
+        `the worker script ${where.href} did not answer within ${handshakeMs / 1000} s, so it is not simdnn's worker (or it could not load): ${FIX}`);
+      for (const s of spawned)
+        s.ready.then(() => {
+          if (left === spawned.length) arm(REST_MS, () => `${left} of ${spawned.length} workers of ${where.href} did not answer within ${REST_MS / 1000} s after the first one did: is the machine overloaded?`);
+          if (--left === 0) resolve();
+        }, reject);
+      if (left === 0) resolve();
+    });
   } catch (e) {
-    terminate();
-    throw e;
+    for (const s of spawned) s.worker.terminate();
+    const msg = (e as Error)?.message ?? String(e);
+    // A worker that failed to load or crashed: name the script too, unless the message does.
+    throw new Error(msg.includes(where.href) ? msg : `${msg} (worker script ${where.href}; if that is not simdnn's worker, ${FIX})`);
   } finally {
     clearTimeout(timer);
   }
-  unref();
-  return { api, terminate, kill: () => stop() };
+  for (const s of spawned) s.unref();
+  return spawned.map((s) => s.worker);
+}
+
+/**
+ * For workers that keep the process alive (keepsAlive): prints one line on stderr once no kernel ran
+ * for HINT_IDLE_MS (`calls` counts kernel calls), so that a script that forgot shutdown() does not hang
+ * without a word. Returns the function that cancels it (shutdown()).
+ */
+export function keepAliveHint(workers: number, calls: () => number): () => void {
+  let last = calls(), since = Date.now();
+  const id = setInterval(() => {
+    const n = calls();
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (Date.now() - since >= HINT_IDLE_MS) {
+      clearInterval(id);
+      console.error(`simdnn: ${workers} worker thread${workers === 1 ? '' : 's'} keep${workers === 1 ? 's' : ''} this process alive; call shutdown() when done`);
+    }
+  }, 1000);
+  // The timer itself must not be what keeps the process alive.
+  if (typeof g.Deno?.unrefTimer === 'function') g.Deno.unrefTimer(id);
+  else (id as any)?.unref?.();
+  return () => clearInterval(id);
 }

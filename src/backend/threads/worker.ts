@@ -109,11 +109,15 @@ const api = {
 export type WorkerApi = typeof api;
 
 async function endpoint(): Promise<Comlink.Endpoint> {
-  if (isNode) {
+  // A worker_threads worker (Node; Deno when the script is a file, see pool.ts) talks through parentPort,
+  // a web Worker through its global scope. In Deno both exist, and only parentPort says which this is.
+  if (typeof g.process?.versions?.node === 'string') {
     const name = ['node', 'worker_threads'].join(':');
     const { parentPort } = await nodeBuiltin(name);
-    const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
-    return nodeEndpoint(parentPort);
+    if (parentPort) {
+      const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+      return nodeEndpoint(parentPort);
+    }
   }
   return g as Comlink.Endpoint;
 }
