@@ -43,6 +43,7 @@ export * as metrics from './metrics.js';
 export type { Dataset, ReadCsvOptions, CsvEncoding, CsvReport, MissingStrategy, Task, Scaler, ScalerJSON, Split, SplitOptions, Batch, BatchOptions, Rng } from './data/index.js';
 export type { MetricInput, PRFOptions, ClassificationReport, ReportOptions, LogLossOptions, R2Options } from './metrics.js';
 export { save, load, loadBytes, saveFile, saveIndexedDB, loadIndexedDB, download } from './io/model.js';
-export type { ModelSource } from './io/model.js';
+export type { ModelSource, SaveOptions, LoadOptions } from './io/model.js';
+export type { TorchLoadOptions } from './io/torch.js';
 export { encodeSafetensors, decodeSafetensors, writeFileAtomic, readFileBytes, fetchBytes, idbSave, idbLoad, idbDelete, idbList, downloadBytes } from './io/index.js';
 export type { SafetensorsEntry, DecodedTensor, DecodedSafetensors, DecodeOptions, EncodeOptions, IdbOptions } from './io/index.js';

@@ -7,18 +7,34 @@ import { engine } from '../engine.js';
 import { checkLayerConfig, isLoadableLayerType, layerFromConfig, type CustomLayerConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
 import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
+import { fromTorchLayout, torchLayout, torchTopology, transposed, type TorchLoadOptions } from './torch.js';
 import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
 
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
+
+export interface SaveOptions {
+  /**
+   * 'simdnn' (default): our names (layers.{i}.weight) and layout (weight [in, out]). 'torch': a state
+   * dict that torch.nn.Sequential(...).load_state_dict(safetensors.torch.load_file(path)) accepts:
+   * modules numbered as in the nn.Sequential (one per fused activation too), weights [out, in]. The
+   * Python that builds the nn.Sequential is in the metadata (torch_sequential), and load() reads the
+   * file back exactly, preprocessing included.
+   */
+  layout?: 'simdnn' | 'torch';
+}
 
 /**
  * The model as one safetensors file (bytes). Refuses what load() would refuse, so that every file it
  * writes loads back: non-finite weights (a diverged model) and preprocessing that does not fit the
  * model (class or column counts, scaler width, a malformed encoding).
  */
-export function save(model: Sequential): Uint8Array {
+export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   if (!(model instanceof Sequential)) throw new TypeError(`save: expects a model (from mlp() or sequential()), got ${model === null ? 'null' : typeof model}.`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`save: options must be an object such as {layout: 'torch'}, got ${options === null ? 'null' : typeof options}.`);
+  for (const k of Object.keys(options)) if (k !== 'layout') throw new TypeError(`save: unknown option '${k}'; the option is layout ('simdnn' or 'torch').`);
+  const layout = options.layout ?? 'simdnn';
+  if (layout !== 'simdnn' && layout !== 'torch') throw new RangeError(`save: layout must be 'simdnn' or 'torch', got ${show(layout)}.`);
   model.check('save');
   model.layers.forEach((l, i) => {
     if (!isLoadableLayerType(l.type))
@@ -45,12 +61,30 @@ export function save(model: Sequential): Uint8Array {
   });
   // Checked in the form load reads it (after the JSON round trip, where NaN becomes null).
   readPreprocessing(JSON.parse(preprocessing), model.inputSize, model.outputSize, 'model.preprocessing', (m) => new Error(`save: ${m}`));
-  return encodeSafetensors(entries, {
-    format: FORMAT,
+  const topology = JSON.stringify(model.config());
+  if (layout === 'simdnn')
+    return encodeSafetensors(entries, {
+      format: FORMAT,
+      format_version: FORMAT_VERSION,
+      topology,
+      preprocessing,
+      weight_layout: 'linear layers: weight [in, out] (y = x @ weight + bias); torch.nn.Linear.weight is its transpose',
+    });
+  const t = torchLayout(model.config().layers, 'save');
+  const torchEntries = entries.map((e) => {
+    const name = t.names.get(e.name)!;
+    return e.shape.length === 2 ? { name, shape: [e.shape[1], e.shape[0]], data: transposed(e.data, e.shape[0], e.shape[1]) } : { ...e, name };
+  });
+  return encodeSafetensors(torchEntries, {
+    format: 'pt', // what safetensors.torch.save_file writes
+    simdnn: FORMAT,
     format_version: FORMAT_VERSION,
-    topology: JSON.stringify(model.config()),
+    layout: 'torch',
+    topology,
     preprocessing,
-    weight_layout: 'linear layers: weight [in, out] (y = x @ weight + bias); torch.nn.Linear.weight is its transpose',
+    torch_sequential: t.python,
+    torch_modules: JSON.stringify(t.modules),
+    weight_layout: 'torch: the state dict of the nn.Sequential in torch_sequential; Linear weight [out, in] (y = x @ weight.T + bias)',
   });
 }
 
@@ -61,9 +95,12 @@ export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataVie
  * Blob/File, a URL (http, https, file) or a file path (Node, Deno). The file is validated before
  * anything is allocated from it; a corrupt, truncated or hostile file is a clear Error.
  */
-export async function load(source: ModelSource): Promise<Sequential> {
-  return loadBytes(await sourceBytes(source));
+export async function load(source: ModelSource, options?: LoadOptions): Promise<Sequential> {
+  return loadBytes(await sourceBytes(source), options);
 }
+
+/** load()'s options: only for a PyTorch state dict (see TorchLoadOptions); simdnn's own files need none. */
+export type LoadOptions = TorchLoadOptions;
 
 async function sourceBytes(source: ModelSource): Promise<Bytes> {
   // Bytes go to the decoder as they are: it takes any view (brand checks, so other realms' too).
@@ -82,13 +119,26 @@ async function sourceBytes(source: ModelSource): Promise<Bytes> {
  * NaN and infinities, and the preprocessing against the model's inputs and outputs. A failure
  * leaves nothing allocated.
  */
-export function loadBytes(bytes: Bytes): Sequential {
+export function loadBytes(bytes: Bytes, options?: LoadOptions): Sequential {
   engine.requireBackend();
-  const file = parseSafetensors(bytes, { label: 'load' });
+  if (options !== undefined && (typeof options !== 'object' || options === null || (options as { from?: unknown }).from !== 'torch'))
+    throw new TypeError(`load: the options are for PyTorch state dicts, {from: 'torch', activation: 'relu', …}; simdnn's own files need none (got ${options === null ? 'null' : typeof options === 'object' ? `from: ${show((options as { from?: unknown }).from)}` : typeof options}).`);
+  let file = parseSafetensors(bytes, { label: 'load' });
   const { metadata } = file;
   const corrupt = (m: string) => new Error(`load: corrupt model file: ${m}`);
-  if (metadata.format !== FORMAT)
-    throw new Error(`load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.`);
+  const ours = metadata.format === FORMAT || (metadata.simdnn === FORMAT && metadata.layout === 'torch');
+  if (options && !ours) {
+    // A foreign state dict: the topology comes from its Linear weights and the options.
+    const t = torchTopology(file, options, corrupt);
+    file = fromTorchLayout(file, t.names);
+    const topology = readTopology({ layers: t.layers, seed: 0 }, file, corrupt);
+    return build(topology, file, readPreprocessing(undefined, topology.inputs, topology.outputs, 'preprocessing', corrupt), corrupt);
+  }
+  if (!ours)
+    throw new Error(
+      `load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.` +
+        ([...file.tensors.keys()].some((k) => /(^|\.)\d+\.weight$/.test(k)) ? " If it is a PyTorch nn.Sequential's state dict, load it with {from: 'torch', activation: 'relu'} (its activation)." : ''),
+    );
   if (metadata.format_version !== FORMAT_VERSION)
     throw new Error(
       `load: this model file has format_version ${metadata.format_version === undefined ? '(missing)' : show(metadata.format_version)}; this simdnn reads version ${FORMAT_VERSION}` +
@@ -102,7 +152,19 @@ export function loadBytes(bytes: Bytes): Sequential {
       throw corrupt(`the ${key} metadata is not valid JSON.`);
     }
   };
-  const topology = readTopology(parse('topology'), file, corrupt);
+  const rawTopology = parse('topology');
+  if (metadata.layout === 'torch') {
+    // simdnn's model in PyTorch's names and layout: the same topology, renamed and transposed.
+    if (!isPlainObject(rawTopology) || !Array.isArray(rawTopology.layers)) throw corrupt('the metadata has no topology.');
+    let names: Map<string, string>;
+    try {
+      names = torchLayout(rawTopology.layers.map((c) => checkLayerConfig(c)), 'load').names;
+    } catch (e) {
+      throw corrupt(`topology: ${(e as Error).message}`);
+    }
+    file = fromTorchLayout(file, names);
+  }
+  const topology = readTopology(rawTopology, file, corrupt);
   const weightsOf = (names: readonly string[]) =>
     names.map((name) => {
       const data = file.read(name);
@@ -111,8 +173,17 @@ export function loadBytes(bytes: Bytes): Sequential {
       return data;
     });
   if (topology.custom) return loadCustom(topology, file, parse('preprocessing'), weightsOf, corrupt);
-  const pre = readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt);
-  const weights = weightsOf(topology.params.map((p) => p.name));
+  return build(topology, file, readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt), corrupt);
+}
+
+/** The model of a checked topology (built-in layers) with the file's weights; frees what it built on failure. */
+function build(topology: Topology, file: ParsedSafetensors, pre: Preprocessing, corrupt: (m: string) => Error): Sequential {
+  const weights = topology.params.map(({ name }) => {
+    const data = file.read(name);
+    const bad = nonFinite(data, file.tensors.get(name)!.shape);
+    if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
+    return data;
+  });
 
   // Only allocation can fail from here on (out of memory): free whatever was built.
   const layers: Layer[] = [];
@@ -419,8 +490,8 @@ function readEncoding(e: unknown, inputs: number, where: string, fail: (m: strin
 }
 
 /** Writes the model to a file (Node, Deno) atomically: a crash mid-write leaves any old file intact. */
-export async function saveFile(model: Sequential, path: string): Promise<void> {
-  await writeFileAtomic(path, save(model));
+export async function saveFile(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
+  await writeFileAtomic(path, save(model, options));
 }
 
 /** Stores the model in the browser's IndexedDB under `key`. */
