@@ -44,6 +44,12 @@ export class Engine {
   debug = false;
   /** False inside noGrad() and while backward() runs: ops record no graph. */
   gradEnabled = true;
+  /**
+   * While grad()/valueAndGrad() run their function: the leaves it differentiates with respect to. Other
+   * leaves (a model's parameters) then count as constants: no graph is recorded for them, no gradient
+   * is computed for them, and their .grad is left alone (as torch.autograd.grad).
+   */
+  gradLeaves: ReadonlySet<object> | null = null;
   scopes: Tensor[][] = [];
   liveTensors = 0;
   liveStorages = 0;

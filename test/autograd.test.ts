@@ -72,6 +72,21 @@ const cases: Case[] = [
   { name: 'transpose', shapes: [[2, 5]], f: (x) => project(sd.transpose(x).exp()) },
   { name: 'clone', shapes: [[4]], f: (x) => project(sd.clone(x).tanh()) },
   { name: 'broadcastTo', shapes: [[3, 1]], f: (x) => project(sd.broadcastTo(x, [2, 3, 4])) },
+  // The gradient with respect to a model's input (saliency, integrated gradients): its parameters are
+  // closed over, so grad() treats them as constants.
+  ...(['relu', 'tanh', 'gelu'] as const).map((activation): Case => ({
+    name: `input gradient of an mlp (${activation}, dropout off, softmax output)`,
+    shapes: [[5, 4]],
+    f: (x) => {
+      const m = sd.mlp([4, 6, 5, 3], { activation, dropout: 0.3, outputActivation: 'softmax', seed: 2 });
+      try {
+        return project(m.forward(x));
+      } finally {
+        m.dispose();
+      }
+    },
+    gen: awayFromZero,
+  })),
   { name: 'a small MLP with a shared weight', shapes: [[6, 4], [4, 4], [4]], f: (x, w, b) => sd.softmaxCrossEntropy(sd.dense(sd.dense(x, w, b, 'tanh'), w, b), sd.tensor([0, 1, 2, 3, 1, 0])) },
 ];
 
@@ -150,6 +165,41 @@ describe.each(['js', 'wasm'] as const)('float32 autograd on %s matches the float
       expect(sd.memory().tensors).toBe(0);
     });
   }
+});
+
+describe('grad() differentiates only its arguments', () => {
+  afterAll(() => sd.shutdown());
+  it("a model's parameters used inside f are constants: their .grad stays as it was, and their gradient rules skip them", async () => {
+    await sd.init({ backend: 'wasm' });
+    const model = sd.mlp([3, 8, 2], { seed: 1 });
+    const x = sd.tensor(rng(3).array(4 * 3), [4, 3]);
+    const before = model.parameters().map((p) => p.grad);
+    let gemms = 0;
+    const be = sd.memory() && (model.parameters()[0].storage!.backend as any);
+    const gemm = be.gemm;
+    be.gemm = function (this: unknown, a: unknown) {
+      gemms++;
+      return gemm.call(this, a);
+    };
+    try {
+      const [gx] = sd.grad((t) => sd.sum(model.forward(t)))(x);
+      expect(gx.shape).toEqual([4, 3]);
+      // 2 forward gemms, 2 backward gemms for the inputs of each layer (dx), none for dW.
+      expect(gemms).toBe(4);
+      gx.dispose();
+    } finally {
+      be.gemm = gemm;
+    }
+    expect(model.parameters().map((p) => p.grad)).toEqual(before);
+    expect(model.parameters().every((p) => p.grad === null)).toBe(true);
+    // backward() outside grad() still fills the parameters' .grad.
+    sd.tidy(() => sd.backward(sd.sum(model.forward(x))));
+    expect(model.parameters().every((p) => p.grad !== null)).toBe(true);
+    model.zeroGrad();
+    model.dispose();
+    x.dispose();
+    expect(sd.memory().tensors).toBe(0);
+  });
 });
 
 describe('backward, accumulation and graph lifetime', () => {

@@ -25,8 +25,11 @@ function checkScalarFn(fn: unknown, op: string): void {
 
 /**
  * The value of f and its gradient with respect to each argument: valueAndGrad(f)(x, y) →
- * {value, grads: [df/dx, df/dy]}. f must return a single-value tensor. The arguments are not changed
- * (their .grad stays as it was) and every intermediate is freed.
+ * {value, grads: [df/dx, df/dy]}. f must return a single-value tensor. Only the arguments are
+ * differentiated: tensors f closes over (a model's parameters) are constants here, so their .grad is
+ * left alone and no work is spent on their gradients (as torch.autograd.grad). The gradient of a model's
+ * output with respect to its input: valueAndGrad((x) => sum(model.forward(x)))(x). The arguments are not
+ * changed (their .grad stays as it was) and every intermediate is freed.
  */
 export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
   checkScalarFn(f, 'valueAndGrad');
@@ -41,6 +44,8 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
       l.requiresGrad = true;
       return l;
     });
+    const outer = engine.gradLeaves;
+    engine.gradLeaves = new Set(leaves);
     try {
       const value = tidy(() => {
         const y = f(...leaves);
@@ -58,6 +63,7 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
       value.dispose();
       return { value: v, grads: grads.map((g) => reScope(g)) };
     } finally {
+      engine.gradLeaves = outer;
       for (const l of leaves) l.dispose();
     }
   };

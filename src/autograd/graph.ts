@@ -66,8 +66,14 @@ export class Node {
 /** True when an op on these inputs must be recorded. */
 export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
   if (!engine.gradEnabled) return false;
-  for (const t of inputs) if (t && t.requiresGrad) return true;
+  for (const t of inputs) if (t && tracked(t)) return true;
   return false;
+}
+
+/** Whether gradients flow into t: a result of recorded ops, or a leaf that requires (and, inside grad(), is asked for) one. */
+function tracked(t: Tensor): boolean {
+  if (t.node) return true;
+  return t.requiresGrad && (engine.gradLeaves === null || engine.gradLeaves.has(t));
 }
 
 /** A second tensor on the same storage, outside any tidy scope, for the graph to hold. */
@@ -82,7 +88,7 @@ function retain(t: Tensor): Tensor {
 export function record(out: Tensor, op: string, inputs: readonly (Tensor | null | undefined)[], save: readonly Tensor[], rule: Rule): Tensor {
   if (!needsGrad(inputs)) return out;
   const sources: Source[] = inputs.map((t) => {
-    if (!t || !t.requiresGrad) return null;
+    if (!t || !tracked(t)) return null;
     return t.node ? { node: t.node, leaf: null } : { node: null, leaf: t };
   });
   const node = new Node(op, out.shape, sources, save.map(retain), rule);
