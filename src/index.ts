@@ -36,6 +36,8 @@ export { evaluate } from './train/evaluate.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping } from './train/fit.js';
 export type { EvaluateOptions, EvaluateResult } from './train/evaluate.js';
 export * from './optim/index.js';
+export { explain, quadrature } from './explain/explain.js';
+export type { ExplainOptions, ExplainMethod, Explanation } from './explain/explain.js';
 
 // Data, metrics, saving and loading.
 export * as data from './data/index.js';
