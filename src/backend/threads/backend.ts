@@ -29,6 +29,7 @@
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
 import type { GemmArgs } from '../backend.js';
+import { Workspace, type Allocator } from '../wasm/allocator.js';
 import { WasmBackend, type WasmOptions } from '../wasm/backend.js';
 import type { KernelExports } from '../wasm/exports.js';
 import {
@@ -133,9 +134,8 @@ class Dispatcher {
   /** Jobs run alone on purpose (adapt.ts), without waking the workers. */
   aloneJobs = 0;
   readonly adapt = new Adapt();
-  /** Per-thread gemm workspaces (byte offsets and sizes); WS[id] in the control block mirrors ptr. */
-  wsPtr: number[] = [];
-  wsBytes: number[] = [];
+  /** Per-thread gemm workspaces; WS[id] in the control block mirrors each one's address. */
+  readonly ws: Workspace[] = [];
 
   constructor(
     readonly raw: KernelExports,
@@ -227,18 +227,12 @@ class Dispatcher {
     }
   }
 
-  /** Workspace for gemm tiles of thread id, at least `bytes`; grown and kept. */
-  ensureWorkspace(alloc: (floats: number) => number, free: (p: number) => void, bytes: number): void {
+  /** Workspace for gemm tiles of every thread, at least `bytes` each; grown and kept. */
+  ensureWorkspace(allocator: Allocator, bytes: number): void {
     for (let id = 0; id < this.threads; id++) {
-      if (this.wsBytes[id] >= bytes) continue;
-      const grown = Math.max(bytes, Math.ceil((this.wsBytes[id] ?? 0) * 1.5));
-      if (this.wsPtr[id]) free(this.wsPtr[id]);
-      this.wsPtr[id] = 0;
-      this.wsBytes[id] = 0;
-      const p = alloc(Math.ceil(grown / 4));
-      this.wsPtr[id] = p;
-      this.wsBytes[id] = grown;
-      Atomics.store(this.ctl.i32, WS + id, p);
+      const ws = (this.ws[id] ??= new Workspace());
+      const before = ws.ptr;
+      if (ws.ensure(allocator, bytes) !== before) Atomics.store(this.ctl.i32, WS + id, ws.ptr);
     }
   }
 
@@ -502,7 +496,7 @@ export class WasmThreadsBackend extends WasmBackend {
       const [s, e] = span(t);
       need = Math.max(need, rows ? this.k.f32_gemm_workspace(e - s, n, k) : this.k.f32_gemm_workspace(m, e - s, k));
     }
-    d.ensureWorkspace((f) => this.allocator.alloc(f), (p) => this.allocator.free(p), Math.max(need, 16));
+    d.ensureWorkspace(this.allocator, Math.max(need, 16));
     const A = d.ctl.f64;
     for (let t = 0; t < tiles; t++) {
       const o = t * ARG_STRIDE;

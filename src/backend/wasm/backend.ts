@@ -1,6 +1,6 @@
 import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
 import type { StreamState } from '../../data/random.js';
-import { Allocator } from './allocator.js';
+import { Allocator, Workspace } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
 import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
 
@@ -118,8 +118,7 @@ export class WasmBackend implements Backend {
   readonly k: KernelExports;
   readonly allocator: Allocator;
   private view: Float32Array;
-  private ws = 0;
-  private wsBytes = 0;
+  private readonly ws = new Workspace();
   /** 32 bytes for f32_fill_normal's generator state, allocated on first use and kept. */
   private rngState = 0;
   private disposed = false;
@@ -175,23 +174,10 @@ export class WasmBackend implements Backend {
     return Promise.resolve(this.readSync(h, size));
   }
 
-  /** Scratch for gemm packing, grown on demand and kept. */
-  protected workspace(bytes: number): number {
-    if (bytes > this.wsBytes) {
-      const grown = Math.max(bytes, Math.ceil(this.wsBytes * 1.5));
-      if (this.ws) this.allocator.free(this.ws);
-      this.ws = 0;
-      this.wsBytes = 0;
-      this.ws = this.allocator.alloc(Math.ceil(grown / 4));
-      this.wsBytes = grown;
-    }
-    return this.ws;
-  }
-
   gemm(g: GemmArgs): void {
     const { m, n, k, transA, transB } = g;
     if (m === 0 || n === 0) return;
-    const ws = this.workspace(this.k.f32_gemm_workspace(m, n, k));
+    const ws = this.ws.ensure(this.allocator, this.k.f32_gemm_workspace(m, n, k));
     const fn = transA ? (transB ? this.k.f32_gemm_tt : this.k.f32_gemm_tn) : transB ? this.k.f32_gemm_nt : this.k.f32_gemm_nn;
     fn(m, n, k, g.a as number, transA ? m : k, g.b as number, transB ? k : n, g.c as number, n, (g.bias as number | null) ?? 0, g.act, g.alpha, g.beta, ws);
   }
