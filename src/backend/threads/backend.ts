@@ -29,6 +29,7 @@
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
 import type { GemmArgs } from '../backend.js';
+import { BINARY, BINARY_NAMES, Binary, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation } from '../../core/optable.js';
 import { Workspace, type Allocator } from '../wasm/allocator.js';
 import { WasmBackend, type WasmOptions } from '../wasm/backend.js';
 import type { KernelExports } from '../wasm/exports.js';
@@ -102,9 +103,12 @@ const GRAINS: Record<'default' | 'fine', Grain> = {
   fine: { mem: 1, math: 1, optim: 1, gemm: 1, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 1, perThread: 3, gemmPerThread: 3, minRows: 8, adapt: false, tileAtOne: true, split: 'auto' },
 };
 
-/** Unary codes whose kernels cost a few ns per element (the rest are a few adds or compares). */
-const MATH_UNARY = new Set([3, 4, 5, 6, 7, 8, 13]); // elu gelu sigmoid tanh exp log softplus
-const POW = 9;
+/**
+ * Unary and binary codes whose kernels cost a few ns per element (isApproximation in the op table; the
+ * rest are a few adds, compares or one division), and so take the smaller `math` grain.
+ */
+const MATH_UNARY = new Set<number>(UNARY_NAMES.filter((k) => isApproximation(UNARY[k].accuracy)).map((k) => Unary[k]));
+const MATH_BINARY = new Set<number>(BINARY_NAMES.filter((k) => isApproximation(BINARY[k].accuracy)).map((k) => Binary[k]));
 
 const g = globalThis as any;
 const now: () => number = typeof g.performance?.now === 'function' ? () => g.performance.now() : () => Date.now();
@@ -323,7 +327,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
   const binary = (op: number, outer: number, rows: number, cols: number, a: number, as0: number, as1: number, as2: number, b: number, bs0: number, bs1: number, bs2: number, out: number) => {
     d.check();
     const total = outer * rows * cols;
-    const grainOf = op === POW ? gr.math : gr.mem;
+    const grainOf = MATH_BINARY.has(op) ? gr.math : gr.mem;
     const plan = tiledOn ? chunking(total, grainOf, gr, T) : null;
     if (!plan) return raw.f32_binary(op, outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out);
     const want = Math.min(plan[0], MAX_TILES >> 1); // the row and column cases below make < 2·want tiles
@@ -471,6 +475,7 @@ export class WasmThreadsBackend extends WasmBackend {
   override gemm(g: GemmArgs): void {
     const d = this.d;
     d.check();
+    checkCode('activation', g.act);
     const { m, n, k, transA: ta, transB: tb } = g;
     if (m === 0 || n === 0) return;
     const gr = d.grain, T = d.threads;
