@@ -9,7 +9,7 @@
 // trap means a kernel lacks an op of the table, and the conformance suite fails on it.
 import {
   U_IDENTITY, U_RELU, U_LEAKY_RELU, U_ELU, U_GELU, U_SIGMOID, U_TANH, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS,
-  U_SQUARE, U_SOFTPLUS, U_RECIPROCAL, U_SIGN, unaryGradReadsX, unaryGradReadsY,
+  U_SQUARE, U_SOFTPLUS, U_RECIPROCAL, U_SIGN, U_SILU, unaryGradReadsX, unaryGradReadsY,
 } from './codes';
 import {
   vexp, vexpm1Neg, vgelu, vgeluGrad, vlog, vsigmoid, vsign, vsoftplus, vtanh, kf, K_ONE, K_TWO,
@@ -36,6 +36,7 @@ import {
   if (op == U_SOFTPLUS) return vsoftplus(x);
   if (op == U_RECIPROCAL) return f32x4.div(kf(K_ONE), x);
   if (op == U_SIGN) return vsign(x);
+  if (op == U_SILU) return f32x4.mul(x, vsigmoid(x));
   return x; // identity
 }
 
@@ -63,6 +64,13 @@ import {
   if (op == U_SOFTPLUS) return f32x4.mul(dy, vsigmoid(x));
   if (op == U_RECIPROCAL) return f32x4.neg(f32x4.mul(f32x4.mul(dy, y), y)); // no early overflow of y²
   if (op == U_SIGN) return zero;
+  if (op == U_SILU) {
+    // silu' = σ(x)·(1 + x·σ(−x)): σ(x) and σ(−x) = 1 − σ(x) from one e^−|x|, so 1 − σ does not cancel.
+    const e = vexp(f32x4.neg(f32x4.abs(x)));
+    const q = f32x4.div(one, f32x4.add(one, e)), eq = f32x4.mul(e, q);
+    const pos = f32x4.ge(x, zero);
+    return f32x4.mul(dy, f32x4.mul(v128.bitselect(q, eq, pos), f32x4.add(one, f32x4.mul(x, v128.bitselect(eq, q, pos)))));
+  }
   return dy; // identity
 }
 
@@ -109,6 +117,7 @@ export function f32_unary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void
     case U_SOFTPLUS: { unaryLoop(U_SOFTPLUS, n, x, y, alpha); break; }
     case U_RECIPROCAL: { unaryLoop(U_RECIPROCAL, n, x, y, alpha); break; }
     case U_SIGN: { unaryLoop(U_SIGN, n, x, y, alpha); break; }
+    case U_SILU: { unaryLoop(U_SILU, n, x, y, alpha); break; }
     default: unreachable();
   }
 }
@@ -171,6 +180,7 @@ export function f32_unary_grad(op: i32, n: i32, x: usize, y: usize, dy: usize, d
     case U_SOFTPLUS: { gradLoop(U_SOFTPLUS, n, x, y, dy, dx, alpha); break; }
     case U_RECIPROCAL: { gradLoop(U_RECIPROCAL, n, x, y, dy, dx, alpha); break; }
     case U_SIGN: { gradLoop(U_SIGN, n, x, y, dy, dx, alpha); break; }
+    case U_SILU: { gradLoop(U_SILU, n, x, y, dy, dx, alpha); break; }
     default: unreachable();
   }
 }

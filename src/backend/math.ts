@@ -71,6 +71,8 @@ export const UNARY_REF: { readonly [K in UnaryName]: UnaryRef } = {
   softplus: { f: softplus, d: (x) => sigmoid(x) },
   reciprocal: { f: (x) => 1 / x, d: (_x, y) => -y * y },
   sign: { f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), d: () => 0 }, // keeps ±0 and NaN
+  // silu' = σ(x)·(1 + x·(1 − σ(x))), with 1 − σ(x) as σ(−x): no cancellation for large x.
+  silu: { f: (x) => x * sigmoid(x), d: (x) => sigmoid(x) * (1 + x * sigmoid(-x)) },
 };
 
 /** The references by code (UNARY_NAMES order), for the js backend's loops. */

@@ -91,6 +91,7 @@ export const UNARY = {
   softplus: { code: 13, doc: 'log(1 + eˣ), without overflow', accuracy: 'transcendental', grad: 'x', activation: false, domain: 'real' },
   reciprocal: { code: 14, doc: '1/x', accuracy: 'ieee', grad: 'y', activation: false, domain: 'real' },
   sign: { code: 15, doc: '−1, 0 or 1 (±0 and NaN pass through); its derivative is 0', accuracy: 'exact', grad: 'none', activation: false, domain: 'real' },
+  silu: { code: 16, doc: 'x·σ(x), the SiLU (swish) of torch.nn.SiLU', accuracy: 'transcendental', grad: 'x', activation: true, domain: 'real', he: true },
 } as const satisfies Record<string, UnaryDesc>;
 
 export interface BinaryDesc {

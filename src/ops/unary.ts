@@ -29,3 +29,5 @@ export const softplus = (x: Tensor): Tensor => unaryOp('softplus', x);
 export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
 /** −1, 0 or 1 (±0 and NaN pass through). */
 export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
+/** x·σ(x), the SiLU (swish) of torch.nn.SiLU. */
+export const silu = (x: Tensor): Tensor => unaryOp('silu', x);

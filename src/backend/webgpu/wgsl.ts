@@ -204,6 +204,14 @@ fn softplus_f(x: f32) -> f32 {
   return max(x, 0.0) + log1p_pos(exp_f(-abs(x)));
 }
 
+/** e^-|x|·2^24 for silu: normal wherever x·e^-|x| is (0 beyond |x| = 104, NaN for NaN). */
+fn silu_e(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  let a = abs(x);
+  if (a > 104.0) { return 0.0; }
+  return exp_hilo(-a, 0.0, 24);
+}
+
 fn sign_f(x: f32) -> f32 {
   if (x > 0.0) { return 1.0; }
   if (x < 0.0) { return -1.0; }
@@ -350,6 +358,15 @@ export const UNARY_WGSL: { readonly [K in UnaryName]: { readonly f: Snippet; rea
   softplus: { f: 'return softplus_f(x);', d: 'return sigmoid_f(x);' },
   reciprocal: { f: 'return 1.0 / x;', d: 'return -(y * y);' },
   sign: { f: 'return sign_f(x);', d: 'return 0.0;' },
+  // x·σ(x) and silu' = σ(x)·(1 + x·σ(−x)), with e = e^−|x|·2^24 (silu_e): σ(x) is subnormal below −87.3
+  // where x·σ(x) is not, and a GPU may flush it to zero; σ(−x) = 1 − σ(x) comes from the same e, so it
+  // does not cancel.
+  silu: {
+    f: 'let e = silu_e(x);\n    let d = 1.0 + e * 5.9604644775390625e-8;\n    if (x >= 0.0) { return x / d; }\n    return x * (e / d) * 5.9604644775390625e-8;',
+    d:
+      'let e = silu_e(x);\n    let d = 1.0 + e * 5.9604644775390625e-8;\n    let q = 1.0 / d;\n    let r = e / d;\n' +
+      '    if (x >= 0.0) { return q * (1.0 + x * (r * 5.9604644775390625e-8)); }\n    return r * (1.0 + x * q) * 5.9604644775390625e-8;',
+  },
 };
 
 /** Each binary op of the table: the body of a function of (a, b) that returns a ⊕ b. */
