@@ -4,7 +4,7 @@
 // The numbers must equal the js backend's bit for bit, so log, sin and cos are fdlibm's algorithms as
 // src/data/libm.ts computes them (plain f64 +, -, *, /, which wasm rounds exactly as JS does and never
 // fuses), not the standard library's Math (musl-derived, different in the last bit). libm.ts reaches
-// fdlibm's high-word tests by arithmetic; here they read the bits. test/kernels.test.ts checks the two
+// fdlibm's high-word tests by arithmetic; here they read the bits. test/conformance.test.ts checks the two
 // against each other at every branch edge.
 
 // State block (32 bytes, 8-aligned; src/data/random.ts, StreamState): sfc32's a, b, c, d (u32) at 0..15,

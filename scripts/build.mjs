@@ -7,12 +7,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { generate as generateOpCodes } from './gen-optable.mjs';
 import { wasmInline } from './wasm-inline.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 const t0 = performance.now();
+
+// assembly/codes.ts is generated from the op table (src/core/optable.ts) first; it is rewritten only when
+// its text changes, so an unchanged table does not make the kernels stale.
+if (await generateOpCodes(root)) console.log('build: assembly/codes.ts generated from src/core/optable.ts');
 
 // The kernel modules are independent: compile them side by side (asc is single-threaded), and skip
 // them when every build/*.wasm is newer than assembly/ and asconfig.json. Each target in asconfig.json

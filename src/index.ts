@@ -9,10 +9,9 @@ export { Tensor } from './tensor.js';
 export type { Shape, NestedArray } from './tensor.js';
 export { tensor, zeros, ones, full, fullLike } from './ops/creation.js';
 export type { TensorLike } from './ops/creation.js';
-export {
-  relu, leakyRelu, elu, gelu, sigmoid, tanh, exp, log, sqrt, neg, abs, square, softplus, reciprocal, sign,
-  affine, scale, add, sub, mul, div, maximum, minimum, pow, greater, greaterEqual, equal,
-} from './ops/elementwise.js';
+// One function per public unary op of the op table (src/core/optable.ts).
+export * from './ops/unary.js';
+export { affine, scale, add, sub, mul, div, maximum, minimum, pow, greater, greaterEqual, equal } from './ops/elementwise.js';
 export type { Operand } from './ops/elementwise.js';
 export { matmul, dense } from './ops/linalg.js';
 export type { MatmulOptions, Activation } from './ops/linalg.js';

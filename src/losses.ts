@@ -2,7 +2,8 @@
 // 'mean' reduction by default. fit() runs fused versions of the same formulas (src/train/plan.ts); the
 // tests check that both agree.
 import { Tensor } from './tensor.js';
-import { abs, add, minimum, mul, softplus, sub, relu, neg } from './ops/elementwise.js';
+import { add, minimum, mul, sub } from './ops/elementwise.js';
+import { abs, neg, relu, softplus } from './ops/unary.js';
 import { mean, softmaxCrossEntropy as sce, sum, type Reduction } from './ops/reduce.js';
 import { assertTensor, fmtShape } from './ops/util.js';
 

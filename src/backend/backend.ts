@@ -1,4 +1,4 @@
-import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './codes.js';
+import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from '../core/optable.js';
 import type { StreamState } from '../data/random.js';
 
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
@@ -101,7 +101,8 @@ export interface Backend {
   dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void;
   /**
    * One fused optimizer update of n parameters from their gradient. s1/s2 are the optimizer's state
-   * buffers (null when the kind needs fewer); `hyper` holds the kind's scalars (see codes.ts, Optim).
+   * buffers (null when the kind needs fewer); `hyper` holds the kind's named scalars (the op table's OPTIM and HYPER,
+   * src/core/optable.ts).
    */
   optimStep(kind: OptimCode, n: number, param: Handle, grad: Handle, s1: Handle | null, s2: Handle | null, hyper: readonly number[]): void;
   /**

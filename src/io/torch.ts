@@ -4,7 +4,7 @@
 // simdnn's linear layers keep W as [in, out] (y = x·W + b) and fuse their activation, so going from one
 // to the other is a renaming, a transpose of each weight, and one module per fused activation.
 import type { Activation } from '../ops/linalg.js';
-import { activationCode } from '../ops/linalg.js';
+import { ACTIVATIONS } from '../core/optable.js';
 import type { CustomLayerConfig, LayerActivation, LayerConfig } from '../nn/layers.js';
 import type { HeaderTensor, ParsedSafetensors } from './safetensors.js';
 
@@ -193,7 +193,7 @@ export function torchTopology(file: ParsedSafetensors, options: TorchLoadOptions
     throw new TypeError(`${op}: the state dict has ${linears.length} Linear layers but a state dict does not record the activations between them; say which, e.g. { from: 'torch', activation: 'relu' }.`);
   if (acts.length !== hidden) throw new RangeError(`${op}: activation lists ${acts.length} activations, but there are ${hidden} between the ${linears.length} Linear layers.`);
   acts.forEach((a) => {
-    if (!Object.hasOwn(activationCode, a)) throw new RangeError(`${op}: unknown activation '${String(a)}'; use one of ${Object.keys(activationCode).join(', ')}.`);
+    if (!(ACTIVATIONS as readonly string[]).includes(a)) throw new RangeError(`${op}: unknown activation '${String(a)}'; use one of ${ACTIVATIONS.join(', ')}.`);
   });
   const outAct = options.outputActivation ?? 'linear';
   const layers: LayerConfig[] = [];
@@ -201,7 +201,7 @@ export function torchTopology(file: ParsedSafetensors, options: TorchLoadOptions
   linears.forEach((l, k) => {
     const last = k === hidden;
     const fused = last ? (outAct === 'softmax' || outAct === 'logSoftmax' ? 'linear' : outAct) : acts[k];
-    if (!Object.hasOwn(activationCode, fused)) throw new RangeError(`${op}: unknown outputActivation '${String(outAct)}'.`);
+    if (!(ACTIVATIONS as readonly string[]).includes(fused)) throw new RangeError(`${op}: unknown outputActivation '${String(outAct)}'.`);
     const i = layers.length;
     const e = found.get(indices[k])!;
     names.set(`layers.${i}.weight`, e.weight!);

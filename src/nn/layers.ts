@@ -1,8 +1,8 @@
-import { Unary, type UnaryCode } from '../backend/codes.js';
+import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
 import { continueStream, rng, type Rng } from '../data/random.js';
 import { dropout } from '../ops/dropout.js';
-import { unaryOp } from '../ops/elementwise.js';
-import { activationAlpha, activationCode, dense, type Activation } from '../ops/linalg.js';
+import { unaryOp } from '../ops/unary-op.js';
+import { activationAlpha, dense } from '../ops/linalg.js';
 import { logSoftmax, softmax } from '../ops/reduce.js';
 import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
 import { engine } from '../engine.js';
@@ -69,7 +69,7 @@ export abstract class Layer {
   }
 }
 
-const ACTIVATIONS: readonly string[] = [...Object.keys(activationCode), 'softmax', 'logSoftmax'];
+const ACTIVATIONS: readonly string[] = [...FUSED, 'softmax', 'logSoftmax'];
 
 function checkActivation(a: unknown, op: string): LayerActivation {
   if (typeof a !== 'string' || !ACTIVATIONS.includes(a))
@@ -116,7 +116,7 @@ export class Linear extends Layer {
     if (act === 'softmax' || act === 'logSoftmax') throw new RangeError(`${op}: ${act} cannot be fused into a linear layer; add layers.activation('${act}') after it.`);
     this.activation = act;
     this.alpha = options.alpha;
-    const init = options.init ?? (['relu', 'leakyRelu', 'elu', 'gelu'].includes(act) ? 'he' : 'glorot');
+    const init = options.init ?? ((UNARY[activationOp(act)] as UnaryDesc).he ? 'he' : 'glorot');
     // Refused before the weights are allocated: a huge layer would otherwise exhaust the JS heap.
     if (inFeatures * outFeatures > 2 ** 30)
       throw new RangeError(`${op}: a ${inFeatures}×${outFeatures} weight has ${inFeatures * outFeatures} elements; the limit is 2^30 (4 GiB of float32).`);
@@ -245,7 +245,7 @@ export class ActivationLayer extends Layer {
   }
   /** The unary code, or null for softmax/logSoftmax. */
   get code(): UnaryCode | null {
-    return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : (activationCode[this.activation] as UnaryCode);
+    return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : Unary[activationOp(this.activation)];
   }
   forward(x: Tensor): Tensor {
     assertTensor(x, 'activation');
@@ -253,11 +253,8 @@ export class ActivationLayer extends Layer {
       case 'softmax': return softmax(x);
       case 'logSoftmax': return logSoftmax(x);
       case 'linear': return x;
-      default: {
-        const a = activationAlpha(this.activation, this.alpha);
-        const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((k) => Unary[k] === this.code)!;
-        return unaryOp(name, x, a);
-      }
+      default:
+        return unaryOp(this.activation, x, activationAlpha(this.activation, this.alpha));
     }
   }
   outFeatures(n: number): number {
@@ -337,8 +334,8 @@ export function checkLayerConfig(c: unknown): LayerConfig | CustomLayerConfig {
     case 'linear': {
       const inFeatures = size('inFeatures'), outFeatures = size('outFeatures');
       const act = o.activation;
-      if (typeof act !== 'string' || !Object.hasOwn(activationCode, act))
-        throw new TypeError(`activation must be one of ${Object.keys(activationCode).join(', ')}, got ${show(act)}.`);
+      if (typeof act !== 'string' || !(FUSED as readonly string[]).includes(act))
+        throw new TypeError(`activation must be one of ${FUSED.join(', ')}, got ${show(act)}.`);
       if (typeof o.bias !== 'boolean') throw new TypeError(`bias must be true or false, got ${show(o.bias)}.`);
       return { type, inFeatures, outFeatures, activation: act as Activation, ...alpha(), bias: o.bias };
     }
@@ -397,17 +394,23 @@ export function isLoadableLayerType(type: string): boolean {
   return type === 'linear' || type === 'activation' || type === 'dropout' || custom.has(type);
 }
 
+/** layers.relu(), layers.leakyRelu(slope?), …: one constructor per fusable activation of the op table. */
+type ActivationLayers = {
+  readonly [K in Exclude<Activation, 'linear'>]: K extends ParamUnaryName ? (param?: number) => ActivationLayer : () => ActivationLayer;
+};
+const activationLayers = Object.fromEntries(
+  FUSED.filter((a) => a !== 'linear').map((a) => {
+    const param = (UNARY[activationOp(a)] as UnaryDesc).param;
+    return [a, (p?: number) => new ActivationLayer(a, param ? (p ?? param.default) : undefined)];
+  }),
+) as unknown as ActivationLayers;
+
 /** Layer constructors, the `layers` namespace of the public API. */
 export const layers = {
+  ...activationLayers,
   linear: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
   dense: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
   activation: (activation: LayerActivation, alpha?: number) => new ActivationLayer(activation, alpha),
-  relu: () => new ActivationLayer('relu'),
-  leakyRelu: (slope = 0.01) => new ActivationLayer('leakyRelu', slope),
-  elu: (alpha = 1) => new ActivationLayer('elu', alpha),
-  gelu: () => new ActivationLayer('gelu'),
-  sigmoid: () => new ActivationLayer('sigmoid'),
-  tanh: () => new ActivationLayer('tanh'),
   softmax: () => new ActivationLayer('softmax'),
   logSoftmax: () => new ActivationLayer('logSoftmax'),
   dropout: (rate: number) => new Dropout(rate),

@@ -1,57 +1,16 @@
 import type { Strides } from '../backend/backend.js';
-import { Binary, Unary, type BinaryName, type UnaryName } from '../backend/codes.js';
+import { Binary, binaryApiName, type BinaryName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
 import { Tensor, sizeOf, type Shape } from '../tensor.js';
 import { full } from './creation.js';
-import { assertTensor, backend, empty, fmtShape, view } from './util.js';
-
-// ---- unary ----
-
-export function unaryOp(name: UnaryName, x: Tensor, alpha = 0): Tensor {
-  assertTensor(x, name);
-  const h = x.handle(name);
-  const y = empty(x.shape);
-  backend().unary(Unary[name], x.size, h, y.handle(name), alpha);
-  // dx = dy·f'(x), from x and y = f(x) by the backend's derivative kernel.
-  return record(y, name, [x], [x, y], (dy, [x, y]) => [unaryGrad(name, x, y, dy, alpha)]);
-}
-
-/** dy·f'(x) for a unary function f, given x and y = f(x). */
-export function unaryGrad(name: UnaryName, x: Tensor, y: Tensor, dy: Tensor, alpha = 0): Tensor {
-  const dx = empty(x.shape);
-  backend().unaryGrad(Unary[name], x.size, x.handle(name), y.handle(name), dy.handle(name), dx.handle(name), alpha);
-  return dx;
-}
-
-export const relu = (x: Tensor) => unaryOp('relu', x);
-/** max(x, 0) + slope·min(x, 0); PyTorch's default slope is 0.01. */
-export const leakyRelu = (x: Tensor, slope = 0.01) => unaryOp('leakyRelu', x, checkAlpha(slope, 'leakyRelu', 'slope'));
-export const elu = (x: Tensor, alpha = 1) => unaryOp('elu', x, checkAlpha(alpha, 'elu', 'alpha'));
-/** The exact GELU, x·Φ(x) (torch.nn.GELU() without approximation). */
-export const gelu = (x: Tensor) => unaryOp('gelu', x);
-export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
-export const tanh = (x: Tensor) => unaryOp('tanh', x);
-export const exp = (x: Tensor) => unaryOp('exp', x);
-export const log = (x: Tensor) => unaryOp('log', x);
-export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
-export const neg = (x: Tensor) => unaryOp('neg', x);
-export const abs = (x: Tensor) => unaryOp('abs', x);
-export const square = (x: Tensor) => unaryOp('square', x);
-/** log(1 + eˣ), without overflow. */
-export const softplus = (x: Tensor) => unaryOp('softplus', x);
-export const reciprocal = (x: Tensor) => unaryOp('reciprocal', x);
-export const sign = (x: Tensor) => unaryOp('sign', x);
-
-function checkAlpha(v: unknown, op: string, name: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}.`);
-  return v;
-}
+import { abs, log, neg } from './unary.js';
+import { assertTensor, backend, checkFiniteNumber, empty, fmtShape, view } from './util.js';
 
 /** y = alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   assertTensor(x, 'affine');
-  checkAlpha(alpha, 'affine', 'alpha');
-  checkAlpha(beta, 'affine', 'beta');
+  checkFiniteNumber(alpha, 'affine', 'alpha');
+  checkFiniteNumber(beta, 'affine', 'beta');
   const h = x.handle('affine');
   const y = empty(x.shape);
   backend().affine(x.size, h, y.handle('affine'), alpha, beta);
@@ -136,11 +95,8 @@ function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: bool
   return { t: v, temp: false };
 }
 
-/** The public names of the binary ops whose kernel code has another name, for error messages. */
-const PUBLIC_NAME: Partial<Record<BinaryName, string>> = { max: 'maximum', min: 'minimum' };
-
 export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
-  const op = PUBLIC_NAME[name] ?? name;
+  const op = binaryApiName(name);
   const A = asTensor(a, op, 'a');
   const B = asTensor(b, op, 'b');
   try {

@@ -1,4 +1,4 @@
-import { LabelMode, Reduce, type ReduceName } from '../backend/codes.js';
+import { LabelMode, Reduce, type ReduceName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
 import { Tensor, sizeOf } from '../tensor.js';
 import { broadcastTo, div, equal, mul, scale, setReduceSum, sub } from './elementwise.js';
