@@ -8,8 +8,9 @@ import * as un from './ops/unary.js';
 import * as la from './ops/linalg.js';
 import * as rd from './ops/reduce.js';
 import * as sh from './ops/shape.js';
-import { Tensor } from './tensor.js';
+import { Tensor } from './core/tensor.js';
 import { backward, type BackwardOptions } from './autograd/graph.js';
+import { zeroGrad } from './autograd/api.js';
 import { Sequential } from './nn/model.js';
 import type { TensorLike } from './ops/creation.js';
 import { fit, type FitOptions, type History } from './train/fit.js';
@@ -26,7 +27,7 @@ type BinaryMethods = { [K in BinaryApiName]: (b: Operand) => Tensor };
 const unaryFns: { readonly [K in PublicUnaryName]: K extends ParamUnaryName ? (x: Tensor, param?: number) => Tensor : (x: Tensor) => Tensor } = un;
 const binaryFns: { readonly [K in BinaryApiName]: (a: Operand, b: Operand) => Tensor } = ew;
 
-declare module './tensor.js' {
+declare module './core/tensor.js' {
   interface Tensor extends UnaryMethods, BinaryMethods {
     affine(alpha: number, beta?: number): Tensor;
     scale(alpha: number): Tensor;
@@ -72,7 +73,7 @@ P.softmax = function (axis?: number) { return rd.softmax(this, axis); };
 P.logSoftmax = function (axis?: number) { return rd.logSoftmax(this, axis); };
 P.reshape = function (shape: readonly number[]) { return sh.reshape(this, shape); };
 P.backward = function (options?: BackwardOptions) { backward(this, options); };
-P.zeroGrad = function () { this.grad?.dispose(); this.grad = null; };
+P.zeroGrad = function () { zeroGrad(this); };
 
 // model.fit(...) and model.evaluate(...): the same sugar for models.
 declare module './nn/model.js' {

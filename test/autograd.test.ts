@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { JsBackend } from '../src/backend/js/backend.js';
 import { ACTIVATIONS, PUBLIC_UNARY, UNARY, type UnaryDesc } from '../src/core/optable.js';
-import { engine } from '../src/engine.js';
-import { useBackendForTests } from '../src/runtime.js';
+import { engine } from '../src/core/engine.js';
+import { useBackendForTests } from '../src/runtime/runtime.js';
 import { initOptions, rng, testGpu, threadsAvailable } from './helpers.js';
 
 type Case = {

@@ -7,14 +7,14 @@
 // SIMD tile edges (below one tile, exactly one, multiples, one over), calls run in place too, and every output
 // is followed by guard values that catch writes past its end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { JsBackend } from '../src/backend/js/backend.js';
 import { UNARY_REF } from '../src/backend/math.js';
 import {
   BINARY, BINARY_NAMES, Binary, LABEL_MODE_NAMES, LabelMode, OPTIM_NAMES, Optim, REDUCE, REDUCE_NAMES, Reduce,
   TOLERANCE_ULP, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation, type Accuracy, type OptimName, type UnaryDesc, type UnaryName,
 } from '../src/core/optable.js';
-import { continueStream, rng as seeded, type StreamState } from '../src/data/random.js';
+import { continueStream, rng as seeded, type StreamState } from '../src/core/random.js';
 import { EDGE_SIZES, EPS, candidates, hyper, mismatch, put, rng, ulp, type Candidate } from './helpers.js';
 
 // ================================================================================ tolerances

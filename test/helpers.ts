@@ -1,4 +1,4 @@
-import type { Backend } from '../src/backend/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { JsBackend } from '../src/backend/js/backend.js';
 import { HYPER, OPTIM, type OptimName } from '../src/core/optable.js';
 import { WasmBackend } from '../src/backend/wasm/backend.js';

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from '../src/io/safetensors.js';
-import {
-  downloadBytes, fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic,
-} from '../src/io/storage.js';
+import { downloadBytes } from '../src/io/storage.js';
+import { fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic } from '../src/runtime/files.js';
 import * as sd from '../src/index.js';
-import { engine } from '../src/engine.js';
+import { engine } from '../src/core/engine.js';
 import { rng } from './helpers.js';
 
 const enc = new TextEncoder();

@@ -15,7 +15,7 @@ import {
   Unary, binaryApiName, checkCode, type UnaryDesc,
 } from '../src/core/optable.js';
 import * as sd from '../src/index.js';
-import { Tensor } from '../src/tensor.js';
+import { Tensor } from '../src/core/tensor.js';
 
 const root = new URL('../', import.meta.url);
 const features = await detectFeatures([], true);

@@ -345,8 +345,8 @@ describe('optimizer options', () => {
     expect(() => optimizers.rmsprop({ alpha: 1.5 })).toThrow('rmsprop: alpha must be a number in [0, 1], got 1.5');
     expect(() => optimizers.adagrad({ lrDecay: -1 })).toThrow('adagrad: lrDecay must be a finite number ≥ 0, got -1');
     expect(() => optimizers.adam({ learningRate: 0.1 } as any)).toThrow("adam: unknown option 'learningRate'; known options: lr, weightDecay, l1, clipNorm, betas, eps, amsgrad.");
-    expect(() => optimizers.sgd({ lr: 0.1, mometum: 0.9 } as any)).toThrow(/unknown option 'mometum'; known options: .*momentum/);
-    expect(() => optimizers.adam(5 as any)).toThrow('adam: options must be an object, got number');
+    expect(() => optimizers.sgd({ lr: 0.1, mometum: 0.9 } as any)).toThrow(/unknown option 'mometum' \(did you mean 'momentum'\?\); known options: .*momentum/);
+    expect(() => optimizers.adam(5 as any)).toThrow('adam: options must be an object, got 5.');
   });
 
   it('travel through JSON', () => {
@@ -537,7 +537,7 @@ describe('schedules', () => {
   it('validate options with clear errors', () => {
     expect(() => schedules.step({} as any)).toThrow('schedules.step: option stepSize is required (a positive integer).');
     expect(() => schedules.step({ stepSize: 0 })).toThrow('schedules.step: stepSize must be a positive integer, got 0.');
-    expect(() => schedules.step({ stepSize: 2, gama: 0.5 } as any)).toThrow("schedules.step: unknown option 'gama'; known options: stepSize, gamma, unit.");
+    expect(() => schedules.step({ stepSize: 2, gama: 0.5 } as any)).toThrow("schedules.step: unknown option 'gama' (did you mean 'gamma'?); known options: stepSize, gamma, unit.");
     expect(() => schedules.step({ stepSize: 2, unit: 'batches' as any })).toThrow("schedules.step: unit must be one of 'epoch', 'batch', got 'batches'.");
     expect(() => schedules.exponential({ gamma: -1 })).toThrow('schedules.exponential: gamma must be a positive finite number, got -1.');
     expect(() => schedules.cosine({ tMax: 5, warmup: 5 })).toThrow(/warmup \(5\) must be less than tMax \(5\)/);

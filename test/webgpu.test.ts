@@ -10,11 +10,11 @@
 // compares with float arithmetic.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { BINARY_NAMES, Binary, LabelMode, OPTIM_NAMES, Optim, Reduce, UNARY_NAMES, Unary } from '../src/core/optable.js';
 import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
 import { startWebGpu } from '../src/backend/webgpu/device.js';
-import { engine } from '../src/engine.js';
+import { engine } from '../src/core/engine.js';
 import * as sd from '../src/index.js';
 import { EPS, hyper, mismatch, oracle, put, rng, testGpu, ulp } from './helpers.js';
 import { SWIFTSHADER_ICD } from './runtime/webgpu-env.mjs';

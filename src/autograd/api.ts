@@ -1,6 +1,6 @@
-import { engine } from '../engine.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 import { backward, filledLike, type BackwardOptions } from './graph.js';
 
 /** Runs fn without recording gradients (inference, metrics, manual parameter updates). */
@@ -85,6 +85,12 @@ function reScope(t: Tensor): Tensor {
   const s = new Tensor(t.shape, t.storage!);
   t.dispose();
   return s;
+}
+
+/** Frees t.grad (the gradient backward() accumulated), so the next backward() starts from zero. */
+export function zeroGrad(t: Tensor): void {
+  t.grad?.dispose();
+  t.grad = null;
 }
 
 export { backward };

@@ -1,6 +1,6 @@
-import { engine } from '../engine.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 /**
  * A gradient rule: given the gradient of the op's output (and the tensors it saved), the gradient of
@@ -89,7 +89,7 @@ export function record(out: Tensor, op: string, inputs: readonly (Tensor | null 
   if (!needsGrad(inputs)) return out;
   const sources: Source[] = inputs.map((t) => {
     if (!t || !tracked(t)) return null;
-    return t.node ? { node: t.node, leaf: null } : { node: null, leaf: t };
+    return t.node ? { node: t.node as Node, leaf: null } : { node: null, leaf: t };
   });
   const node = new Node(op, out.shape, sources, save.map(retain), rule);
   out.node = node;
@@ -112,7 +112,8 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
   const op = 'backward';
   y.handle(op);
   if (!y.requiresGrad) throw new Error(`${op}: tensor #${y.id} does not require a gradient: no input of the ops that made it has requiresGrad = true.`);
-  if (!y.node) return accumulate(y, makeSeed(y, options));
+  const root = y.node as Node | null;
+  if (!root) return accumulate(y, makeSeed(y, options));
   // Topological order of the nodes reachable from y.
   const order: Node[] = [];
   const seen = new Set<Node>();
@@ -135,9 +136,9 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
       }
     }
   };
-  visit(y.node);
+  visit(root);
   for (const n of order) n.savedTensors(); // a freed graph fails here, before any work
-  const grads = new Map<Node, Tensor>([[y.node, makeSeed(y, options)]]);
+  const grads = new Map<Node, Tensor>([[root, makeSeed(y, options)]]);
   const was = engine.gradEnabled;
   engine.gradEnabled = false;
   try {

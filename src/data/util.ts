@@ -1,7 +1,7 @@
 // Helpers shared by the data modules (not exported from the package).
-import { engine } from '../engine.js';
+import { engine } from '../core/engine.js';
 import { fmtShape } from '../ops/util.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 
 // A decimal number as CSV files write them: optional sign, digits with an optional point, optional
 // exponent. Stricter than Number(), which also takes '', ' ', '0x1f', '0b1', 'Infinity'.
@@ -60,14 +60,7 @@ export function checkRowsMatch(x: Tensor, y: Tensor, op: string): void {
     throw new RangeError(`${op}: x ${fmtShape(x.shape)} has ${nx} rows but y ${fmtShape(y.shape)} has ${ny}; x and y must have one row per example.`);
 }
 
-export function checkOptions(options: unknown, known: readonly string[], op: string): Record<string, any> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
-  for (const k of Object.keys(options))
-    if (!known.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
-  return options as Record<string, any>;
-}
+export { checkOptions } from '../core/validate.js';
 
 /** Quotes a name for a message. */
 export const q = (s: string) => `'${s}'`;

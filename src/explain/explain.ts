@@ -12,16 +12,17 @@
 // Everything is in the units of the raw input features: the model's scaler is part of the function
 // differentiated, so a gradient is ∂f/∂x of the raw x. (Integrated gradients are the same in raw or
 // scaled units: the scale of a feature cancels between x − x' and the gradient.)
+import { checkOptions } from '../core/validate.js';
 import { noGrad, valueAndGrad } from '../autograd/api.js';
-import { rng } from '../data/random.js';
+import { rng } from '../core/random.js';
 import type { Sequential } from '../nn/model.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { add, mul, sub } from '../ops/elementwise.js';
 import { sigmoid } from '../ops/unary.js';
 import { softmax, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 export type ExplainMethod = 'integratedGradients' | 'gradient' | 'gradientXInput' | 'permutation';
 
@@ -100,8 +101,7 @@ const POINTS_PER_PASS = 4096;
 export async function explain(model: Sequential, x: Tensor | TensorLike, options: ExplainOptions = {}): Promise<Explanation> {
   const op = 'explain';
   model.check(op);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object such as {method: 'integratedGradients'}, got ${options === null ? 'null' : typeof options}.`);
-  for (const k of Object.keys(options)) if (!KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${KEYS.join(', ')}.`);
+  checkOptions(options, KEYS, op);
   const method = options.method ?? 'integratedGradients';
   if (!METHODS.includes(method)) throw new RangeError(`${op}: unknown method '${String(method)}'; use one of ${METHODS.map((m) => `'${m}'`).join(', ')}.`);
   const output = options.output ?? 'raw';

@@ -1,14 +1,15 @@
 // Saving and loading whole models: one safetensors file holding the weights (readable by any
 // safetensors reader) and, in its metadata, the topology, the preprocessing (scaler, class names,
 // feature names, CSV encoding) and the simdnn version. Loading needs no code but this.
+import { checkOptions } from '../core/validate.js';
 import type { CsvEncoding } from '../data/csv.js';
 import { scalerFromJSON, type Scaler } from '../data/scale.js';
-import { engine } from '../engine.js';
+import { engine } from '../core/engine.js';
 import { checkLayerConfig, isLoadableLayerType, layerFromConfig, type CustomLayerConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
 import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
 import { fromTorchLayout, torchLayout, torchTopology, transposed, type TorchLoadOptions } from './torch.js';
-import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
+import { downloadBytes } from './storage.js';
 
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
@@ -31,8 +32,7 @@ export interface SaveOptions {
  */
 export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   if (!(model instanceof Sequential)) throw new TypeError(`save: expects a model (from mlp() or sequential()), got ${model === null ? 'null' : typeof model}.`);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`save: options must be an object such as {layout: 'torch'}, got ${options === null ? 'null' : typeof options}.`);
-  for (const k of Object.keys(options)) if (k !== 'layout') throw new TypeError(`save: unknown option '${k}'; the option is layout ('simdnn' or 'torch').`);
+  checkOptions(options, ['layout'], 'save');
   const layout = options.layout ?? 'simdnn';
   if (layout !== 'simdnn' && layout !== 'torch') throw new RangeError(`save: layout must be 'simdnn' or 'torch', got ${show(layout)}.`);
   model.check('save');
@@ -88,29 +88,9 @@ export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   });
 }
 
-export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | Blob | string | URL;
-
-/**
- * A model from bytes (a Uint8Array or Node Buffer at any offset, a DataView, an ArrayBuffer), a
- * Blob/File, a URL (http, https, file) or a file path (Node, Deno). The file is validated before
- * anything is allocated from it; a corrupt, truncated or hostile file is a clear Error.
- */
-export async function load(source: ModelSource, options?: LoadOptions): Promise<Sequential> {
-  return loadBytes(await sourceBytes(source), options);
-}
 
 /** load()'s options: only for a PyTorch state dict (see TorchLoadOptions); simdnn's own files need none. */
 export type LoadOptions = TorchLoadOptions;
-
-async function sourceBytes(source: ModelSource): Promise<Bytes> {
-  // Bytes go to the decoder as they are: it takes any view (brand checks, so other realms' too).
-  const brand = Object.prototype.toString.call(source);
-  if (brand === '[object Uint8Array]' || brand === '[object DataView]' || brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') return source as Bytes;
-  if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
-  if (source instanceof URL) return source.protocol === 'file:' ? readFileBytes(decodeURIComponent(source.pathname)) : fetchBytes(source);
-  if (typeof source === 'string') return /^(https?|blob|data):/i.test(source) ? fetchBytes(source) : readFileBytes(source.replace(/^file:\/\//, ''));
-  throw new TypeError(`load: expects bytes, a Blob/File, a URL or a file path, got ${source === null ? 'null' : ArrayBuffer.isView(source) ? `a ${brand.slice(8, -1)}` : typeof source}.`);
-}
 
 /**
  * A model from the bytes of a saved file. Everything the file claims is checked before anything is
@@ -487,21 +467,6 @@ function readEncoding(e: unknown, inputs: number, where: string, fail: (m: strin
   if (typeof e.missing !== 'string' || !MISSING.includes(e.missing)) throw fail(`${where}.missing must be one of ${MISSING.join(', ')}, got ${show(e.missing)}.`);
   strings(e.naValues, `${where}.naValues`, fail, false);
   return e as unknown as CsvEncoding;
-}
-
-/** Writes the model to a file (Node, Deno) atomically: a crash mid-write leaves any old file intact. */
-export async function saveFile(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
-  await writeFileAtomic(path, save(model, options));
-}
-
-/** Stores the model in the browser's IndexedDB under `key`. */
-export async function saveIndexedDB(model: Sequential, key: string, options?: IdbOptions): Promise<void> {
-  await idbSave(key, save(model), options);
-}
-
-/** A model stored with saveIndexedDB. */
-export async function loadIndexedDB(key: string, options?: IdbOptions): Promise<Sequential> {
-  return loadBytes(await idbLoad(key, options));
 }
 
 /** Offers the model as a file download (browsers). */

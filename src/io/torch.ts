@@ -3,6 +3,7 @@
 // '<index>.bias'; activations and dropout are modules too (they take an index and hold no tensor).
 // simdnn's linear layers keep W as [in, out] (y = x·W + b) and fuse their activation, so going from one
 // to the other is a renaming, a transpose of each weight, and one module per fused activation.
+import { checkOptions } from '../core/validate.js';
 import type { Activation } from '../ops/linalg.js';
 import { ACTIVATIONS } from '../core/optable.js';
 import type { CustomLayerConfig, LayerActivation, LayerConfig } from '../nn/layers.js';
@@ -147,7 +148,7 @@ const TORCH_KEYS = ['from', 'architecture', 'activation', 'outputActivation', 'a
  */
 export function torchTopology(file: ParsedSafetensors, options: TorchLoadOptions, corrupt: (m: string) => Error): { layers: LayerConfig[]; names: Map<string, string> } {
   const op = 'load';
-  for (const k of Object.keys(options)) if (!TORCH_KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; with from: 'torch' the options are ${TORCH_KEYS.join(', ')}.`);
+  checkOptions(options, TORCH_KEYS, op);
   const found = new Map<number, { weight?: string; bias?: string }>();
   let prefix: string | null = null;
   for (const [name, t] of file.tensors) {

@@ -1,12 +1,13 @@
+import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
-import { continueStream, rng, type Rng } from '../data/random.js';
+import { continueStream, rng, type Rng } from '../core/random.js';
 import { dropout } from '../ops/dropout.js';
 import { unaryOp } from '../ops/unary-op.js';
 import { activationAlpha, dense } from '../ops/linalg.js';
 import { logSoftmax, softmax } from '../ops/reduce.js';
 import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
-import { engine } from '../engine.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Activations a layer can apply: the fused dense ones plus softmax and logSoftmax along the last axis. */
 export type LayerActivation = Activation | 'softmax' | 'logSoftmax';
@@ -107,9 +108,7 @@ export class Linear extends Layer {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     const op = 'layers.linear';
-    if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : typeof options}.`);
-    for (const k of Object.keys(options))
-      if (!LINEAR_KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${LINEAR_KEYS.join(', ')}.`);
+    checkOptions(options, LINEAR_KEYS, op);
     this.inFeatures_ = checkSize(inFeatures, op, 'inFeatures');
     this.outFeatures_ = checkSize(outFeatures, op, 'outFeatures');
     const act = checkActivation(options.activation ?? 'linear', op);

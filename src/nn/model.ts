@@ -1,10 +1,11 @@
-import { noGrad } from '../autograd/api.js';
+import { checkOptions } from '../core/validate.js';
+import { noGrad, zeroGrad } from '../autograd/api.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { argmax } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { assertTensor, backend, fmtShape } from '../ops/util.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 import { ActivationLayer, Dropout, Linear, layerFromConfig, type CustomLayerConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
 import type { Activation } from '../ops/linalg.js';
 import { ForwardPrograms } from './predict.js';
@@ -162,7 +163,7 @@ export class Sequential {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.zeroGrad();
+    for (const p of this.parameters()) zeroGrad(p);
   }
 
   config(): ModelConfig {
@@ -240,7 +241,7 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
   sizes.forEach((n, i) => {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${op}: sizes[${i}] must be a positive integer, got ${String(n)}.`);
   });
-  for (const k of Object.keys(options)) if (!MLP_KEYS.has(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${[...MLP_KEYS].join(', ')}.`);
+  checkOptions(options, [...MLP_KEYS], op);
   const { activation = 'relu', outputActivation = 'linear', dropout = 0, seed = 0, init, alpha } = options;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`${op}: dropout must be a rate in [0, 1), got ${String(dropout)}.`);
   const ls: Layer[] = [];

@@ -1,17 +1,17 @@
-// predict() as recorded programs (src/exec/program.ts). The forward pass (the model's scaler, then its
+// predict() as recorded programs (src/core/program.ts). The forward pass (the model's scaler, then its
 // layers with dropout off) runs through the ops once per batch size while its backend calls are
 // recorded; later calls with that many rows replay them, reading the input where the caller's data is
 // and writing the result straight into a new tensor. At batch 1 the ops path spent about a quarter of
 // its time in tensor bookkeeping; a replay is the kernels alone. The programs are the model's (a few, the
 // most recently used) and are freed with it.
-import type { Handle } from '../backend/backend.js';
+import type { Handle } from '../core/backend.js';
 import { noGrad } from '../autograd/api.js';
-import { engine } from '../engine.js';
-import { record, type Program } from '../exec/program.js';
+import { engine } from '../core/engine.js';
+import { record, type Program } from '../core/program.js';
 import { tensor } from '../ops/creation.js';
 import { empty } from '../ops/util.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Batch sizes above this run through the ops directly (their temporaries would cost more memory than a replay saves time). */
 export const MAX_RECORDED_ROWS = 4096;

@@ -1,7 +1,7 @@
-import type { Strides } from '../backend/backend.js';
+import type { Strides } from '../core/backend.js';
 import { Binary, binaryApiName, type BinaryName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf, type Shape } from '../tensor.js';
+import { Tensor, sizeOf, type Shape } from '../core/tensor.js';
 import { full } from './creation.js';
 import { abs, log, neg } from './unary.js';
 import { assertTensor, backend, checkFiniteNumber, empty, fmtShape, view } from './util.js';
@@ -89,7 +89,7 @@ export type Operand = Tensor | number;
 
 function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: boolean } {
   // A fill kernel, not a write: on webgpu a write between kernels costs a submission, and a recorded
-  // step (src/exec/program.ts) repeats it every time.
+  // step (src/core/program.ts) repeats it every time.
   if (typeof v === 'number') return { t: full([], v), temp: true };
   assertTensor(v, op, name);
   return { t: v, temp: false };

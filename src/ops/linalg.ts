@@ -1,6 +1,7 @@
+import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS, UNARY, Unary, activationOp, paramOf, type Activation } from '../core/optable.js';
 import { needsGrad, record } from '../autograd/graph.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { unaryGrad } from './unary-op.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
@@ -40,9 +41,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const op = 'matmul';
   assertTensor(a, op, 'a');
   assertTensor(b, op, 'b');
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object like {transposeB: true}, got ${options === null ? 'null' : typeof options}.`);
-  for (const k of Object.keys(options))
-    if (k !== 'transposeA' && k !== 'transposeB') throw new TypeError(`${op}: unknown option '${k}'; use transposeA and transposeB.`);
+  checkOptions(options, ['transposeA', 'transposeB'], op);
   const ta = !!options.transposeA, tb = !!options.transposeB;
   const ha = a.handle(op), hb = b.handle(op);
   const { m, n, k } = dims(a, b, ta, tb, op);

@@ -1,7 +1,8 @@
 import { LabelMode, Reduce, type ReduceName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf } from '../tensor.js';
+import { Tensor, sizeOf } from '../core/tensor.js';
 import { broadcastTo, div, equal, mul, scale, setReduceSum, sub } from './elementwise.js';
+import { exp } from './unary.js';
 import { assertTensor, backend, empty, fmtShape, normAxis, view } from './util.js';
 
 export type Axis = number | readonly number[];
@@ -108,7 +109,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const y = rowSoftmax(x, axis, 'logSoftmax');
   // dx = dy − softmax(x)·Σ dy along the row, with softmax(x) = e^y.
-  return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(y.exp(), sum(dy, -1, true)))]);
+  return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(exp(y), sum(dy, -1, true)))]);
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';

@@ -1,5 +1,5 @@
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf } from '../tensor.js';
+import { Tensor, sizeOf } from '../core/tensor.js';
 import { assertTensor, backend, checkShape, empty, fmtShape, view } from './util.js';
 
 /** The same values with another shape (no copy; one size may be -1 to infer it). */

@@ -2,7 +2,7 @@
 // The public functions (./unary.ts) are unaryOp with a name; nn layers and dense() call it directly.
 import { UNARY, Unary, type UnaryDesc, type UnaryName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { assertTensor, backend, empty } from './util.js';
 
 /** y = f(x) for the unary op `name`; alpha is its parameter (leakyRelu's slope, elu's alpha). */

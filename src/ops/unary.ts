@@ -3,7 +3,7 @@
 // needs a line here and nowhere else in the API. Each is unaryOp (./unary-op.ts) under its name; the
 // gradient rule and what it saves come from the table.
 import { UNARY } from '../core/optable.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { unaryOp } from './unary-op.js';
 import { checkFiniteNumber } from './util.js';
 

@@ -2,12 +2,12 @@
 // (created on a parameter's first step, reused after), optional clipping by global gradient norm, and one
 // fused backend.optimStep per parameter. The update equations are torch.optim's; the `hyper` layouts are
 // the op table's (src/core/optable.ts, OPTIM), written here by name through HYPER.
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../core/backend.js';
 import { HYPER, HYPER_MAX, Optim, Reduce } from '../core/optable.js';
-import { engine } from '../engine.js';
+import { engine } from '../core/engine.js';
 import { full, zeros } from '../ops/creation.js';
-import { keep } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { keep } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 

@@ -1,3 +1,4 @@
+import { checkOptions } from '../core/validate.js';
 // Learning-rate schedules. fit() drives every schedule through the same three calls: begin() once with
 // the shape of the run, lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
 // from 0, epoch = epoch index from 0; optimizer.lr is set to the result), and endEpoch(logs) after each
@@ -57,11 +58,7 @@ const fmt = (v: unknown) => (typeof v === 'number' ? String(v) : v === null ? 'n
 
 function reader(op: string, options: unknown, known: readonly string[]) {
   if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`schedules.${op}: options must be an object, got ${fmt(options)}.`);
-  const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!known.includes(k)) throw new TypeError(`schedules.${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
+  const o = checkOptions(options, known, `schedules.${op}`) as Record<string, unknown>;
   const num = (key: string, def: number | undefined, test: (v: number) => boolean, what: string): number => {
     const v = o[key] === undefined ? def : o[key];
     if (v === undefined) throw new TypeError(`schedules.${op}: option ${key} is required (${what}).`);

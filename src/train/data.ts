@@ -1,14 +1,14 @@
 // The data a fit() or evaluate() runs on: checked against the model and the loss, scaled by the model's
 // scaler, and split into the rows to train on and the rows to validate with.
-import { rng } from '../data/random.js';
-import { apportion, groupByClass, MAX_ROWS } from '../data/stratify.js';
+import { rng } from '../core/random.js';
+import { apportion, groupByClass, MAX_ROWS } from '../core/stratify.js';
 import { noGrad } from '../autograd/api.js';
-import type { LossName } from '../losses.js';
+import type { LossName } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { fmtShape } from '../ops/util.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import type { FitSettings } from './options.js';
 
 /** Training data ready for the loop: tensors on the backend, and the row lists. */

@@ -1,6 +1,6 @@
 // Early stopping: watch one figure of the epoch logs, stop after `patience` epochs without improvement,
 // and put back the weights of the best epoch at the end.
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { Early, EpochLogs } from './options.js';
 
 export class EarlyStopper {

@@ -1,9 +1,9 @@
 // evaluate(): the loss (and accuracy) of a model on labelled data, as recorded steps without training.
-import type { LossName } from '../losses.js';
-import { getLoss } from '../losses.js';
+import type { LossName } from '../nn/losses.js';
+import { getLoss } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
 import type { TensorLike } from '../ops/creation.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { asTensor, checkData } from './data.js';
 import { CLASS_LOSSES, posInt } from './options.js';
 import { Steps } from './step.js';

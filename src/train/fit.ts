@@ -1,11 +1,11 @@
 // fit(): the training loop. In order: the options (options.ts), the data (data.ts), the loop over epochs
 // and batches, run as recorded steps of the ops (step.ts), and the callbacks, early stopping
 // (early.ts), schedules and the divergence guard (guard.ts) around it.
-import { rng } from '../data/random.js';
-import { engine } from '../engine.js';
+import { rng } from '../core/random.js';
+import { engine } from '../core/engine.js';
 import type { Sequential } from '../nn/model.js';
 import type { TensorLike } from '../ops/creation.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { fitData, type FitData } from './data.js';
 import { EarlyStopper } from './early.js';
 import { constantLoss, DivergenceGuard } from './guard.js';
@@ -26,7 +26,7 @@ const training = new WeakSet<object>();
  * divergence (or to those it had before fit()).
  *
  * Each batch size's first step runs through the layers' forward passes, the loss and autograd while
- * its backend calls are recorded; the later steps replay them (src/exec/program.ts). So any Layer
+ * its backend calls are recorded; the later steps replay them (src/core/program.ts). So any Layer
  * trains, and a step after the first allocates nothing. The parameters' .grad is left as it was.
  *
  * One fit() at a time per model: a second one while the first runs is refused (their steps would

@@ -1,10 +1,10 @@
 // Divergence: a loss that becomes NaN or infinite, or that blows up while staying finite. On either,
 // fit() puts the weights back to those at the end of the last good epoch (or before training) and
 // rejects with a message naming the step and the fixes.
-import type { Backend } from '../backend/backend.js';
-import { engine } from '../engine.js';
-import type { LossName } from '../losses.js';
-import { Tensor } from '../tensor.js';
+import type { Backend } from '../core/backend.js';
+import { engine } from '../core/engine.js';
+import type { LossName } from '../nn/losses.js';
+import { Tensor } from '../core/tensor.js';
 
 /**
  * Divergence short of NaN (a blow-up): the mean training loss of two epochs in a row, or of the epoch

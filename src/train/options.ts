@@ -1,14 +1,15 @@
 // fit()'s options: their types, and their checks, all made before any work is done (a typo in an option
 // must fail at once, not after an epoch). fitSettings() turns the options into the settings the loop
 // runs with, defaults applied.
-import type { LossName } from '../losses.js';
-import { getLoss } from '../losses.js';
+import { checkOptions } from '../core/validate.js';
+import type { LossName } from '../nn/losses.js';
+import { getLoss } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
 import type { TensorLike } from '../ops/creation.js';
 import { adam } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 
 export interface EpochLogs {
   epoch: number;
@@ -140,7 +141,7 @@ const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : v === n
 /** Checks every option of fit() and applies the defaults. Allocates nothing but the default optimizer, last. */
 export function fitSettings(model: Sequential, options: FitOptions): FitSettings {
   if (typeof options !== 'object' || options === null) throw new TypeError("fit: options are required, at least {loss}, e.g. {loss: 'softmaxCrossEntropy', epochs: 10}.");
-  for (const k of Object.keys(options)) if (!FIT_KEYS.includes(k)) throw new TypeError(`fit: unknown option '${k}'; known options: ${FIT_KEYS.join(', ')}.`);
+  checkOptions(options, FIT_KEYS, 'fit');
   getLoss(options.loss, 'fit');
   const loss = options.loss;
   const epochs = posInt(options.epochs, 'epochs', 10);
@@ -178,8 +179,7 @@ function checkEarlyStopping(v: unknown, loss: LossName, hasVal: boolean): Early 
   if (v === true) v = {};
   if (typeof v !== 'object' || Array.isArray(v))
     throw new TypeError(`fit: earlyStopping must be true, false or an object such as {patience: 5, monitor: 'valLoss'}, got ${show(v)}.`);
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!EARLY_KEYS.includes(k)) throw new TypeError(`fit: earlyStopping has an unknown option '${k}'; known options: ${EARLY_KEYS.join(', ')}.`);
+  const o = checkOptions(v, EARLY_KEYS, 'fit', 'earlyStopping') as Record<string, unknown>;
   const patience = posInt(o.patience, 'earlyStopping.patience', 5);
   const monitor = o.monitor ?? (hasVal ? 'valLoss' : 'loss');
   if (typeof monitor !== 'string' || !(MONITORS as readonly string[]).includes(monitor)) {

@@ -1,20 +1,20 @@
-// The training and evaluation steps of fit() and evaluate(), run as recorded programs (src/exec/program.ts).
+// The training and evaluation steps of fit() and evaluate(), run as recorded programs (src/core/program.ts).
 // A step is written once, with the model's own layers, the loss functions and autograd: the first step of
 // each batch size runs through them for real while its backend calls are recorded; every later step of
 // that size gathers its batch into the same input buffers and replays the calls. So any Layer trains,
 // the math is the ops' math, and a step after the first allocates nothing and creates no tensor.
 import { backward } from '../autograd/graph.js';
 import { noGrad } from '../autograd/api.js';
-import { engine } from '../engine.js';
-import { record, type Program } from '../exec/program.js';
-import { getLoss, type LossName } from '../losses.js';
+import { engine } from '../core/engine.js';
+import { record, type Program } from '../core/program.js';
+import { getLoss, type LossName } from '../nn/losses.js';
 import { ActivationLayer, type ForwardContext, type Layer } from '../nn/layers.js';
 import { equal, greater, greaterEqual } from '../ops/elementwise.js';
 import { argmax, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { backend, empty } from '../ops/util.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 import type { Sequential } from '../nn/model.js';
 import { checkValues } from './data.js';
 

@@ -1,5 +1,5 @@
 import { checkCode, LabelMode, Reduce } from '../../core/optable.js';
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
 import { BINARY_REF_BY_CODE, dropoutKeep, UNARY_REF_BY_CODE } from '../math.js';
 import { optimStepRef } from './optim.js';
 

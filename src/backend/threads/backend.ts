@@ -28,7 +28,7 @@
 //   reduce           ranges of the outer axis (the inner axis is the kernel's stride too, so it stays whole).
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
-import type { GemmArgs } from '../backend.js';
+import type { GemmArgs } from '../../core/backend.js';
 import { BINARY, BINARY_NAMES, Binary, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation } from '../../core/optable.js';
 import { Workspace, type Allocator } from '../wasm/allocator.js';
 import { WasmBackend, type WasmOptions } from '../wasm/backend.js';

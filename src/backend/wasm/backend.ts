@@ -1,5 +1,5 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
-import type { StreamState } from '../../data/random.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
+import type { StreamState } from '../../core/random.js';
 import { checkCode, HYPER, Optim } from '../../core/optable.js';
 import { Allocator, Workspace } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';

@@ -1,5 +1,5 @@
 import { checkCode, OPTIM_NAMES } from '../../core/optable.js';
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
 import { hash32 } from '../math.js';
 import { KERNELS, MAP_BITS, moduleSource, optimUniforms, TILE, TT, WG, type KernelSpec } from './kernels.js';
 

@@ -17,10 +17,10 @@
 // them). Reads during recording are allowed (validation does them) but are not replayed. The one value
 // that legitimately changes from step to step inside the calls is the dropout offset (each step draws new
 // masks); the recorder stores it relative to the step's starting offset and replay shifts it.
-import type { Backend, BackendStats, GemmArgs, Handle, Strides } from '../backend/backend.js';
-import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from '../backend/codes.js';
-import { engine, type Storage, type StorageArena } from '../engine.js';
-import type { Tensor } from '../tensor.js';
+import type { Backend, BackendStats, GemmArgs, Handle, Strides } from './backend.js';
+import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
+import { engine, type Storage, type StorageArena } from './engine.js';
+import type { Tensor } from './tensor.js';
 
 interface Call {
   fn: (...args: any[]) => void;

@@ -1,15 +1,15 @@
-import type { Backend, BackendName } from './backend/backend.js';
-import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from './backend/features.js';
-import { JsBackend } from './backend/js/backend.js';
-import { WasmBackend } from './backend/wasm/backend.js';
-import type { WasmThreadsBackend } from './backend/threads/backend.js';
-import { MAX_THREADS } from './backend/threads/control.js';
-import type { WebGpuBackend } from './backend/webgpu/backend.js';
-import type { GpuEntry, WebGpuStart } from './backend/webgpu/device.js';
-import type { BinaryName } from './backend/wasm/binaries.js';
-import { engine } from './engine.js';
+import { checkOptions } from '../core/validate.js';
+import type { Backend, BackendName } from '../core/backend.js';
+import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from '../backend/features.js';
+import { JsBackend } from '../backend/js/backend.js';
+import { WasmBackend } from '../backend/wasm/backend.js';
+import type { WasmThreadsBackend } from '../backend/threads/backend.js';
+import { MAX_THREADS } from '../backend/threads/control.js';
+import type { WebGpuBackend } from '../backend/webgpu/backend.js';
+import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
+import type { BinaryName } from '../backend/wasm/binaries.js';
+import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
-import { Tensor } from './tensor.js';
 
 export interface InitOptions {
   /** Which backend to run: 'auto' (default) picks the fastest that works here. */
@@ -107,9 +107,7 @@ async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runt
  * replaces the backend; tensors of the old one can no longer be used.
  */
 export async function init(options: InitOptions = {}): Promise<Info> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`init: options must be an object, got ${options === null ? 'null' : typeof options}.`);
-  for (const k of Object.keys(options))
-    if (!OPTION_KEYS.has(k)) throw new TypeError(`init: unknown option '${k}'; known options: ${[...OPTION_KEYS].join(', ')}.`);
+  checkOptions(options, [...OPTION_KEYS], 'init');
   const want = options.backend ?? 'auto';
   if (!KNOWN.includes(want))
     throw new RangeError(`init: unknown backend '${String(want)}'; use one of ${KNOWN.map((k) => `'${k}'`).join(', ')}.`);
@@ -276,62 +274,6 @@ export function shutdown(): void {
   engine.backend = null;
   engine.resetCounters();
   current = null;
-}
-
-type TensorContainer = Tensor | TensorContainer[] | { [k: string]: TensorContainer } | unknown;
-
-function collect(v: TensorContainer, out: Set<Tensor>, depth = 0): void {
-  if (v instanceof Tensor) out.add(v);
-  else if (depth < 8 && v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
-    for (const x of Array.isArray(v) ? v : Object.values(v)) collect(x, out, depth + 1);
-  }
-}
-
-/**
- * Runs fn and disposes every tensor it created except those it returns (a tensor, or tensors inside
- * arrays or plain objects). fn must be synchronous: an async function would escape the scope.
- */
-export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw new TypeError(`tidy: expects a function, got ${typeof fn}.`);
-  const scope: Tensor[] = [];
-  engine.scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    engine.scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  engine.scopes.pop();
-  if (result && typeof (result as any).then === 'function') {
-    for (const t of scope) t.dispose();
-    throw new TypeError('tidy: fn returned a Promise; tidy() only works with synchronous functions (dispose tensors yourself in async code).');
-  }
-  const keep = new Set<Tensor>();
-  collect(result, keep);
-  const parent = engine.scopes[engine.scopes.length - 1];
-  for (const t of scope) {
-    if (keep.has(t)) parent?.push(t);
-    else t.dispose();
-  }
-  return result;
-}
-
-/** Takes a tensor out of the enclosing tidy() scopes so it survives them. */
-export function keep<T extends Tensor>(t: T): T {
-  for (const s of engine.scopes) {
-    const i = s.indexOf(t);
-    if (i >= 0) s.splice(i, 1);
-  }
-  return t;
-}
-
-/** Disposes every tensor in a tensor, array or object of tensors. */
-export function dispose(v: TensorContainer): void {
-  const s = new Set<Tensor>();
-  collect(v, s);
-  for (const t of s) t.dispose();
 }
 
 /** @internal Installs a backend directly (tests: the float64 js evaluator). */

@@ -1,4 +1,4 @@
-import type { Backend } from './backend/backend.js';
+import type { Backend } from './backend.js';
 import type { Tensor } from './tensor.js';
 
 /** The storage behind one or more tensors (reshape shares it). Freed when the last tensor lets go. */
@@ -12,13 +12,13 @@ export interface Storage {
   arena: StorageArena | null;
 }
 
-/** Where a recorded program keeps its memory (src/exec/program.ts): released storage goes back to it. */
+/** Where a recorded program keeps its memory (src/core/program.ts): released storage goes back to it. */
 export interface StorageArena {
   bind(storage: Storage): void;
   release(storage: Storage): void;
 }
 
-/** A recorder in front of the backend while a program is recorded (src/exec/program.ts). */
+/** A recorder in front of the backend while a program is recorded (src/core/program.ts). */
 export interface Recording {
   readonly backend: Backend;
   readonly arena: StorageArena;
