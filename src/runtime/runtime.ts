@@ -107,6 +107,28 @@ async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runt
  * replaces the backend; tensors of the old one can no longer be used.
  */
 export async function init(options: InitOptions = {}): Promise<Info> {
+  checkInitOptions(options);
+  const notes: string[] = [];
+  const s = new Start(options, notes, await detectFeatures(notes, options.relaxedSimd !== false));
+  const want = options.backend ?? 'auto';
+  const chosen = want === 'auto' ? await s.auto() : await s.named(want);
+  if (chosen instanceof WasmBackend) {
+    // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.
+    s.binary = chosen.build;
+    notes.push(...chosen.notes);
+  }
+  if (options.threads !== undefined && chosen.name !== 'wasm-threads') notes.push(`the threads option applies to wasm-threads only; the '${chosen.name}' backend runs on one thread`);
+  if (!s.features.threads) notes.push(`wasm-threads is unavailable: ${threadsUnavailable(s.features)} to allow threads`);
+
+  engine.backend?.dispose();
+  engine.resetCounters();
+  engine.backend = chosen;
+  engine.debug = !!options.debug;
+  current = { backend: chosen.name, runtime: s.runtime, features: s.features, binary: s.binary, threads: s.threads, notes };
+  return info();
+}
+
+function checkInitOptions(options: InitOptions): void {
   checkOptions(options, [...OPTION_KEYS], 'init');
   const want = options.backend ?? 'auto';
   if (!KNOWN.includes(want))
@@ -120,122 +142,134 @@ export async function init(options: InitOptions = {}): Promise<Info> {
   if (options.gpu !== undefined && (typeof options.gpu !== 'object' || options.gpu === null || typeof (options.gpu as any).requestAdapter !== 'function'))
     throw new TypeError("init: gpu must be a GPU object (navigator.gpu, or create([]) from the npm 'webgpu' package in Node).");
   if (options.webgpu !== undefined && typeof options.webgpu !== 'boolean') throw new TypeError(`init: webgpu must be true or false, got ${typeof options.webgpu}.`);
+}
 
-  const notes: string[] = [];
-  const features = await detectFeatures(notes, options.relaxedSimd !== false);
-  const runtime = detectRuntime();
-  let chosen: Backend;
-  let binary: BinaryName | null = null;
-  let threads = 1;
+/** One init(): what it found out, and how it starts each backend. Notes collect the reasons for info(). */
+class Start {
+  readonly runtime = detectRuntime();
+  binary: BinaryName | null = null;
+  threads = 1;
+  private picked: BinaryName | null = null;
 
-  let picked: BinaryName | null = null;
-  const wasmBinary = (): BinaryName => {
-    if (picked) return picked;
-    if (options.relaxedSimd === false) notes.push('relaxed SIMD turned off by the relaxedSimd option');
-    else if (!features.relaxedSimd) notes.push('relaxed SIMD is not available in this engine: using the plain SIMD kernels');
-    return (picked = features.relaxedSimd && options.relaxedSimd !== false ? 'relaxed' : 'simd');
-  };
+  constructor(
+    private readonly o: InitOptions,
+    private readonly notes: string[],
+    readonly features: Features,
+  ) {}
 
-  // Only the threads backends (asked for, or tried by 'auto') need the core count.
-  const cores = options.threads === undefined && (want === 'wasm-threads' || want === 'auto') ? await coreCount() : 1;
-  const wantThreads = options.threads ?? Math.min(DEFAULT_MAX_THREADS, cores);
-  const threadsBackend = async (n: number): Promise<WasmThreadsBackend> => {
-    const shared: BinaryName = wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
-    const { WasmThreadsBackend } = await loadThreads('init');
-    const b = await WasmThreadsBackend.create({ binary: shared, module: options.module, maxMemoryMB: options.maxMemoryMB, threads: n, workerUrl: options.workerUrl });
-    binary = shared;
-    threads = b.threads;
-    notes.push(
-      `wasm-threads: ${n} thread${n === 1 ? '' : 's'} run kernels (the calling thread and ${n - 1} worker${n === 2 ? '' : 's'})` +
-        (options.threads !== undefined ? '' : `; by default one per core (${cores} reported), at most ${DEFAULT_MAX_THREADS}`),
-    );
-    if (runtime === 'browser')
-      notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
-    if (b.keepsProcessAlive)
-      notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
-    return b;
-  };
+  /** The wasm kernel build: relaxed SIMD where the engine has it and the options allow. */
+  private wasmBinary(): BinaryName {
+    if (this.picked) return this.picked;
+    if (this.o.relaxedSimd === false) this.notes.push('relaxed SIMD turned off by the relaxedSimd option');
+    else if (!this.features.relaxedSimd) this.notes.push('relaxed SIMD is not available in this engine: using the plain SIMD kernels');
+    return (this.picked = this.features.relaxedSimd && this.o.relaxedSimd !== false ? 'relaxed' : 'simd');
+  }
 
-  if (want === 'js') {
-    chosen = new JsBackend();
-  } else if (want === 'wasm') {
-    if (!features.simd && !options.module)
-      throw new Error('init: the wasm backend needs WebAssembly SIMD, which this engine does not support; use backend: \'auto\' or \'js\'.');
-    binary = wasmBinary();
-    chosen = await WasmBackend.create({ binary, module: options.module, maxMemoryMB: options.maxMemoryMB });
-  } else if (want === 'wasm-threads') {
-    if (!features.threads) throw new Error(`init: the 'wasm-threads' backend cannot run here: ${threadsUnavailable(features)}. Use backend: 'auto' or 'wasm' for one thread.`);
-    if (!features.simd && !options.module)
-      throw new Error("init: the wasm-threads backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
-    try {
-      chosen = await threadsBackend(wantThreads);
-    } catch (e) {
-      throw new Error(`init: ${(e as Error).message}`);
+  private get hasSimd(): boolean {
+    return this.features.simd || !!this.o.module;
+  }
+
+  /** The backend asked for by name; a backend that cannot run here is an Error saying why and what to use. */
+  async named(want: BackendName): Promise<Backend> {
+    const o = this.o;
+    switch (want) {
+      case 'js':
+        return new JsBackend();
+      case 'wasm':
+        if (!this.hasSimd) throw new Error("init: the wasm backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
+        return this.wasm();
+      case 'wasm-threads': {
+        if (!this.features.threads) throw new Error(`init: the 'wasm-threads' backend cannot run here: ${threadsUnavailable(this.features)}. Use backend: 'auto' or 'wasm' for one thread.`);
+        if (!this.hasSimd) throw new Error("init: the wasm-threads backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
+        try {
+          return await this.wasmThreads(await this.threadCount());
+        } catch (e) {
+          throw new Error(`init: ${(e as Error).message}`);
+        }
+      }
+      case 'webgpu': {
+        const r = await startGpu(o.gpu, true, this.runtime);
+        if (!r.backend) throw new Error(`init: the 'webgpu' backend cannot start here: ${r.reason}. Use backend: 'auto' (it falls back to wasm) or 'wasm'.`);
+        this.notes.push(...r.notes);
+        return r.backend;
+      }
     }
-  } else if (want === 'webgpu') {
-    const r = await startGpu(options.gpu, true, runtime);
-    if (!r.backend) throw new Error(`init: the 'webgpu' backend cannot start here: ${r.reason}. Use backend: 'auto' (it falls back to wasm) or 'wasm'.`);
-    chosen = r.backend;
-    notes.push(...r.notes);
-  } else {
-    // auto: webgpu as the webgpu option says, then wasm-threads when it pays, then wasm, then js.
-    // wasm-threads pays when threads are possible here and more than one core is there to run them: it
-    // splits only work that measured faster split (gemm from ~1 MFLOP, transcendental ops from ~4k
-    // elements, streaming ops from ~128k; see src/backend/threads/backend.ts), and runs smaller work on
-    // the calling thread as the wasm backend does, so it loses no more than a check per call.
-    let started: Backend | null = null;
+  }
+
+  /**
+   * auto: webgpu as the webgpu option says, then wasm-threads when it pays, then wasm, then js.
+   * wasm-threads pays when threads are possible here and more than one core is there to run them: it
+   * splits only work that measured faster split (gemm from ~1 MFLOP, transcendental ops from ~4k
+   * elements, streaming ops from ~128k; see src/backend/threads/backend.ts), and runs smaller work on
+   * the calling thread as the wasm backend does, so it loses no more than a check per call.
+   */
+  async auto(): Promise<Backend> {
+    const { o, notes } = this;
     // WebGPU only when asked for: on it, reads are asynchronous, so the synchronous conveniences
     // (dataSync, predictClasses, getWeights, save) would throw in code written for the other backends.
-    if (options.webgpu !== true) notes.push("webgpu: not tried (opt in with init({webgpu: true}) or backend: 'webgpu'; its reads are asynchronous)");
+    if (o.webgpu !== true) notes.push("webgpu: not tried (opt in with init({webgpu: true}) or backend: 'webgpu'; its reads are asynchronous)");
     else {
-      const r = await startGpu(options.gpu, options.webgpu === true, runtime);
+      const r = await startGpu(o.gpu, true, this.runtime);
       if (r.backend) {
-        started = r.backend;
         notes.push(...r.notes);
-      } else notes.push(`webgpu: not used: ${r.reason}`);
+        return r.backend;
+      }
+      notes.push(`webgpu: not used: ${r.reason}`);
     }
-    if (!started && (features.simd || options.module) && features.threads) {
-      if (wantThreads > 1) {
+    if (this.hasSimd && this.features.threads) {
+      const n = await this.threadCount();
+      if (n > 1) {
         try {
-          started = await threadsBackend(wantThreads);
+          return await this.wasmThreads(n);
         } catch (e) {
           notes.push(`wasm-threads failed to start (${(e as Error).message}): using single-thread wasm`);
-          threads = 1;
+          this.threads = 1;
         }
-      } else {
-        notes.push(`wasm-threads: ${options.threads === 1 ? 'threads: 1 was asked for' : 'this runtime reports one core'}: using single-thread wasm`);
-      }
+      } else notes.push(`wasm-threads: ${o.threads === 1 ? 'threads: 1 was asked for' : 'this runtime reports one core'}: using single-thread wasm`);
     }
-    if (started) {
-      chosen = started;
-    } else if (features.simd || options.module) {
-      binary = wasmBinary();
-      try {
-        chosen = await WasmBackend.create({ binary, module: options.module, maxMemoryMB: options.maxMemoryMB });
-      } catch (e) {
-        notes.push(`wasm backend failed to start (${(e as Error).message}): using js`);
-        binary = null;
-        chosen = new JsBackend();
-      }
-    } else {
+    if (!this.hasSimd) {
       notes.push(typeof WebAssembly === 'object' ? 'WebAssembly SIMD is not supported here: using the js backend' : 'WebAssembly is not available here: using the js backend');
-      chosen = new JsBackend();
+      return new JsBackend();
+    }
+    try {
+      return await this.wasm();
+    } catch (e) {
+      notes.push(`wasm backend failed to start (${(e as Error).message}): using js`);
+      this.binary = null;
+      return new JsBackend();
     }
   }
-  if (chosen instanceof WasmBackend) {
-    // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.
-    binary = chosen.build;
-    notes.push(...chosen.notes);
-  }
-  if (options.threads !== undefined && chosen.name !== 'wasm-threads') notes.push(`the threads option applies to wasm-threads only; the '${chosen.name}' backend runs on one thread`);
-  if (!features.threads) notes.push(`wasm-threads is unavailable: ${threadsUnavailable(features)} to allow threads`);
 
-  engine.backend?.dispose();
-  engine.resetCounters();
-  engine.backend = chosen;
-  engine.debug = !!options.debug;
-  current = { backend: chosen.name, runtime, features, binary, threads, notes };
-  return info();
+  private async wasm(): Promise<Backend> {
+    this.binary = this.wasmBinary();
+    return WasmBackend.create({ binary: this.binary, module: this.o.module, maxMemoryMB: this.o.maxMemoryMB });
+  }
+
+  private cores = 0;
+  /** Threads to run: the option, else one per core (only the threads backends need the core count). */
+  private async threadCount(): Promise<number> {
+    if (this.o.threads !== undefined) return this.o.threads;
+    this.cores = await coreCount();
+    return Math.min(DEFAULT_MAX_THREADS, this.cores);
+  }
+
+  private async wasmThreads(n: number): Promise<WasmThreadsBackend> {
+    const shared: BinaryName = this.wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
+    const { WasmThreadsBackend } = await loadThreads('init');
+    const o = this.o;
+    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
+    this.binary = shared;
+    this.threads = b.threads;
+    this.notes.push(
+      `wasm-threads: ${n} thread${n === 1 ? '' : 's'} run kernels (the calling thread and ${n - 1} worker${n === 2 ? '' : 's'})` +
+        (o.threads !== undefined ? '' : `; by default one per core (${this.cores} reported), at most ${DEFAULT_MAX_THREADS}`),
+    );
+    if (this.runtime === 'browser')
+      this.notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
+    if (b.keepsProcessAlive)
+      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
+    return b;
+  }
 }
 
 /** What runs: the backend, the runtime, the detected features, and why anything was left out. */
