@@ -167,6 +167,6 @@ export function f32_binary(
     }
     case B_EQUAL: { binaryRows(B_EQUAL, outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out); break; }
     case B_POW: { powRows(outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out); break; }
-    default: break;
+    default: unreachable(); // a code of the op table this kernel lacks
   }
 }

@@ -23,6 +23,7 @@
 // The relaxed-gemm module (gemm-relaxed.ts) is built with GEMM_IMPORTS_UNARY defined: there the
 // epilogue calls the core module's f32_unary through an import, so that module holds no copy of the
 // activations and no static data.
+import { U_IDENTITY, U_RELU } from './codes';
 import { f32_unary as localUnary } from './unary';
 
 // @ts-ignore: decorator
@@ -468,9 +469,9 @@ function packA(TA: bool, src: usize, lda: usize, mc: i32, kc: i32, dst: usize): 
 // Epilogues
 // ---------------------------------------------------------------------------------------------
 
-/** act ≥ 2 over finished rows: one call when the rows are contiguous. */
+/** Activations other than identity and relu (those run inside the tiles) over finished rows: one call when the rows are contiguous. */
 function applyAct(act: i32, alpha: f32, rows: i32, cols: i32, c: usize, ldc: i32): void {
-  if (act < 2 || rows <= 0 || cols <= 0) return;
+  if (act == U_IDENTITY || act == U_RELU || rows <= 0 || cols <= 0) return;
   if (ldc == cols) {
     f32_unary(act, rows * cols, c, c, alpha);
   } else {
@@ -491,7 +492,7 @@ function noK(m: i32, n: i32, c: usize, ldc: i32, bias: usize, act: i32, alpha: f
       let o = <usize>j << 2;
       let v: f32 = beta ? load<f32>(cr + o) : 0;
       if (bias) v += load<f32>(bias + o);
-      if (act == 1) v = Mathf.max(v, 0);
+      if (act == U_RELU) v = Mathf.max(v, 0);
       store<f32>(cr + o, v);
     }
   }
@@ -785,7 +786,7 @@ export function f32_gemm_workspace(m: i32, n: i32, k: i32): i32 {
   ws = alignWs(ws);
   let ldab = <usize>lda << 2, ldbb = <usize>ldb << 2, ldcb = <usize>ldc << 2;
   let f0 = (beta ? F_LOADC : 0) | (bias ? F_BIAS : 0);
-  let fr = act == 1 ? F_RELU : 0;
+  let fr = act == U_RELU ? F_RELU : 0;
 
   if (TB ? m < SMALL_M_NK : m < SMALL_M_KN) {
     if (TB) smallM_nk(TA, m, n, k, a, ldab, b, ldbb, c, ldcb, bias, f0 | fr, ws);

@@ -3,7 +3,7 @@
 // Each row: its max m (NaN propagates), then e = exp(x - m) with x - m taken exactly, summed in float64, then
 // scaled by 1/sum in float64 (one rounding). Losses are logsumexp - logit (not -log(prob)) in float64, rounded
 // once. A row of all -Inf, or with NaN or +Inf, gives NaN, as in PyTorch.
-import { L_INDEX } from './codes';
+import { L_DENSE, L_INDEX } from './codes';
 import { vexpSub, vsubErr, kf, K_NEG_INF } from './vmath';
 
 /**
@@ -226,6 +226,7 @@ export function f32_softmax_xent(
   rows: i32, cols: i32, logits: usize, labels: usize, mode: i32, probs: usize, loss: usize,
 ): void {
   if (rows <= 0 || cols <= 0) return;
+  if (mode != L_INDEX && mode != L_DENSE) unreachable(); // a label mode of the op table this kernel lacks
   const rowBytes = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const px = logits + <usize>r * rowBytes, pp = probs + <usize>r * rowBytes;
@@ -258,6 +259,7 @@ export function f32_softmax_xent_grad(
   rows: i32, cols: i32, probs: usize, labels: usize, mode: i32, dy: usize, dlogits: usize,
 ): void {
   if (rows <= 0 || cols <= 0) return;
+  if (mode != L_INDEX && mode != L_DENSE) unreachable();
   const rowBytes = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const pp = probs + <usize>r * rowBytes, po = dlogits + <usize>r * rowBytes;

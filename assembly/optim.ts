@@ -8,11 +8,9 @@
 // JS numbers) and are rounded to f32 once per call; everything that depends on the step count (Adam's
 // bias corrections, Adagrad's decayed lr) is computed by the caller in float64.
 //
-// The `hyper` arrays of backend.optimStep (src/backend/codes.ts, Optim) map onto the arguments below:
-//   sgd      [lr, momentum, dampening, weightDecay, nesterov, first, l1, gscale]
-//   adam     [lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2, l1, gscale, amsgrad]
-//   rmsprop  [lr, alpha, eps, weightDecay, momentum, centered, l1, gscale]
-//   adagrad  [clr, eps, weightDecay, l1, gscale]
+// The scalar arguments of each kernel are the named `hyper` fields of its kind in the op table
+// (src/core/optable.ts, OPTIM), with the same names and in the same order (test/optable.test.ts checks);
+// the wasm backend passes them by name.
 //
 // Loops: an unrolled body of two vectors, a 4-lane body, and a one-lane tail that runs the same vector
 // code on lane 0 (load32_splat / store32_lane), so the tail rounds exactly like the body. Plain mul+add

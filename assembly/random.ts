@@ -1,13 +1,13 @@
-// Normal deviates for weight initialisation: the seeded generator of src/data/random.ts (sfc32 and
+// Normal deviates for weight initialisation: the seeded generator of src/core/random.ts (sfc32 and
 // Box–Muller) continued from a state the caller passes in memory, written straight into a tensor.
 //
 // The numbers must equal the js backend's bit for bit, so log, sin and cos are fdlibm's algorithms as
-// src/data/libm.ts computes them (plain f64 +, -, *, /, which wasm rounds exactly as JS does and never
+// src/core/libm.ts computes them (plain f64 +, -, *, /, which wasm rounds exactly as JS does and never
 // fuses), not the standard library's Math (musl-derived, different in the last bit). libm.ts reaches
-// fdlibm's high-word tests by arithmetic; here they read the bits. test/kernels.test.ts checks the two
+// fdlibm's high-word tests by arithmetic; here they read the bits. test/conformance.test.ts checks the two
 // against each other at every branch edge.
 
-// State block (32 bytes, 8-aligned; src/data/random.ts, StreamState): sfc32's a, b, c, d (u32) at 0..15,
+// State block (32 bytes, 8-aligned; src/core/random.ts, StreamState): sfc32's a, b, c, d (u32) at 0..15,
 // the Box–Muller spare (f64) at 16, and whether the spare is pending (u32, 0 or 1) at 24.
 const ST_SPARE: usize = 16;
 const ST_HAS_SPARE: usize = 24;

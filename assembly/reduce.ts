@@ -342,6 +342,6 @@ export function f32_reduce(op: i32, outer: i32, n: i32, inner: i32, x: usize, ou
     case R_ARGMAX: { reduceAll(R_ARGMAX, outer, n, inner, x, out); break; }
     case R_ARGMIN: { reduceAll(R_ARGMIN, outer, n, inner, x, out); break; }
     case R_SUM_SQUARES: { reduceAll(R_SUM_SQUARES, outer, n, inner, x, out); break; }
-    default: break;
+    default: unreachable(); // a code of the op table this kernel lacks
   }
 }

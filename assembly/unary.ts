@@ -1,15 +1,49 @@
-// Elementwise unary functions and their gradients (codes in codes.ts, formulas in ABI.md).
+// Elementwise unary functions and their gradients (codes in codes.ts, generated from the op table
+// src/core/optable.ts; formulas in ABI.md). A new unary op is a line in vunary and vunaryGrad and a case in
+// each dispatch switch below.
 //
 // One loop shape per op, specialised at compile time: each @inline loop is instantiated with a constant op,
 // so the op switch disappears from the loop body. The scalar tail runs the same vector code on a splat, so
 // an element's result never depends on where it sits in the array (thread tiles may split anywhere).
+// A code the dispatch does not know traps (unreachable): the TypeScript side checks codes first, so a
+// trap means a kernel lacks an op of the table, and the conformance suite fails on it.
 import {
   U_IDENTITY, U_RELU, U_LEAKY_RELU, U_ELU, U_GELU, U_SIGMOID, U_TANH, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS,
-  U_SQUARE, U_SOFTPLUS, U_RECIPROCAL, U_SIGN,
+  U_SQUARE, U_SOFTPLUS, U_RECIPROCAL, U_SIGN, U_SILU, unaryGradReadsX, unaryGradReadsY,
 } from './codes';
-import { vexp, vsigmoid, vsign, vgeluGrad, vunary, kf, K_ONE, K_TWO } from './vmath';
+import {
+  vexp, vexpm1Neg, vgelu, vgeluGrad, vlog, vsigmoid, vsign, vsoftplus, vtanh, kf, K_ONE, K_TWO,
+} from './vmath';
 
-/** dy·f'(x) for one vector, given x, y = f(x) and dy. Conventions follow PyTorch (see ABI.md). */
+/**
+ * f(x) for one vector; `alpha` is the leakyRelu slope / elu scale. The gemm epilogue calls f32_unary, so
+ * fused activations give the same numbers as the standalone kernel.
+ */
+@inline function vunary(op: i32, x: v128, alpha: v128): v128 {
+  const zero = f32x4.splat(0.0);
+  if (op == U_RELU) return v128.andnot(x, f32x4.le(x, zero)); // NaN stays NaN, -0 becomes +0
+  if (op == U_LEAKY_RELU) return v128.bitselect(x, f32x4.mul(x, alpha), f32x4.gt(x, zero));
+  if (op == U_ELU) return v128.bitselect(x, f32x4.mul(alpha, vexpm1Neg(x)), f32x4.gt(x, zero));
+  if (op == U_GELU) return vgelu(x);
+  if (op == U_SIGMOID) return vsigmoid(x);
+  if (op == U_TANH) return vtanh(x);
+  if (op == U_EXP) return vexp(x);
+  if (op == U_LOG) return vlog(x);
+  if (op == U_SQRT) return f32x4.sqrt(x);
+  if (op == U_NEG) return f32x4.neg(x);
+  if (op == U_ABS) return f32x4.abs(x);
+  if (op == U_SQUARE) return f32x4.mul(x, x);
+  if (op == U_SOFTPLUS) return vsoftplus(x);
+  if (op == U_RECIPROCAL) return f32x4.div(kf(K_ONE), x);
+  if (op == U_SIGN) return vsign(x);
+  if (op == U_SILU) return f32x4.mul(x, vsigmoid(x));
+  return x; // identity
+}
+
+/**
+ * dy·f'(x) for one vector, given x, y = f(x) and dy; only the operands the table says the derivative reads
+ * (unaryGradReadsX/Y) are loaded, the others arrive as zeros. Conventions follow PyTorch (see ABI.md).
+ */
 @inline function vunaryGrad(op: i32, x: v128, y: v128, dy: v128, alpha: v128): v128 {
   const zero = f32x4.splat(0.0);
   const one = kf(K_ONE);
@@ -30,15 +64,14 @@ import { vexp, vsigmoid, vsign, vgeluGrad, vunary, kf, K_ONE, K_TWO } from './vm
   if (op == U_SOFTPLUS) return f32x4.mul(dy, vsigmoid(x));
   if (op == U_RECIPROCAL) return f32x4.neg(f32x4.mul(f32x4.mul(dy, y), y)); // no early overflow of y²
   if (op == U_SIGN) return zero;
+  if (op == U_SILU) {
+    // silu' = σ(x)·(1 + x·σ(−x)): σ(x) and σ(−x) = 1 − σ(x) from one e^−|x|, so 1 − σ does not cancel.
+    const e = vexp(f32x4.neg(f32x4.abs(x)));
+    const q = f32x4.div(one, f32x4.add(one, e)), eq = f32x4.mul(e, q);
+    const pos = f32x4.ge(x, zero);
+    return f32x4.mul(dy, f32x4.mul(v128.bitselect(q, eq, pos), f32x4.add(one, f32x4.mul(x, v128.bitselect(eq, q, pos)))));
+  }
   return dy; // identity
-}
-
-@inline function gradUsesX(op: i32): bool {
-  return op == U_RELU || op == U_LEAKY_RELU || op == U_ELU || op == U_GELU || op == U_LOG || op == U_ABS ||
-    op == U_SQUARE || op == U_SOFTPLUS;
-}
-@inline function gradUsesY(op: i32): bool {
-  return op == U_SIGMOID || op == U_TANH || op == U_EXP || op == U_SQRT || op == U_RECIPROCAL;
 }
 
 @inline function unaryLoop(op: i32, n: i32, x: usize, y: usize, alpha: f32): void {
@@ -84,14 +117,15 @@ export function f32_unary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void
     case U_SOFTPLUS: { unaryLoop(U_SOFTPLUS, n, x, y, alpha); break; }
     case U_RECIPROCAL: { unaryLoop(U_RECIPROCAL, n, x, y, alpha); break; }
     case U_SIGN: { unaryLoop(U_SIGN, n, x, y, alpha); break; }
-    default: break;
+    case U_SILU: { unaryLoop(U_SILU, n, x, y, alpha); break; }
+    default: unreachable();
   }
 }
 
 @inline function gradAt(op: i32, p: usize, dy: usize, dx: usize, y: usize, off: usize, va: v128): void {
   // p walks x; dy, dx, y are byte distances from x. Unneeded operands are never read.
-  const xv = gradUsesX(op) ? v128.load(p + off) : f32x4.splat(0.0);
-  const yv = gradUsesY(op) ? v128.load(p + y + off) : f32x4.splat(0.0);
+  const xv = unaryGradReadsX(op) ? v128.load(p + off) : f32x4.splat(0.0);
+  const yv = unaryGradReadsY(op) ? v128.load(p + y + off) : f32x4.splat(0.0);
   const dv = op != U_SIGN ? v128.load(p + dy + off) : f32x4.splat(0.0);
   v128.store(p + dx + off, vunaryGrad(op, xv, yv, dv, va));
 }
@@ -103,10 +137,10 @@ export function f32_unary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void
   let p = x;
   // Each block loads all its inputs before storing, so dx may equal dy (or x, or y).
   while (p + 32 <= end) {
-    const x0 = gradUsesX(op) ? v128.load(p) : f32x4.splat(0.0);
-    const x1 = gradUsesX(op) ? v128.load(p, 16) : f32x4.splat(0.0);
-    const y0 = gradUsesY(op) ? v128.load(p + oy) : f32x4.splat(0.0);
-    const y1 = gradUsesY(op) ? v128.load(p + oy, 16) : f32x4.splat(0.0);
+    const x0 = unaryGradReadsX(op) ? v128.load(p) : f32x4.splat(0.0);
+    const x1 = unaryGradReadsX(op) ? v128.load(p, 16) : f32x4.splat(0.0);
+    const y0 = unaryGradReadsY(op) ? v128.load(p + oy) : f32x4.splat(0.0);
+    const y1 = unaryGradReadsY(op) ? v128.load(p + oy, 16) : f32x4.splat(0.0);
     const d0 = op != U_SIGN ? v128.load(p + ody) : f32x4.splat(0.0);
     const d1 = op != U_SIGN ? v128.load(p + ody, 16) : f32x4.splat(0.0);
     v128.store(p + odx, vunaryGrad(op, x0, y0, d0, va));
@@ -118,8 +152,8 @@ export function f32_unary(op: i32, n: i32, x: usize, y: usize, alpha: f32): void
     p += 16;
   }
   while (p < end) {
-    const xv = gradUsesX(op) ? v128.load32_splat(p) : f32x4.splat(0.0);
-    const yv = gradUsesY(op) ? v128.load32_splat(p + oy) : f32x4.splat(0.0);
+    const xv = unaryGradReadsX(op) ? v128.load32_splat(p) : f32x4.splat(0.0);
+    const yv = unaryGradReadsY(op) ? v128.load32_splat(p + oy) : f32x4.splat(0.0);
     const dv = op != U_SIGN ? v128.load32_splat(p + ody) : f32x4.splat(0.0);
     store<f32>(p + odx, f32x4.extract_lane(vunaryGrad(op, xv, yv, dv, va), 0));
     p += 4;
@@ -146,6 +180,7 @@ export function f32_unary_grad(op: i32, n: i32, x: usize, y: usize, dy: usize, d
     case U_SOFTPLUS: { gradLoop(U_SOFTPLUS, n, x, y, dy, dx, alpha); break; }
     case U_RECIPROCAL: { gradLoop(U_RECIPROCAL, n, x, y, dy, dx, alpha); break; }
     case U_SIGN: { gradLoop(U_SIGN, n, x, y, dy, dx, alpha); break; }
-    default: break;
+    case U_SILU: { gradLoop(U_SILU, n, x, y, dy, dx, alpha); break; }
+    default: unreachable();
   }
 }

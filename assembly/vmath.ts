@@ -18,11 +18,6 @@
 //   use pmax(x, lo)/pmin(x, hi), which also pass NaN through (a NaN x compares false and is kept).
 // - Rounding to an integer and converting it: adding 1.5·2^23 rounds to nearest-even and leaves the integer
 //   in the low mantissa bits, replacing nearest + trunc_sat (the latter is ~5 instructions).
-import {
-  U_RELU, U_LEAKY_RELU, U_ELU, U_GELU, U_SIGMOID, U_TANH, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS, U_SQUARE,
-  U_SOFTPLUS, U_RECIPROCAL, U_SIGN,
-} from './codes';
-
 // ---- constant tables --------------------------------------------------------------------------------------
 
 // Indices into KF (float32 constants).
@@ -387,29 +382,5 @@ const KI_24 = 9;
   const dens = vexpHiLo(hi, f32x4.add(lo, kf(K_LOG_INV_SQRT_2PI)), 0);
   const xc = f32x4.pmin(f32x4.pmax(x, kf(K_M30)), kf(K_P30));
   return f32x4.add(phi, f32x4.mul(xc, dens));
-}
-
-/**
- * f(x) for one vector (unary codes of codes.ts); `alpha` is the leakyRelu slope / elu scale. Other kernels
- * (the gemm epilogue) may call it with a constant op to get the same numbers as f32_unary.
- */
-@inline export function vunary(op: i32, x: v128, alpha: v128): v128 {
-  const zero = f32x4.splat(0.0);
-  if (op == U_RELU) return v128.andnot(x, f32x4.le(x, zero)); // NaN stays NaN, -0 becomes +0
-  if (op == U_LEAKY_RELU) return v128.bitselect(x, f32x4.mul(x, alpha), f32x4.gt(x, zero));
-  if (op == U_ELU) return v128.bitselect(x, f32x4.mul(alpha, vexpm1Neg(x)), f32x4.gt(x, zero));
-  if (op == U_GELU) return vgelu(x);
-  if (op == U_SIGMOID) return vsigmoid(x);
-  if (op == U_TANH) return vtanh(x);
-  if (op == U_EXP) return vexp(x);
-  if (op == U_LOG) return vlog(x);
-  if (op == U_SQRT) return f32x4.sqrt(x);
-  if (op == U_NEG) return f32x4.neg(x);
-  if (op == U_ABS) return f32x4.abs(x);
-  if (op == U_SQUARE) return f32x4.mul(x, x);
-  if (op == U_SOFTPLUS) return vsoftplus(x);
-  if (op == U_RECIPROCAL) return f32x4.div(kf(K_ONE), x);
-  if (op == U_SIGN) return vsign(x);
-  return x; // identity
 }
 

@@ -18,11 +18,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { loadOpTable } from '../scripts/gen-optable.mjs';
 
 // Node 20 validates relaxed SIMD only behind this flag; it must be set before any compile.
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const { Unary } = await loadOpTable(root);
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const cpuClock = argv.includes('--cpu');
@@ -140,7 +142,7 @@ function wasmBackend(name, target) {
       fill(h.subarray(bias >> 2, (bias >> 2) + n), 3);
       const fn = ex[`f32_gemm_${form}`];
       const biasPtr = epilogue === 'none' ? 0 : bias;
-      const act = epilogue === 'bias+relu' ? 1 : 0;
+      const act = epilogue === 'bias+relu' ? Unary.relu : Unary.identity;
       return {
         run: () => fn(m, n, k, a, lda, b, ldb, c, n, biasPtr, act, 0, 0, ws),
         result: () => new Float32Array(memory.buffer, c, m * n).slice(),
@@ -208,7 +210,7 @@ function threadsBackend(name, target, threads) {
       };
       const a = put(m * k, 1), bb = put(k * n, 2), c = b.alloc(m * n), bias = put(n, 3);
       held = [a, bb, c, bias];
-      const args = { m, n, k, a, transA: form[0] === 't', b: bb, transB: form[1] === 't', c, bias: epilogue === 'none' ? null : bias, act: epilogue === 'bias+relu' ? 1 : 0, alpha: 0, beta: 0 };
+      const args = { m, n, k, a, transA: form[0] === 't', b: bb, transB: form[1] === 't', c, bias: epilogue === 'none' ? null : bias, act: epilogue === 'bias+relu' ? Unary.relu : Unary.identity, alpha: 0, beta: 0 };
       return {
         run: () => b.gemm(args),
         result: () => b.readSync(c, m * n),

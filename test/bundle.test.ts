@@ -1,4 +1,4 @@
-// The built bundle's split (scripts/build.mjs, src/lazy.ts): dist/index.js imports the core; the webgpu,
+// The built bundle's split (scripts/build.mjs, src/runtime/lazy.ts): dist/index.js imports the core; the webgpu,
 // csv and storage parts are files of their own, fetched on first use, and dist/chunks.json names them
 // all. A copy of dist/ without the parts still trains, and a missing part is an error that names it.
 // Build first: npm run build.
@@ -22,8 +22,8 @@ let tmp: string;
 
 beforeAll(() => {
   if (!existsSync(join(dist, 'chunks.json'))) throw new Error('dist/chunks.json is missing: run `npm run build` first.');
-  const newest = Math.max(...['src/lazy.ts', 'src/index.ts', 'scripts/build.mjs'].map((f) => statSync(join(root, f)).mtimeMs));
-  if (statSync(join(dist, 'chunks.json')).mtimeMs < newest) throw new Error('dist/ is older than src/lazy.ts or scripts/build.mjs: run `npm run build` again.');
+  const newest = Math.max(...['src/runtime/lazy.ts', 'src/index.ts', 'scripts/build.mjs'].map((f) => statSync(join(root, f)).mtimeMs));
+  if (statSync(join(dist, 'chunks.json')).mtimeMs < newest) throw new Error('dist/ is older than src/runtime/lazy.ts or scripts/build.mjs: run `npm run build` again.');
   manifest = JSON.parse(readFileSync(join(dist, 'chunks.json'), 'utf8'));
   tmp = mkdtempSync(join(tmpdir(), 'simdnn-bundle-'));
 });

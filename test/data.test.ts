@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as sd from '../src/index.js';
-import * as data from '../src/data/index.js';
-import { lnOneMinus, sinCos, sinCosExact, sinOut } from '../src/data/libm.js';
-import { apportion, groupByClass } from '../src/data/stratify.js';
+import * as data from '../src/api/data.js';
+import { lnOneMinus, sinCos, sinCosExact, sinOut } from '../src/core/libm.js';
+import { apportion, groupByClass } from '../src/core/stratify.js';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/metrics-reference.json', import.meta.url), 'utf8'));
 const DATA = new URL('../data/', import.meta.url);
@@ -35,7 +35,7 @@ describe('rng and shuffle', () => {
   });
 
   it('gives the same normal deviates on every engine (values locked)', () => {
-    // normal() and fillNormal() take log, sin and cos from src/data/libm.ts, plain float64 arithmetic,
+    // normal() and fillNormal() take log, sin and cos from src/core/libm.ts, plain float64 arithmetic,
     // not from Math (whose last bit differs between engines and versions): these hold everywhere.
     const r = data.rng(0);
     expect([r.normal(), r.normal(), r.normal()]).toEqual([-0.35405374502954123, -0.4135533938253289, -0.08511597182028824]);

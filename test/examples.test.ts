@@ -41,6 +41,13 @@ describe('examples', () => {
     expect(r.testMse).toBeGreaterThan(0.5 * r.noiseVariance);
   });
 
+  it('custom-layer.mjs: a LayerNorm written with the public ops trains with fit to ≥ 0.97 on digits', async () => {
+    const r = await (await example('custom-layer.mjs')).run({ log: quiet });
+    expect(r.lastLoss).toBeLessThan(r.firstLoss / 10);
+    expect(r.accuracy).toBeGreaterThanOrEqual(0.97);
+    expect(r.reloadedSame).toBe(true);
+  });
+
   it('train-digits.mjs: ≥ 0.97 test accuracy, and the saved and loaded model predicts the same', async () => {
     const out = join(dir, 'digits.safetensors');
     const r = await (await example('train-digits.mjs')).run({ log: quiet, out });

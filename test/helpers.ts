@@ -1,5 +1,6 @@
-import type { Backend } from '../src/backend/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { JsBackend } from '../src/backend/js/backend.js';
+import { HYPER, OPTIM, type OptimName } from '../src/core/optable.js';
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { detectFeatures } from '../src/backend/features.js';
 import type { BinaryName } from '../src/backend/wasm/binaries.js';
@@ -37,15 +38,13 @@ export const EDGE_SIZES = [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 1
 export interface Candidate {
   name: string;
   make(): Promise<Backend>;
-  /** Reads only asynchronously (`read`, not `readSync`): webgpu. */
-  asyncRead?: boolean;
 }
 
 /**
- * Every backend to check against the js oracle. Later backends (threads, webgpu) add themselves here,
- * and the whole suite runs on them unchanged.
+ * Every backend to check against the js oracle, webgpu included where an adapter exists: the suites that
+ * take them read results with `await backend.read(...)`, so the asynchronous backend runs the same tests.
  */
-export async function candidates(opts: { asyncRead?: boolean } = {}): Promise<Candidate[]> {
+export async function candidates(): Promise<Candidate[]> {
   const f = await detectFeatures([], true);
   const list: Candidate[] = [];
   const wasm = (binary: BinaryName): Candidate => ({ name: `wasm(${binary})`, make: () => WasmBackend.create({ binary }) });
@@ -59,21 +58,25 @@ export async function candidates(opts: { asyncRead?: boolean } = {}): Promise<Ca
     for (const threads of [1, 2, 3])
       list.push({ name: `wasm-threads(${threads}, ${binary})`, make: async () => WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() }) });
   }
-  // Backends that read only asynchronously join when the caller's comparisons await their reads.
-  if (opts.asyncRead) {
-    const { gpu } = await testGpu();
-    if (gpu)
-      list.push({
-        name: 'webgpu',
-        asyncRead: true,
-        make: async () => {
-          const r = await startWebGpu(gpu, true, 'node');
-          if (!r.backend) throw new Error(`webgpu did not start: ${r.reason}`);
-          return r.backend;
-        },
-      });
-  }
+  const { gpu } = await testGpu();
+  if (gpu)
+    list.push({
+      name: 'webgpu',
+      make: async () => {
+        const r = await startWebGpu(gpu, true, 'node');
+        if (!r.backend) throw new Error(`webgpu did not start: ${r.reason}`);
+        return r.backend;
+      },
+    });
   return list;
+}
+
+/** An optimizer's `hyper` array from its named fields (the op table's layout), as the optimizers build it. */
+export function hyper<K extends OptimName>(kind: K, fields: { readonly [F in (typeof OPTIM)[K]['hyper'][number]]: number }): number[] {
+  const h = new Array<number>(OPTIM[kind].hyper.length).fill(NaN);
+  const at = HYPER[kind] as Record<string, number>;
+  for (const [f, v] of Object.entries(fields)) h[at[f]] = v as number;
+  return h;
 }
 
 let gpuProbe: Promise<{ gpu: GpuEntry | null; reason: string }> | null = null;

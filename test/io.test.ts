@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from '../src/io/safetensors.js';
-import {
-  downloadBytes, fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic,
-} from '../src/io/storage.js';
+import { downloadBytes } from '../src/io/storage.js';
+import { fetchBytes, idbDelete, idbList, idbLoad, idbSave, readFileBytes, writeFileAtomic } from '../src/runtime/files.js';
 import * as sd from '../src/index.js';
-import { engine } from '../src/engine.js';
+import { engine } from '../src/core/engine.js';
 import { rng } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -1033,5 +1032,76 @@ describe('load: a failed load frees everything it built', () => {
     const back = sd.loadBytes(good);
     expect(back.predict([[1, 2, 3]]).shape).toEqual([1, 2]);
     back.dispose();
+  });
+});
+
+describe('save and load: layers of the user\'s own types', () => {
+  afterAll(() => sd.shutdown());
+
+  /** A per-feature scale and shift, written with the public ops. */
+  class Affine extends sd.Layer {
+    readonly type = 'featureAffine';
+    readonly scale: sd.Tensor;
+    readonly shift: sd.Tensor;
+    constructor(readonly width: number) {
+      super();
+      this.scale = sd.layers.parameter([width], 'ones');
+      this.shift = sd.layers.parameter([width], 'zeros');
+    }
+    override get inFeatures() {
+      return this.width;
+    }
+    override params() {
+      return [this.scale, this.shift];
+    }
+    override paramNames() {
+      return ['scale', 'shift'];
+    }
+    forward(x: sd.Tensor) {
+      return sd.add(sd.mul(x, this.scale), this.shift);
+    }
+    outFeatures(n: number) {
+      return n;
+    }
+    config() {
+      return { type: 'featureAffine', width: this.width };
+    }
+  }
+
+  it('save refuses an unregistered type, naming the fix; once registered the round trip is exact; a file that does not fit the built layer is refused and frees it', async () => {
+    await sd.init({ backend: 'wasm' });
+    const r = rng(4);
+    const build = () => sd.sequential([new Affine(3), sd.layers.linear(3, 2, { seed: 1 })]);
+    const model = build();
+    model.setWeights(model.getWeights().map((w) => r.array(w.length)));
+    expect(() => sd.save(model)).toThrow(/save: layer 0 is a 'featureAffine' layer, which load\(\) could not rebuild: register its type with layers.register\('featureAffine'/);
+    sd.layers.register('featureAffine', (c) => new Affine(c.width as number));
+    const bytes = sd.save(model);
+    const again = await sd.load(bytes);
+    expect(again.layers[0]).toBeInstanceOf(Affine);
+    again.getWeights().forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(model.getWeights()[i])));
+    const x = sd.tensor(r.array(4 * 3), [4, 3]);
+    expect(Array.from(again.predict(x).dataSync())).toEqual(Array.from(model.predict(x).dataSync()));
+    const before = sd.memory();
+    // The file's scale has 4 values where the layer its topology describes has 3: the built layer does not fit.
+    const decoded = decodeSafetensors(bytes);
+    const wrong = encodeSafetensors(
+      [...decoded.tensors].map(([name, t]) => (name === 'layers.0.scale' ? { name, shape: [4], data: new Float32Array(4) } : { name, shape: t.shape, data: t.data })),
+      decoded.metadata,
+    );
+    await expect(sd.load(wrong)).rejects.toThrow(/load: corrupt model file: 'layers.0.scale' has shape \[4\] but the layer needs \[3\]/);
+    // A topology whose sizes do not chain is refused when the model is built.
+    const unchained = encodeSafetensors(
+      [...decoded.tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+      { ...decoded.metadata, topology: decoded.metadata.topology.replace('"width":3', '"width":4') },
+    );
+    await expect(sd.load(unchained)).rejects.toThrow(/load: could not build the model: .*expects 3 input features/);
+    expect(sd.memory().tensors).toBe(before.tensors);
+    expect(sd.memory().bytes).toBe(before.bytes);
+    // Built-in type names cannot be taken.
+    expect(() => sd.layers.register('linear', () => new Affine(1))).toThrow(/'linear' is a built-in layer type/);
+    sd.dispose(x);
+    model.dispose();
+    again.dispose();
   });
 });

@@ -1,125 +1,15 @@
-// Optimizers and schedules.
-//  1. Kernel conformance: every candidate backend's optimStep against the js oracle (float64 per element,
-//     rounded once), one step at a time, at SIMD tile edges, with guards after every buffer.
-//  2. Optimizers through the public API on js and wasm, against the textbook update (torch.optim's
+// Optimizers and schedules (every backend's optimStep kernel against the js oracle is in the conformance
+// suite, test/conformance.test.ts).
+//  1. Optimizers through the public API on js and wasm, against the textbook update (torch.optim's
 //     algorithm) written out below in float64 with plain loops, independent of src/.
-//  3. Schedules against hand-written formulas, including torch's OneCycleLR and ReduceLROnPlateau logic.
-//  4. Option validation, allocation-free steps, dispose, JSON round trips.
+//  2. Schedules against hand-written formulas, including torch's OneCycleLR and ReduceLROnPlateau logic.
+//  3. Option validation, allocation-free steps, dispose, JSON round trips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/backend.js';
-import { Optim } from '../src/backend/codes.js';
 import * as sd from '../src/index.js';
 import { optimizers, schedules, type Optimizer } from '../src/optim/index.js';
-import { EDGE_SIZES, EPS, candidates, mismatch, oracle, rng, ulp } from './helpers.js';
+import { mismatch, rng } from './helpers.js';
 
-const GUARD = 8;
-const SENTINEL = 12345.5;
-
-// ================================================================================ 1. kernel conformance
-
-/** The kinds × flag combinations that select different kernel loops, with the state sizes they need. */
-const KERNEL_CASES: { name: string; kind: number; hyper: (t: number) => number[]; s1: (n: number) => number; s2: (n: number) => number }[] = [];
-{
-  const l1 = 0.003, gs = 0.7;
-  for (const [mu, nest] of [[0, 0], [0.9, 0], [0.9, 1]])
-    KERNEL_CASES.push({
-      name: `sgd momentum ${mu}${nest ? ' nesterov' : ''}`, kind: Optim.sgd,
-      hyper: (t) => [0.05, mu, nest ? 0 : 0.2, 0.01, nest, t === 1 ? 1 : 0, l1, gs], s1: (n) => (mu ? n : 0), s2: () => 0,
-    });
-  for (const dec of [0, 1])
-    for (const ams of [0, 1])
-      KERNEL_CASES.push({
-        name: `adam${dec ? 'w' : ''}${ams ? ' amsgrad' : ''}`, kind: Optim.adam,
-        hyper: (t) => [0.01, 0.9, 0.999, 1e-8, 0.05, dec, 1 - 0.9 ** t, 1 - 0.999 ** t, l1, gs, ams], s1: (n) => n, s2: (n) => (ams ? 2 * n : n),
-      });
-  for (const mu of [0, 0.8])
-    for (const c of [0, 1])
-      KERNEL_CASES.push({
-        name: `rmsprop momentum ${mu}${c ? ' centered' : ''}`, kind: Optim.rmsprop,
-        hyper: () => [0.01, 0.9, 1e-8, 0.01, mu, c, l1, gs], s1: (n) => n, s2: (n) => (mu ? n : 0) + (c ? n : 0),
-      });
-  KERNEL_CASES.push({
-    name: 'adagrad', kind: Optim.adagrad, hyper: (t) => [0.1 / (1 + (t - 1) * 0.01), 1e-10, 0.01, l1, gs], s1: (n) => n, s2: () => 0,
-  });
-}
-
-const kernelBackends = await candidates();
-describe.each(kernelBackends.map((c) => [c.name, c] as const))('%s optimStep matches the js oracle', (_name, cand) => {
-  let b: Backend;
-  const js = oracle();
-  beforeAll(async () => {
-    b = await cand.make();
-  });
-  afterAll(() => b?.dispose());
-
-  /** A buffer of n floats plus GUARD sentinels; `shift` moves the data 4 bytes off 16-byte alignment. */
-  function buf(be: Backend, data: Float32Array, shift: boolean): { h: unknown; read(): Float32Array } {
-    const n = data.length;
-    const base = be.alloc(n + GUARD + 1);
-    const h = shift && typeof base === 'number' ? base + 4 : base;
-    const all = new Float32Array(n + GUARD).fill(SENTINEL);
-    all.set(data);
-    be.write(h, all);
-    return {
-      h,
-      read() {
-        const r = be.readSync(h, n + GUARD);
-        for (let i = n; i < n + GUARD; i++) if (r[i] !== SENTINEL) throw new Error(`optimStep wrote past the end of a buffer (index ${i} of ${n})`);
-        return r.slice(0, n);
-      },
-    };
-  }
-
-  for (const kc of KERNEL_CASES) {
-    it(`${kc.name}: three steps at every tile edge, aligned and not`, () => {
-      const r = rng(kc.kind * 100 + kc.name.length);
-      let checked = 0;
-      for (const n of EDGE_SIZES) {
-        for (const shift of [false, true]) {
-          const n1 = kc.s1(n), n2 = kc.s2(n);
-          // |p| in [0.5, 1] (and one exact 0, for sign(0) = 0 of the L1 term), gradients with the sign of
-          // their parameter: then no sum inside the kernels cancels (gscale·g, weightDecay·p and l1·sign(p)
-          // agree in sign, and so do each state and its new term, since no parameter crosses zero in
-          // three small steps), every float32 rounding stays relative to its result, and the tolerances
-          // below can be a few ulp. Random signs, with cancellation, are covered end to end by the
-          // textbook tests further down.
-          let p: Float32Array = r.array(n, 0.5, 1).map((x) => (r.next() < 0.5 ? -x : x));
-          if (n > 2) p[1] = 0;
-          const sgn = p.map((x) => (x < 0 ? -1 : 1));
-          let s1: Float32Array = new Float32Array(n1), s2: Float32Array = new Float32Array(n2);
-          for (let t = 1; t <= 3; t++) {
-            const g = r.array(n, 0.1, 2).map((x, i) => x * sgn[i]);
-            const hyper = kc.hyper(t);
-            const run = (be: Backend, sh: boolean) => {
-              const bp = buf(be, p, sh), bg = buf(be, g, sh);
-              const b1 = n1 ? buf(be, s1, sh) : null, b2 = n2 ? buf(be, s2, sh) : null;
-              be.optimStep(kc.kind as any, n, bp.h, bg.h, b1?.h ?? null, b2?.h ?? null, hyper);
-              const out = { p: bp.read(), g: bg.read(), s1: b1?.read() ?? new Float32Array(0), s2: b2?.read() ?? new Float32Array(0) };
-              return out;
-            };
-            const want = run(js, false), got = run(b, shift);
-            // The kernel computes in float32 with a few roundings per element (the oracle rounds once in
-            // float64): a state value may be off by ~10 roundings of its own size (g', its square, the
-            // products and the sum); the parameter by its own rounding plus ~16 roundings of the update.
-            const tolP = (i: number) => 2 * ulp(p[i]) + 2 * ulp(want.p[i]) + 16 * EPS * Math.abs(want.p[i] - p[i]);
-            const tolS = (w: Float32Array) => (i: number) => 12 * EPS * Math.abs(w[i]);
-            const ctx = `n=${n} shift=${shift} step ${t}`;
-            expect(Array.from(got.g), `${ctx}: grad untouched`).toEqual(Array.from(g));
-            expect(mismatch(got.p, want.p, tolP), `${ctx}: param`).toBe('');
-            expect(mismatch(got.s1, want.s1, tolS(want.s1)), `${ctx}: s1`).toBe('');
-            expect(mismatch(got.s2, want.s2, tolS(want.s2)), `${ctx}: s2`).toBe('');
-            // Continue from the oracle's result so each step is compared from identical inputs.
-            p = want.p; s1 = want.s1; s2 = want.s2;
-            checked++;
-          }
-        }
-      }
-      expect(checked).toBe(EDGE_SIZES.length * 2 * 3);
-    });
-  }
-});
-
-// ================================================================================ 2. textbook updates
+// ================================================================================ 1. textbook updates
 
 type Kind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 type Opts = Record<string, any>;
@@ -421,7 +311,7 @@ describe('optimizer state across init()', () => {
   });
 });
 
-// ================================================================================ 4. options and JSON
+// ================================================================================ 3. options and JSON
 
 describe('optimizer options', () => {
   it('follow PyTorch defaults', () => {
@@ -455,8 +345,8 @@ describe('optimizer options', () => {
     expect(() => optimizers.rmsprop({ alpha: 1.5 })).toThrow('rmsprop: alpha must be a number in [0, 1], got 1.5');
     expect(() => optimizers.adagrad({ lrDecay: -1 })).toThrow('adagrad: lrDecay must be a finite number ≥ 0, got -1');
     expect(() => optimizers.adam({ learningRate: 0.1 } as any)).toThrow("adam: unknown option 'learningRate'; known options: lr, weightDecay, l1, clipNorm, betas, eps, amsgrad.");
-    expect(() => optimizers.sgd({ lr: 0.1, mometum: 0.9 } as any)).toThrow(/unknown option 'mometum'; known options: .*momentum/);
-    expect(() => optimizers.adam(5 as any)).toThrow('adam: options must be an object, got number');
+    expect(() => optimizers.sgd({ lr: 0.1, mometum: 0.9 } as any)).toThrow(/unknown option 'mometum' \(did you mean 'momentum'\?\); known options: .*momentum/);
+    expect(() => optimizers.adam(5 as any)).toThrow('adam: options must be an object, got 5.');
   });
 
   it('travel through JSON', () => {
@@ -478,7 +368,7 @@ describe('optimizer options', () => {
   });
 });
 
-// ================================================================================ 3. schedules
+// ================================================================================ 2. schedules
 
 describe('schedules', () => {
   const at = (epoch: number, step = epoch * 10) => ({ epoch, step });
@@ -599,6 +489,32 @@ describe('schedules', () => {
     expect(n.observe!(NaN, 1)).toBeCloseTo(0.1, 12);
   });
 
+  it('every schedule runs through begin / lr / endEpoch (what fit calls): reduceOnPlateau watches valLoss ?? loss; oneCycle checks it covers the run in its unit', () => {
+    const metrics = [1, 0.9, 0.89995, 0.95, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.6, 0.6, 0.6, 0.6];
+    const s = schedules.reduceOnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.02 });
+    s.observe!(0.1, 0.1); // state from an earlier run, which begin() forgets
+    s.begin({ epochs: 15, stepsPerEpoch: 3, baseLr: 0.1 });
+    const got: number[] = [];
+    metrics.forEach((m, e) => {
+      for (let b = 0; b < 3; b++) got.push(s.lr(0.1, { epoch: e, step: 3 * e + b }));
+      s.endEpoch(e % 2 ? { loss: 99, valLoss: m } : { loss: m }); // valLoss when there is one
+    });
+    const perEpoch = [0.1, ...torchPlateau(metrics, 0.1, { factor: 0.5, patience: 2, cooldown: 1, minLr: 0.02, threshold: 1e-4, mode: 'min' }).slice(0, -1)];
+    expect(got).toEqual(perEpoch.flatMap((r) => [r, r, r]));
+    // Stateless schedules ignore endEpoch.
+    const c = schedules.cosine({ tMax: 10 });
+    c.begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 });
+    const before = c.lr(1, { epoch: 3, step: 12 });
+    c.endEpoch({ loss: 1 });
+    expect(c.lr(1, { epoch: 3, step: 12 })).toBe(before);
+    // oneCycle counts batches by default, epochs with unit 'epoch'.
+    expect(() => schedules.oneCycle({ totalSteps: 39 }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.oneCycle: totalSteps is 39 but training runs 40 batches (10 epochs × 4); set totalSteps to at least 40.');
+    expect(() => schedules.oneCycle({ totalSteps: 40 }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).not.toThrow();
+    expect(() => schedules.oneCycle({ totalSteps: 10, unit: 'epoch' }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).not.toThrow();
+    expect(() => schedules.oneCycle({ totalSteps: 9, unit: 'epoch' }).begin({ epochs: 10, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.oneCycle: totalSteps is 9 epochs but training runs 10; set totalSteps to at least 10.');
+    expect(() => c.begin({ epochs: 0, stepsPerEpoch: 4, baseLr: 1 })).toThrow('schedules.cosine.begin: epochs must be a positive integer, got 0.');
+  });
+
   /** torch ReduceLROnPlateau.step, transcribed ('rel' threshold mode, eps 1e-8). */
   function torchPlateau(metrics: number[], lr: number, o: { factor: number; patience: number; cooldown: number; minLr: number; threshold: number; mode: 'min' | 'max' }): number[] {
     let best = o.mode === 'min' ? Infinity : -Infinity, bad = 0, cooldownCounter = 0;
@@ -621,7 +537,7 @@ describe('schedules', () => {
   it('validate options with clear errors', () => {
     expect(() => schedules.step({} as any)).toThrow('schedules.step: option stepSize is required (a positive integer).');
     expect(() => schedules.step({ stepSize: 0 })).toThrow('schedules.step: stepSize must be a positive integer, got 0.');
-    expect(() => schedules.step({ stepSize: 2, gama: 0.5 } as any)).toThrow("schedules.step: unknown option 'gama'; known options: stepSize, gamma, unit.");
+    expect(() => schedules.step({ stepSize: 2, gama: 0.5 } as any)).toThrow("schedules.step: unknown option 'gama' (did you mean 'gamma'?); known options: stepSize, gamma, unit.");
     expect(() => schedules.step({ stepSize: 2, unit: 'batches' as any })).toThrow("schedules.step: unit must be one of 'epoch', 'batch', got 'batches'.");
     expect(() => schedules.exponential({ gamma: -1 })).toThrow('schedules.exponential: gamma must be a positive finite number, got -1.');
     expect(() => schedules.cosine({ tMax: 5, warmup: 5 })).toThrow(/warmup \(5\) must be less than tMax \(5\)/);

@@ -1,5 +1,5 @@
-// The wasm-threads backend beyond the shared conformance suite (test/kernels.test.ts and
-// test/optim.test.ts run it with 1, 2 and 3 threads through candidates()): threaded results are
+// The wasm-threads backend beyond the shared conformance suite (test/conformance.test.ts runs it with 1, 2
+// and 3 threads through candidates()): threaded results are
 // bit-identical to one thread on the same kernel build, init() options and notes, and the lifecycle —
 // shutdown, re-init, a process (Node or Deno) that forgets to shut down, a worker script that is not
 // simdnn's, a worker that dies or hangs mid-job.
@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
-import type { Backend } from '../src/backend/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
 import { Adapt, MAX_TRY, WINDOW } from '../src/backend/threads/adapt.js';
 import { WasmBackend } from '../src/backend/wasm/backend.js';
-import { engine } from '../src/engine.js';
+import { engine } from '../src/core/engine.js';
 import { detectFeatures } from '../src/backend/features.js';
-import { put, rng, threadsAvailable, threadsWorkerUrl } from './helpers.js';
+import { ACTIVATIONS, Binary, LabelMode, Optim, Reduce, Unary, activationOp, paramOf, type OptimCode } from '../src/core/optable.js';
+import { hyper, put, rng, threadsAvailable, threadsWorkerUrl } from './helpers.js';
 
 const available = await threadsAvailable();
 const features = await detectFeatures([], true);
@@ -68,9 +69,9 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
       [24, 1000, 400], [40, 300, 500], [300, 40, 500], [333, 129, 257], [64, 1000, 33], [130, 70, 90]];
     for (const [m, n, k] of shapes)
       for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
-        const act = r.int(7), beta = (r.int(2) as 0 | 1), withBias = r.next() < 0.7;
-        agree(`gemm ${ta ? 't' : 'n'}${tb ? 't' : 'n'} ${m}×${n}×${k} act ${act} beta ${beta}`, [r.array(m * k), r.array(k * n), r.array(n)], [m * n], (b, [a, bb, bias], [c]) =>
-          b.gemm({ m, n, k, a, transA: ta, b: bb, transB: tb, c, bias: withBias ? bias : null, act: act as any, alpha: act === 2 ? 0.1 : 1.3, beta }));
+        const op = activationOp(ACTIVATIONS[r.int(ACTIVATIONS.length)]), beta = (r.int(2) as 0 | 1), withBias = r.next() < 0.7;
+        agree(`gemm ${ta ? 't' : 'n'}${tb ? 't' : 'n'} ${m}×${n}×${k} ${op} beta ${beta}`, [r.array(m * k), r.array(k * n), r.array(n)], [m * n], (b, [a, bb, bias], [c]) =>
+          b.gemm({ m, n, k, a, transA: ta, b: bb, transB: tb, c, bias: withBias ? bias : null, act: Unary[op], alpha: 1.3 * paramOf(op), beta }));
       }
   });
 
@@ -78,28 +79,30 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
     const r = rng(12);
     const N = 200_003; // over every grain, not a multiple of any alignment
     const x = r.array(N, -4, 4), y = r.array(N, -4, 4), z = r.array(N);
-    for (const op of [1, 4, 5, 6, 7, 13]) {
-      agree(`unary ${op}`, [x], [N], (b, [xi], [o]) => b.unary(op as any, N, xi, o, 0.1));
-      agree(`unaryGrad ${op}`, [x, y, z], [N], (b, [xi, yi, dy], [o]) => b.unaryGrad(op as any, N, xi, yi, dy, o, 0.1));
+    for (const op of ['relu', 'gelu', 'sigmoid', 'tanh', 'exp', 'softplus'] as const) {
+      agree(`unary ${op}`, [x], [N], (b, [xi], [o]) => b.unary(Unary[op], N, xi, o, 0.1));
+      agree(`unaryGrad ${op}`, [x, y, z], [N], (b, [xi, yi, dy], [o]) => b.unaryGrad(Unary[op], N, xi, yi, dy, o, 0.1));
     }
     const S = { s0: 0, s1: 1000, s2: 1 }, R = { s0: 0, s1: 0, s2: 1 }, C = { s0: 0, s1: 1, s2: 0 };
-    for (const op of [0, 2, 3, 9]) {
-      agree(`binary ${op} full`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 200, 1000, a, S, bb, S, o));
-      agree(`binary ${op} row broadcast`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 200, 1000, a, S, bb, R, o));
-      agree(`binary ${op} column broadcast, outer axis`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 4, 50, 1000, a, { s0: 50000, s1: 1000, s2: 1 }, bb, C, o));
-      agree(`binary ${op} one long row`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op as any, 1, 1, N, a, S, bb, S, o));
+    for (const name of ['add', 'mul', 'div', 'pow'] as const) {
+      const op = Binary[name];
+      agree(`binary ${name} full`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op, 1, 200, 1000, a, S, bb, S, o));
+      agree(`binary ${name} row broadcast`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op, 1, 200, 1000, a, S, bb, R, o));
+      agree(`binary ${name} column broadcast, outer axis`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op, 4, 50, 1000, a, { s0: 50000, s1: 1000, s2: 1 }, bb, C, o));
+      agree(`binary ${name} one long row`, [x, y], [N], (b, [a, bb], [o]) => b.binary(op, 1, 1, N, a, S, bb, S, o));
     }
-    for (const op of [0, 1, 2, 4, 6]) {
-      agree(`reduce ${op} rows`, [x], [2000], (b, [xi], [o]) => b.reduce(op as any, 2000, 100, 1, xi, o));
-      agree(`reduce ${op} middle`, [x], [4000], (b, [xi], [o]) => b.reduce(op as any, 40, 50, 100, xi, o));
+    for (const name of ['sum', 'mean', 'max', 'argmax', 'sumSquares'] as const) {
+      const op = Reduce[name];
+      agree(`reduce ${name} rows`, [x], [2000], (b, [xi], [o]) => b.reduce(op, 2000, 100, 1, xi, o));
+      agree(`reduce ${name} middle`, [x], [4000], (b, [xi], [o]) => b.reduce(op, 40, 50, 100, xi, o));
     }
     agree('softmax', [x], [N], (b, [xi], [o]) => b.softmax(2000, 100, xi, o, false));
     agree('log-softmax', [x], [N], (b, [xi], [o]) => b.softmax(2000, 100, xi, o, true));
     const labels = Float32Array.from({ length: 2000 }, () => r.int(100));
     const dense = new Float32Array(2000 * 100).map(() => r.next());
-    agree('softmax cross-entropy, index labels', [x, labels], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, 0, p, loss));
-    agree('softmax cross-entropy, dense labels', [x, dense], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, 1, p, loss));
-    agree('softmax cross-entropy gradient', [z, labels, y], [N], (b, [p, lab, dy], [dl]) => b.softmaxXentGrad(2000, 100, p, lab, 0, dy, dl));
+    agree('softmax cross-entropy, index labels', [x, labels], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, LabelMode.index, p, loss));
+    agree('softmax cross-entropy, dense labels', [x, dense], [N, 2000], (b, [l, lab], [p, loss]) => b.softmaxXent(2000, 100, l, lab, LabelMode.dense, p, loss));
+    agree('softmax cross-entropy gradient', [z, labels, y], [N], (b, [p, lab, dy], [dl]) => b.softmaxXentGrad(2000, 100, p, lab, LabelMode.index, dy, dl));
     const idx = Float32Array.from({ length: 3000 }, () => r.int(2000));
     agree('gatherRows', [x, idx], [3000 * 100], (b, [xi, ii], [o]) => b.gatherRows(3000, 100, xi, ii, o));
     agree('dropout with an offset', [x], [N, N], (b, [xi], [o, mask]) => b.dropout(N, xi, o, mask, 0.7, 1234, 987654));
@@ -111,17 +114,17 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
     });
     // Optimizer steps update param and state in place: copy the inputs into the outputs first.
     const g = r.array(N), st = r.array(2 * N, 0, 1);
-    const step = (kind: number, hyper: number[], s2: boolean) => (b: Backend, [p0, gi, s10, s20]: unknown[], [p, s1, s2o]: unknown[]) => {
+    const step = (kind: OptimCode, h: number[], s2: boolean) => (b: Backend, [p0, gi, s10, s20]: unknown[], [p, s1, s2o]: unknown[]) => {
       b.copy(N, p0, p);
       b.copy(N, s10, s1);
       b.copy(2 * N, s20, s2o);
-      b.optimStep(kind as any, N, p, gi, s1, s2 ? s2o : null, hyper);
+      b.optimStep(kind, N, p, gi, s1, s2 ? s2o : null, h);
     };
     const ins = [x, g, r.array(N, 0, 1), st];
-    agree('sgd with momentum', ins, [N, N, 2 * N], step(0, [0.01, 0.9, 0, 1e-4, 1, 0, 0, 1], false));
-    agree('adam (amsgrad)', ins, [N, N, 2 * N], step(1, [0.001, 0.9, 0.999, 1e-8, 0.01, 1, 0.1, 0.002, 0, 1, 1], true));
-    agree('rmsprop (centered, momentum)', ins, [N, N, 2 * N], step(2, [0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 1], true));
-    agree('adagrad', ins, [N, N, 2 * N], step(3, [0.01, 1e-10, 0, 0, 1], false));
+    agree('sgd with momentum', ins, [N, N, 2 * N], step(Optim.sgd, hyper('sgd', { lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: 1, first: 0, l1: 0, gscale: 1 }), false));
+    agree('adam (amsgrad)', ins, [N, N, 2 * N], step(Optim.adam, hyper('adam', { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: 1, bc1: 0.1, bc2: 0.002, l1: 0, gscale: 1, amsgrad: 1 }), true));
+    agree('rmsprop (centered, momentum)', ins, [N, N, 2 * N], step(Optim.rmsprop, hyper('rmsprop', { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0.9, centered: 1, l1: 0, gscale: 1 }), true));
+    agree('adagrad', ins, [N, N, 2 * N], step(Optim.adagrad, hyper('adagrad', { clr: 0.01, eps: 1e-10, weightDecay: 0, l1: 0, gscale: 1 }), false));
   });
 
   it('calls run alone on the calling thread (as on a busy machine) give the same bits', () => {
@@ -131,9 +134,9 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
     try {
       for (const [m, n, k] of [[128, 512, 784], [784, 512, 128], [128, 10, 256]])
         agree(`gemm nn ${m}×${n}×${k} alone`, [r.array(m * k), r.array(k * n), r.array(n)], [m * n], (b, [a, bb, bias], [c]) =>
-          b.gemm({ m, n, k, a, transA: false, b: bb, transB: false, c, bias, act: 1, alpha: 0, beta: 0 }));
+          b.gemm({ m, n, k, a, transA: false, b: bb, transB: false, c, bias, act: Unary.relu, alpha: 0, beta: 0 }));
       const N = 100_003;
-      agree('unary tanh alone', [r.array(N, -4, 4)], [N], (b, [xi], [o]) => b.unary(6, N, xi, o, 0));
+      agree('unary tanh alone', [r.array(N, -4, 4)], [N], (b, [xi], [o]) => b.unary(Unary.tanh, N, xi, o, 0));
     } finally {
       for (const [, b] of many) b._testAlone(null);
     }

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+// SIMDNN_BENCH_DIST: another build to measure (bench/run.mjs --baseline).
+const DIST = process.env.SIMDNN_BENCH_DIST || fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 function parseVariant(variant) {
   if (variant.startsWith('wasm-threads')) return { backend: 'wasm-threads', threads: Number(variant.split(':')[1] || 1) };

@@ -1,6 +1,6 @@
-import { engine } from '../engine.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 import { backward, filledLike, type BackwardOptions } from './graph.js';
 
 /** Runs fn without recording gradients (inference, metrics, manual parameter updates). */
@@ -25,8 +25,11 @@ function checkScalarFn(fn: unknown, op: string): void {
 
 /**
  * The value of f and its gradient with respect to each argument: valueAndGrad(f)(x, y) →
- * {value, grads: [df/dx, df/dy]}. f must return a single-value tensor. The arguments are not changed
- * (their .grad stays as it was) and every intermediate is freed.
+ * {value, grads: [df/dx, df/dy]}. f must return a single-value tensor. Only the arguments are
+ * differentiated: tensors f closes over (a model's parameters) are constants here, so their .grad is
+ * left alone and no work is spent on their gradients (as torch.autograd.grad). The gradient of a model's
+ * output with respect to its input: valueAndGrad((x) => sum(model.forward(x)))(x). The arguments are not
+ * changed (their .grad stays as it was) and every intermediate is freed.
  */
 export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
   checkScalarFn(f, 'valueAndGrad');
@@ -41,6 +44,8 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
       l.requiresGrad = true;
       return l;
     });
+    const outer = engine.gradLeaves;
+    engine.gradLeaves = new Set(leaves);
     try {
       const value = tidy(() => {
         const y = f(...leaves);
@@ -58,6 +63,7 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor) {
       value.dispose();
       return { value: v, grads: grads.map((g) => reScope(g)) };
     } finally {
+      engine.gradLeaves = outer;
       for (const l of leaves) l.dispose();
     }
   };
@@ -79,6 +85,12 @@ function reScope(t: Tensor): Tensor {
   const s = new Tensor(t.shape, t.storage!);
   t.dispose();
   return s;
+}
+
+/** Frees t.grad (the gradient backward() accumulated), so the next backward() starts from zero. */
+export function zeroGrad(t: Tensor): void {
+  t.grad?.dispose();
+  t.grad = null;
 }
 
 export { backward };

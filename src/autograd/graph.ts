@@ -1,13 +1,15 @@
-import { engine } from '../engine.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 /**
  * A gradient rule: given the gradient of the op's output (and the tensors it saved), the gradient of
- * each input, or null for inputs that need none. Rules are written with the public ops, beside each
- * op's forward pass (src/ops/*.ts).
+ * each input, or null for inputs that need none. `needs[i]` says whether input i wants a gradient at
+ * all; a rule may skip the work for those that don't (a dense layer's first input is the data, and its
+ * gradient is a whole gemm). Rules are written with the public ops, beside each op's forward pass
+ * (src/ops/*.ts).
  */
-export type Rule = (dy: Tensor, saved: readonly Tensor[]) => (Tensor | null)[];
+export type Rule = (dy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => (Tensor | null)[];
 
 type Source = { node: Node; leaf: null } | { node: null; leaf: Tensor } | null;
 
@@ -22,6 +24,9 @@ export class Node {
   private refs = 1;
   released = false;
 
+  /** Which inputs want a gradient (the rule's third argument). */
+  readonly needs: readonly boolean[];
+
   constructor(
     readonly op: string,
     readonly shape: readonly number[],
@@ -30,6 +35,7 @@ export class Node {
     readonly rule: Rule,
   ) {
     for (const s of sources) if (s?.node) s.node.refs++;
+    this.needs = sources.map((s) => s !== null);
   }
 
   savedTensors(): readonly Tensor[] {
@@ -60,8 +66,14 @@ export class Node {
 /** True when an op on these inputs must be recorded. */
 export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
   if (!engine.gradEnabled) return false;
-  for (const t of inputs) if (t && t.requiresGrad) return true;
+  for (const t of inputs) if (t && tracked(t)) return true;
   return false;
+}
+
+/** Whether gradients flow into t: a result of recorded ops, or a leaf that requires (and, inside grad(), is asked for) one. */
+function tracked(t: Tensor): boolean {
+  if (t.node) return true;
+  return t.requiresGrad && (engine.gradLeaves === null || engine.gradLeaves.has(t));
 }
 
 /** A second tensor on the same storage, outside any tidy scope, for the graph to hold. */
@@ -76,8 +88,8 @@ function retain(t: Tensor): Tensor {
 export function record(out: Tensor, op: string, inputs: readonly (Tensor | null | undefined)[], save: readonly Tensor[], rule: Rule): Tensor {
   if (!needsGrad(inputs)) return out;
   const sources: Source[] = inputs.map((t) => {
-    if (!t || !t.requiresGrad) return null;
-    return t.node ? { node: t.node, leaf: null } : { node: null, leaf: t };
+    if (!t || !tracked(t)) return null;
+    return t.node ? { node: t.node as Node, leaf: null } : { node: null, leaf: t };
   });
   const node = new Node(op, out.shape, sources, save.map(retain), rule);
   out.node = node;
@@ -100,7 +112,8 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
   const op = 'backward';
   y.handle(op);
   if (!y.requiresGrad) throw new Error(`${op}: tensor #${y.id} does not require a gradient: no input of the ops that made it has requiresGrad = true.`);
-  if (!y.node) return accumulate(y, makeSeed(y, options));
+  const root = y.node as Node | null;
+  if (!root) return accumulate(y, makeSeed(y, options));
   // Topological order of the nodes reachable from y.
   const order: Node[] = [];
   const seen = new Set<Node>();
@@ -123,9 +136,9 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
       }
     }
   };
-  visit(y.node);
+  visit(root);
   for (const n of order) n.savedTensors(); // a freed graph fails here, before any work
-  const grads = new Map<Node, Tensor>([[y.node, makeSeed(y, options)]]);
+  const grads = new Map<Node, Tensor>([[root, makeSeed(y, options)]]);
   const was = engine.gradEnabled;
   engine.gradEnabled = false;
   try {
@@ -138,7 +151,7 @@ export function backward(y: Tensor, options: BackwardOptions = {}): void {
       // tensor (add(x, x)), so every gradient gets its own Tensor object before dy is let go.
       let inGrads: (Tensor | null)[];
       try {
-        const raw = tidy(() => node.rule(dy, node.savedTensors()));
+        const raw = tidy(() => node.rule(dy, node.savedTensors(), node.needs));
         inGrads = raw.map((g, k) => (g && (g === dy || raw.indexOf(g) < k) ? share(g) : g));
       } finally {
         dy.dispose();

@@ -1,10 +1,13 @@
 // Scalar float64 reference math shared by the js backend (the oracle) and the ops layer.
+import { BINARY_NAMES, UNARY_NAMES, type BinaryName, type UnaryName } from '../core/optable.js';
 
-/** erf with |error| < 1.2e-7 (W. H. Press et al., Chebyshev fit to erfc): below float32 resolution. */
-export function erf(x: number): number {
-  const z = Math.abs(x);
+/**
+ * erfc(z) for z ≥ 0 with relative error < 1.2e-7 (W. H. Press et al., Chebyshev fit), below float32
+ * resolution; computed directly, so the tail keeps its relative accuracy (1 − erf(z) would cancel to 0).
+ */
+function erfcPos(z: number): number {
   const t = 1 / (1 + 0.5 * z);
-  const r =
+  return (
     t *
     Math.exp(
       -z * z -
@@ -14,9 +17,14 @@ export function erf(x: number): number {
             t *
               (0.37409196 +
                 t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  const e = 1 - r;
-  return x >= 0 ? e : -e;
+    )
+  );
+}
+
+/** Φ(x), the standard normal CDF: 1 − erfc(−x/√2)/2 above 0, erfc(−x/√2)/2 below, accurate in the lower tail. */
+function normalCdf(x: number): number {
+  const h = 0.5 * erfcPos(Math.abs(x) * SQRT1_2);
+  return x >= 0 ? 1 - h : h;
 }
 
 const SQRT1_2 = Math.SQRT1_2;
@@ -31,68 +39,60 @@ export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-/** f(x) for a unary code (see codes.ts). */
-export function unaryFn(op: number, x: number, alpha: number): number {
-  switch (op) {
-    case 0: return x;
-    case 1: return x > 0 || x !== x ? x : 0; // NaN propagates, as torch.relu
-    case 2: return x > 0 ? x : alpha * x;
-    case 3: return x > 0 ? x : alpha * Math.expm1(x);
-    case 4: return x === -Infinity ? -0 : x === Infinity ? x : 0.5 * x * (1 + erf(x * SQRT1_2));
-    case 5: return sigmoid(x);
-    case 6: return Math.tanh(x);
-    case 7: return Math.exp(x);
-    case 8: return Math.log(x);
-    case 9: return Math.sqrt(x);
-    case 10: return -x;
-    case 11: return Math.abs(x);
-    case 12: return x * x;
-    case 13: return softplus(x);
-    case 14: return 1 / x;
-    case 15: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps ±0 and NaN
-    default: throw new Error(`unknown unary op code ${op}`);
-  }
-}
+type UnaryRef = {
+  /** f(x) in float64; alpha is the op's parameter (leakyRelu's slope, elu's alpha). */
+  f(x: number, alpha: number): number;
+  /** f'(x), reading only what the op table says the derivative reads (x, y = f(x), or neither). */
+  d(x: number, y: number, alpha: number): number;
+};
 
-/** f'(x) given x and y = f(x). Conventions follow PyTorch (relu'(0) = 0, abs'(0) = 0). */
-export function unaryDeriv(op: number, x: number, y: number, alpha: number): number {
-  switch (op) {
-    case 0: return 1;
-    case 1: return x > 0 ? 1 : 0;
-    case 2: return x > 0 ? 1 : alpha;
-    case 3: return x > 0 ? 1 : alpha * Math.exp(x);
-    case 4: return 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-    // From the output, as PyTorch: σ' = y(1 − y), tanh' = (1 − y)(1 + y).
-    case 5: return y * (1 - y);
-    case 6: return (1 - y) * (1 + y);
-    case 7: return Math.exp(x);
-    case 8: return 1 / x;
-    case 9: return 0.5 / Math.sqrt(x);
-    case 10: return -1;
-    case 11: return x > 0 ? 1 : x < 0 ? -1 : 0;
-    case 12: return 2 * x;
-    case 13: return sigmoid(x);
-    case 14: return -1 / (x * x);
-    case 15: return 0;
-    default: throw new Error(`unknown unary op code ${op}`);
-  }
-}
+/**
+ * The float64 reference of every unary op of the table (src/core/optable.ts), the oracle the kernels are
+ * tested against. The mapped type makes a table entry without a reference a type error. Derivative
+ * conventions follow PyTorch (relu'(0) = 0, abs'(0) = 0; sigmoid, tanh, exp, sqrt and reciprocal from y).
+ */
+export const UNARY_REF: { readonly [K in UnaryName]: UnaryRef } = {
+  identity: { f: (x) => x, d: () => 1 },
+  relu: { f: (x) => (x > 0 || x !== x ? x : 0), d: (x) => (x > 0 ? 1 : 0) }, // NaN propagates, as torch.relu
+  leakyRelu: { f: (x, a) => (x > 0 ? x : a * x), d: (x, _y, a) => (x > 0 ? 1 : a) },
+  elu: { f: (x, a) => (x > 0 ? x : a * Math.expm1(x)), d: (x, _y, a) => (x > 0 ? 1 : a * Math.exp(x)) },
+  gelu: {
+    f: (x) => (x === -Infinity ? -0 : x === Infinity ? x : x * normalCdf(x)),
+    d: (x) => normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x),
+  },
+  sigmoid: { f: sigmoid, d: (_x, y) => y * (1 - y) },
+  tanh: { f: Math.tanh, d: (_x, y) => (1 - y) * (1 + y) },
+  exp: { f: Math.exp, d: (_x, y) => y },
+  log: { f: Math.log, d: (x) => 1 / x },
+  sqrt: { f: Math.sqrt, d: (_x, y) => 0.5 / y },
+  neg: { f: (x) => -x, d: () => -1 },
+  abs: { f: Math.abs, d: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0) },
+  square: { f: (x) => x * x, d: (x) => 2 * x },
+  softplus: { f: softplus, d: (x) => sigmoid(x) },
+  reciprocal: { f: (x) => 1 / x, d: (_x, y) => -y * y },
+  sign: { f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), d: () => 0 }, // keeps ±0 and NaN
+  // silu' = σ(x)·(1 + x·(1 − σ(x))), with 1 − σ(x) as σ(−x): no cancellation for large x.
+  silu: { f: (x) => x * sigmoid(x), d: (x) => sigmoid(x) * (1 + x * sigmoid(-x)) },
+};
 
-export function binaryFn(op: number, a: number, b: number): number {
-  switch (op) {
-    case 0: return a + b;
-    case 1: return a - b;
-    case 2: return a * b;
-    case 3: return a / b;
-    case 4: return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
-    case 5: return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
-    case 6: return a > b ? 1 : 0;
-    case 7: return a >= b ? 1 : 0;
-    case 8: return a === b ? 1 : 0;
-    case 9: return Math.pow(a, b);
-    default: throw new Error(`unknown binary op code ${op}`);
-  }
-}
+/** The references by code (UNARY_NAMES order), for the js backend's loops. */
+export const UNARY_REF_BY_CODE: readonly UnaryRef[] = UNARY_NAMES.map((k) => UNARY_REF[k]);
+
+/** a ⊕ b in float64 for every binary op of the table. */
+export const BINARY_REF: { readonly [K in BinaryName]: (a: number, b: number) => number } = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  greater: (a, b) => (a > b ? 1 : 0),
+  greaterEqual: (a, b) => (a >= b ? 1 : 0),
+  equal: (a, b) => (a === b ? 1 : 0),
+  pow: Math.pow,
+};
+
+export const BINARY_REF_BY_CODE: readonly ((a: number, b: number) => number)[] = BINARY_NAMES.map((k) => BINARY_REF[k]);
 
 /** A 32-bit integer hash with good avalanche (lowbias32), the basis of the counter-based dropout RNG. */
 export function hash32(x: number): number {

@@ -40,26 +40,9 @@ export function parse(cmd: string, argv: string[], options: Record<string, Optio
   return r;
 }
 
-/** The known name nearest to `name` by edit distance, when it is close enough to be a typo. */
-export function closest(name: string, known: readonly string[]): string | null {
-  let best: string | null = null, bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best !== null && bestD <= Math.max(1, Math.floor(best.length / 3)) ? best : null;
-}
+import { closest } from '../core/validate.js';
 
-/** Edits (insert, delete, substitute, swap two neighbours) from a to b: 'trian' is one from 'train'. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.length][b.length];
-}
+export { closest };
 
 // ---- typed values; `raw` undefined means "not given" and yields the default ----
 

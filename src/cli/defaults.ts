@@ -1,3 +1,5 @@
+import { ACTIVATIONS, type Activation } from '../core/optable.js';
+
 // Defaults of `simdnn train`, shared by the command and its help text. Chosen for the built-in digits
 // data (≥ 0.97 test accuracy); they also serve small tables such as iris and diabetes.
 export const DEFAULTS = {
@@ -19,3 +21,6 @@ export const DEFAULTS = {
  * predictions and metrics synchronously.
  */
 export const BACKENDS = ['auto', 'wasm', 'wasm-threads', 'js'] as const;
+
+/** What --activation takes: every hidden-layer activation of the op table (all the fusable ones but linear). */
+export const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a): a is Exclude<Activation, 'linear'> => a !== 'linear');

@@ -1,5 +1,5 @@
 // Help texts. Defaults are printed from the values the commands use, so the two cannot drift.
-import { BACKENDS, DEFAULTS as D } from './defaults.js';
+import { BACKENDS, DEFAULTS as D, HIDDEN_ACTIVATIONS } from './defaults.js';
 import { version } from './io.js';
 
 export function mainHelp(): string {
@@ -43,7 +43,7 @@ Data
       --seed N            seed of the split, the initial weights and shuffling (default ${D.seed})
 Model
       --hidden N,N,...    hidden layer sizes (default ${D.hidden.join(',')}; 'none' for a linear model)
-      --activation A      relu | leakyRelu | elu | gelu | sigmoid | tanh (default ${D.activation})
+      --activation A      ${HIDDEN_ACTIVATIONS.join(' | ')} (default ${D.activation})
       --dropout P         dropout rate after each hidden layer (default 0)
 Training
   -e, --epochs N          passes over the training rows (default ${D.epochs})

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import * as sd from '../index.js';
-import { BACKENDS, DEFAULTS } from './defaults.js';
+import { BACKENDS, DEFAULTS, HIDDEN_ACTIVATIONS } from './defaults.js';
 import { choice, int, intList, nameList, parse, real, str, type OptionSpec } from './args.js';
 import { bytes, count, names, plural, rate, seconds } from './format.js';
 import { trainHelp } from './help.js';
@@ -41,7 +41,6 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
 
 
 const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad'] as const;
-const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh'] as const;
 const LOSSES = ['softmaxCrossEntropy', 'binaryCrossEntropy', 'mse', 'mae', 'huber'] as const;
 const CLASS_LOSSES: readonly string[] = ['softmaxCrossEntropy', 'binaryCrossEntropy'];
 const MISSING = ['drop', 'mean', 'median', 'mostFrequent', 'error'] as const;
@@ -66,7 +65,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     batchSize: int(CMD, 'batch-size', str(v['batch-size']), DEFAULTS.batchSize, 1, 1 << 20),
     optimizer: choice(CMD, 'optimizer', str(v.optimizer), DEFAULTS.optimizer, OPTIMIZERS),
     weightDecay: v['weight-decay'] === undefined ? undefined : real(CMD, 'weight-decay', str(v['weight-decay']), 0, { lo: 0, hi: Infinity, openHi: true, what: 'a number ≥ 0' }),
-    activation: choice(CMD, 'activation', str(v.activation), DEFAULTS.activation, ACTIVATIONS),
+    activation: choice(CMD, 'activation', str(v.activation), DEFAULTS.activation, HIDDEN_ACTIVATIONS),
     dropout: real(CMD, 'dropout', str(v.dropout), 0, { lo: 0, hi: 1, openHi: true }),
     val: real(CMD, 'val', str(v.val), DEFAULTS.val, { lo: 0, hi: 1, openHi: true }),
     test: real(CMD, 'test', str(v.test), DEFAULTS.test, { lo: 0, hi: 1, openHi: true }),

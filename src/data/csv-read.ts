@@ -5,9 +5,9 @@
 // features, label-encode a classification target, and describe all of it in a JSON `encoding` that
 // re-encodes new rows for prediction (encodeRows). Rows never exist as arrays of strings beyond one
 // chunk, so a 1e6 × 20 file needs about its x in memory, not ten times the file.
-// Loaded on first use as the 'csv' part (src/lazy.ts); csv.ts holds the public types and readCsv.
+// Loaded on first use as the 'csv' part (src/runtime/lazy.ts); csv.ts holds the public types and readCsv.
 import { tensor } from '../ops/creation.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { DEFAULT_NA_VALUES, fastNumber, hasNumericNa, plural, type CsvEncoding, type CsvReport, type CsvSource, type Dataset, type EncodedFeature, type MissingStrategy, type ReadCsvOptions, type Task } from './csv.js';
 import { openText, streamCsv, type TextSource } from './csv-stream.js';
 import { checkOptions, list, parseNumber, q, sortLabels } from './util.js';

@@ -2,12 +2,11 @@
 // model was trained on, as readCsv encoded its data. readCsv itself (reading the source in chunks,
 // deciding which columns are numeric or categorical, handling missing values, one-hot and label
 // encoding) is in csv-read.ts and csv-stream.ts, which pages load only when they read a CSV (the 'csv'
-// part, see src/lazy.ts). The parser (Papa Parse, parseTable) stays here in the core: encodeRows takes
+// part, see src/runtime/lazy.ts). The parser (Papa Parse, parseTable) stays here in the core: encodeRows takes
 // CSV text and is synchronous, so it cannot wait for a part to load.
 import Papa from 'papaparse/papaparse.min.js'; // not 'papaparse': see papaparse.d.ts
-import { loadCsv } from '../lazy.js';
 import { tensor } from '../ops/creation.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { CsvProgress } from './csv-stream.js';
 import { checkOptions, list, parseNumber, q } from './util.js';
 
@@ -171,21 +170,6 @@ export interface Dataset {
   encoding: CsvEncoding;
 }
 
-/**
- * Reads a CSV with a header row into a Dataset (x, y, column names, classes, a cleaning report and a
- * reusable encoding). `source` is
- * - a URL object, or a string starting with http:// or https:// — fetched (file: URLs are read as files);
- * - a File or Blob, or bytes (an ArrayBuffer, a Uint8Array, a Node Buffer from fs.readFileSync) — UTF-8;
- * - a string with a newline or a comma — the CSV text itself;
- * - any other string — a file path (Node and Deno; in a web page, a URL relative to the page).
- * `{from: 'string' | 'path' | 'url'}` overrides the guess. Quoted fields, a BOM, CRLF line ends and
- * empty lines are handled; field values are trimmed. Files, Blobs and responses are read in chunks,
- * each parsed as it arrives, so memory stays near the size of x rather than of the text;
- * `onProgress` reports how far the read has come.
- */
-export async function readCsv(source: CsvSource, options?: ReadCsvOptions): Promise<Dataset> {
-  return (await loadCsv('readCsv')).readCsv(source, options);
-}
 
 // ---- parsing (shared with readCsv) ----
 

@@ -1,6 +1,6 @@
 import { tensor } from '../ops/creation.js';
 import { fmtShape } from '../ops/util.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { checkTensor, readSync, sortLabels } from './util.js';
 
 export interface LabelEncoding {

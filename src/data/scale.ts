@@ -4,8 +4,8 @@
 import { tensor } from '../ops/creation.js';
 import { add, div, mul, sub } from '../ops/elementwise.js';
 import { fmtShape } from '../ops/util.js';
-import { tidy } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { tidy } from '../core/scope.js';
+import type { Tensor } from '../core/tensor.js';
 import { checkOptions, checkTensor, readSync } from './util.js';
 
 export interface StandardScalerJSON {

@@ -1,9 +1,9 @@
 // Train/validation/test splits (optionally stratified) and mini-batches. Rows are gathered on the
 // active backend; every function returns new tensors and leaves its inputs alone.
 import { fmtShape } from '../ops/util.js';
-import { Tensor } from '../tensor.js';
-import { checkSeed, rng, type Rng } from './random.js';
-import { apportion, groupByClass, MAX_ROWS } from './stratify.js';
+import { Tensor } from '../core/tensor.js';
+import { checkSeed, rng, type Rng } from '../core/random.js';
+import { apportion, groupByClass, MAX_ROWS } from '../core/stratify.js';
 import { checkOptions, checkRowsMatch, checkTensor, gatherRows, readSync, rowShape } from './util.js';
 
 export interface SplitOptions {

@@ -1,8 +1,7 @@
 // Helpers shared by the data modules (not exported from the package).
-import { engine } from '../engine.js';
-import { tensor } from '../ops/creation.js';
-import { backend, empty, fmtShape } from '../ops/util.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { fmtShape } from '../ops/util.js';
+import { Tensor } from '../core/tensor.js';
 
 // A decimal number as CSV files write them: optional sign, digits with an optional point, optional
 // exponent. Stricter than Number(), which also takes '', ' ', '0x1f', '0b1', 'Infinity'.
@@ -44,25 +43,8 @@ export function rowShape(x: Tensor, op: string, name: string): { rows: number; c
   return { rows, cols: rows ? x.size / rows : x.shape.slice(1).reduce((a, b) => a * b, 1) };
 }
 
-/**
- * The rows `idx` of x (any rank, rows on the first axis) as a new tensor, gathered on the active
- * backend. idx must hold valid row numbers (callers build it).
- */
-export function gatherRows(x: Tensor, idx: ArrayLike<number>, op: string): Tensor {
-  const h = x.handle(op);
-  const { cols } = rowShape(x, op, 'x');
-  const n = idx.length;
-  const out = empty([n, ...x.shape.slice(1)]);
-  if (n > 0 && cols > 0) {
-    const it = tensor(Float32Array.from(idx));
-    try {
-      backend().gatherRows(n, cols, h, it.handle(op), out.handle(op));
-    } finally {
-      it.dispose();
-    }
-  }
-  return out;
-}
+/** The rows `idx` of x (rows on the first axis) as a new tensor; idx must hold valid row numbers (callers build it). */
+export { takeRows as gatherRows } from '../ops/shape.js';
 
 export function checkTensor(x: unknown, op: string, name: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) {
@@ -78,14 +60,7 @@ export function checkRowsMatch(x: Tensor, y: Tensor, op: string): void {
     throw new RangeError(`${op}: x ${fmtShape(x.shape)} has ${nx} rows but y ${fmtShape(y.shape)} has ${ny}; x and y must have one row per example.`);
 }
 
-export function checkOptions(options: unknown, known: readonly string[], op: string): Record<string, any> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
-  for (const k of Object.keys(options))
-    if (!known.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
-  return options as Record<string, any>;
-}
+export { checkOptions } from '../core/validate.js';
 
 /** Quotes a name for a message. */
 export const q = (s: string) => `'${s}'`;

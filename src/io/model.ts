@@ -1,25 +1,48 @@
 // Saving and loading whole models: one safetensors file holding the weights (readable by any
 // safetensors reader) and, in its metadata, the topology, the preprocessing (scaler, class names,
 // feature names, CSV encoding) and the simdnn version. Loading needs no code but this.
+import { checkOptions } from '../core/validate.js';
 import type { CsvEncoding } from '../data/csv.js';
 import { scalerFromJSON, type Scaler } from '../data/scale.js';
-import { engine } from '../engine.js';
-import { checkLayerConfig, layerFromConfig, type Layer, type LayerConfig } from '../nn/layers.js';
+import { engine } from '../core/engine.js';
+import { checkLayerConfig, isLoadableLayerType, layerFromConfig, type CustomLayerConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
 import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
-import { downloadBytes, fetchBytes, idbLoad, idbSave, readFileBytes, writeFileAtomic, type IdbOptions } from './storage.js';
+import { fromTorchLayout, torchLayout, torchTopology, transposed, type TorchLoadOptions } from './torch.js';
+import { downloadBytes } from './storage.js';
 
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
+
+export interface SaveOptions {
+  /**
+   * 'simdnn' (default): our names (layers.{i}.weight) and layout (weight [in, out]). 'torch': a state
+   * dict that torch.nn.Sequential(...).load_state_dict(safetensors.torch.load_file(path)) accepts:
+   * modules numbered as in the nn.Sequential (one per fused activation too), weights [out, in]. The
+   * Python that builds the nn.Sequential is in the metadata (torch_sequential), and load() reads the
+   * file back exactly, preprocessing included.
+   */
+  layout?: 'simdnn' | 'torch';
+}
 
 /**
  * The model as one safetensors file (bytes). Refuses what load() would refuse, so that every file it
  * writes loads back: non-finite weights (a diverged model) and preprocessing that does not fit the
  * model (class or column counts, scaler width, a malformed encoding).
  */
-export function save(model: Sequential): Uint8Array {
+export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   if (!(model instanceof Sequential)) throw new TypeError(`save: expects a model (from mlp() or sequential()), got ${model === null ? 'null' : typeof model}.`);
+  checkOptions(options, ['layout'], 'save');
+  const layout = options.layout ?? 'simdnn';
+  if (layout !== 'simdnn' && layout !== 'torch') throw new RangeError(`save: layout must be 'simdnn' or 'torch', got ${show(layout)}.`);
   model.check('save');
+  model.layers.forEach((l, i) => {
+    if (!isLoadableLayerType(l.type))
+      throw new Error(
+        `save: layer ${i} is a '${l.type}' layer, which load() could not rebuild: register its type with layers.register('${l.type}', (config) => new YourLayer(...)) ` +
+          `(config is what its config() returns), here and in the program that loads the model.`,
+      );
+  });
   const names = model.parameterNames();
   const entries = model.parameters().map((p, i) => ({ name: names[i], shape: p.shape.slice(), data: p.dataSync() }));
   for (const e of entries) {
@@ -38,35 +61,36 @@ export function save(model: Sequential): Uint8Array {
   });
   // Checked in the form load reads it (after the JSON round trip, where NaN becomes null).
   readPreprocessing(JSON.parse(preprocessing), model.inputSize, model.outputSize, 'model.preprocessing', (m) => new Error(`save: ${m}`));
-  return encodeSafetensors(entries, {
-    format: FORMAT,
+  const topology = JSON.stringify(model.config());
+  if (layout === 'simdnn')
+    return encodeSafetensors(entries, {
+      format: FORMAT,
+      format_version: FORMAT_VERSION,
+      topology,
+      preprocessing,
+      weight_layout: 'linear layers: weight [in, out] (y = x @ weight + bias); torch.nn.Linear.weight is its transpose',
+    });
+  const t = torchLayout(model.config().layers, 'save');
+  const torchEntries = entries.map((e) => {
+    const name = t.names.get(e.name)!;
+    return e.shape.length === 2 ? { name, shape: [e.shape[1], e.shape[0]], data: transposed(e.data, e.shape[0], e.shape[1]) } : { ...e, name };
+  });
+  return encodeSafetensors(torchEntries, {
+    format: 'pt', // what safetensors.torch.save_file writes
+    simdnn: FORMAT,
     format_version: FORMAT_VERSION,
-    topology: JSON.stringify(model.config()),
+    layout: 'torch',
+    topology,
     preprocessing,
-    weight_layout: 'linear layers: weight [in, out] (y = x @ weight + bias); torch.nn.Linear.weight is its transpose',
+    torch_sequential: t.python,
+    torch_modules: JSON.stringify(t.modules),
+    weight_layout: 'torch: the state dict of the nn.Sequential in torch_sequential; Linear weight [out, in] (y = x @ weight.T + bias)',
   });
 }
 
-export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | Blob | string | URL;
 
-/**
- * A model from bytes (a Uint8Array or Node Buffer at any offset, a DataView, an ArrayBuffer), a
- * Blob/File, a URL (http, https, file) or a file path (Node, Deno). The file is validated before
- * anything is allocated from it; a corrupt, truncated or hostile file is a clear Error.
- */
-export async function load(source: ModelSource): Promise<Sequential> {
-  return loadBytes(await sourceBytes(source));
-}
-
-async function sourceBytes(source: ModelSource): Promise<Bytes> {
-  // Bytes go to the decoder as they are: it takes any view (brand checks, so other realms' too).
-  const brand = Object.prototype.toString.call(source);
-  if (brand === '[object Uint8Array]' || brand === '[object DataView]' || brand === '[object ArrayBuffer]' || brand === '[object SharedArrayBuffer]') return source as Bytes;
-  if (typeof Blob === 'function' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
-  if (source instanceof URL) return source.protocol === 'file:' ? readFileBytes(decodeURIComponent(source.pathname)) : fetchBytes(source);
-  if (typeof source === 'string') return /^(https?|blob|data):/i.test(source) ? fetchBytes(source) : readFileBytes(source.replace(/^file:\/\//, ''));
-  throw new TypeError(`load: expects bytes, a Blob/File, a URL or a file path, got ${source === null ? 'null' : ArrayBuffer.isView(source) ? `a ${brand.slice(8, -1)}` : typeof source}.`);
-}
+/** load()'s options: only for a PyTorch state dict (see TorchLoadOptions); simdnn's own files need none. */
+export type LoadOptions = TorchLoadOptions;
 
 /**
  * A model from the bytes of a saved file. Everything the file claims is checked before anything is
@@ -75,13 +99,26 @@ async function sourceBytes(source: ModelSource): Promise<Bytes> {
  * NaN and infinities, and the preprocessing against the model's inputs and outputs. A failure
  * leaves nothing allocated.
  */
-export function loadBytes(bytes: Bytes): Sequential {
+export function loadBytes(bytes: Bytes, options?: LoadOptions): Sequential {
   engine.requireBackend();
-  const file = parseSafetensors(bytes, { label: 'load' });
+  if (options !== undefined && (typeof options !== 'object' || options === null || (options as { from?: unknown }).from !== 'torch'))
+    throw new TypeError(`load: the options are for PyTorch state dicts, {from: 'torch', activation: 'relu', …}; simdnn's own files need none (got ${options === null ? 'null' : typeof options === 'object' ? `from: ${show((options as { from?: unknown }).from)}` : typeof options}).`);
+  let file = parseSafetensors(bytes, { label: 'load' });
   const { metadata } = file;
   const corrupt = (m: string) => new Error(`load: corrupt model file: ${m}`);
-  if (metadata.format !== FORMAT)
-    throw new Error(`load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.`);
+  const ours = metadata.format === FORMAT || (metadata.simdnn === FORMAT && metadata.layout === 'torch');
+  if (options && !ours) {
+    // A foreign state dict: the topology comes from its Linear weights and the options.
+    const t = torchTopology(file, options, corrupt);
+    file = fromTorchLayout(file, t.names);
+    const topology = readTopology({ layers: t.layers, seed: 0 }, file, corrupt);
+    return build(topology, file, readPreprocessing(undefined, topology.inputs, topology.outputs, 'preprocessing', corrupt), corrupt);
+  }
+  if (!ours)
+    throw new Error(
+      `load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.` +
+        ([...file.tensors.keys()].some((k) => /(^|\.)\d+\.weight$/.test(k)) ? " If it is a PyTorch nn.Sequential's state dict, load it with {from: 'torch', activation: 'relu'} (its activation)." : ''),
+    );
   if (metadata.format_version !== FORMAT_VERSION)
     throw new Error(
       `load: this model file has format_version ${metadata.format_version === undefined ? '(missing)' : show(metadata.format_version)}; this simdnn reads version ${FORMAT_VERSION}` +
@@ -95,8 +132,32 @@ export function loadBytes(bytes: Bytes): Sequential {
       throw corrupt(`the ${key} metadata is not valid JSON.`);
     }
   };
-  const topology = readTopology(parse('topology'), file, corrupt);
-  const pre = readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt);
+  const rawTopology = parse('topology');
+  if (metadata.layout === 'torch') {
+    // simdnn's model in PyTorch's names and layout: the same topology, renamed and transposed.
+    if (!isPlainObject(rawTopology) || !Array.isArray(rawTopology.layers)) throw corrupt('the metadata has no topology.');
+    let names: Map<string, string>;
+    try {
+      names = torchLayout(rawTopology.layers.map((c) => checkLayerConfig(c)), 'load').names;
+    } catch (e) {
+      throw corrupt(`topology: ${(e as Error).message}`);
+    }
+    file = fromTorchLayout(file, names);
+  }
+  const topology = readTopology(rawTopology, file, corrupt);
+  const weightsOf = (names: readonly string[]) =>
+    names.map((name) => {
+      const data = file.read(name);
+      const bad = nonFinite(data, file.tensors.get(name)!.shape);
+      if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
+      return data;
+    });
+  if (topology.custom) return loadCustom(topology, file, parse('preprocessing'), weightsOf, corrupt);
+  return build(topology, file, readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt), corrupt);
+}
+
+/** The model of a checked topology (built-in layers) with the file's weights; frees what it built on failure. */
+function build(topology: Topology, file: ParsedSafetensors, pre: Preprocessing, corrupt: (m: string) => Error): Sequential {
   const weights = topology.params.map(({ name }) => {
     const data = file.read(name);
     const bad = nonFinite(data, file.tensors.get(name)!.shape);
@@ -115,6 +176,42 @@ export function loadBytes(bytes: Bytes): Sequential {
   } catch (e) {
     for (const l of layers) l.dispose();
     throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * A model with layers of registered types: their parameters' names and shapes are known only once their
+ * factories have built them, so the model is built first (the factories are the user's code, trusted
+ * with the sizes they read), then held against the file, and freed if anything does not match.
+ */
+function loadCustom(topology: Topology, file: ParsedSafetensors, rawPre: unknown, weightsOf: (names: readonly string[]) => Float32Array[], corrupt: (m: string) => Error): Sequential {
+  const layers: Layer[] = [];
+  let model: Sequential | null = null;
+  try {
+    try {
+      topology.layers.forEach((c) => layers.push(layerFromConfig(c)));
+      model = new Sequential(layers, { seed: topology.seed });
+    } catch (e) {
+      throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
+    }
+    const names = model.parameterNames(), params = model.parameters();
+    names.forEach((name, i) => {
+      const t = file.tensors.get(name);
+      if (!t) throw corrupt(`the weights lack '${name}', which the model's layers need.`);
+      if (t.shape.length !== params[i].rank || t.shape.some((d, j) => d !== params[i].shape[j]))
+        throw corrupt(`'${name}' has shape [${t.shape.join(', ')}] but the layer needs [${params[i].shape.join(', ')}].`);
+    });
+    const wanted = new Set(names);
+    const unused = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+    if (unused.length) throw corrupt(`unexpected tensors ${unused.slice(0, 5).map(quote).join(', ')}${unused.length > 5 ? ', …' : ''} that the model's layers do not use.`);
+    const pre = readPreprocessing(rawPre, model.inputSize, model.outputSize, 'preprocessing', corrupt);
+    model.setWeights(weightsOf(names));
+    model.preprocessing = pre;
+    return model;
+  } catch (e) {
+    if (model) model.dispose();
+    else for (const l of layers) l.dispose();
+    throw e;
   }
 }
 
@@ -162,7 +259,9 @@ function nonFinite(data: Float32Array, shape: readonly number[]): string {
 }
 
 interface Topology {
-  layers: LayerConfig[];
+  layers: (LayerConfig | CustomLayerConfig)[];
+  /** True when a layer is of a registered type: the checks that need its sizes wait until it is built. */
+  custom: boolean;
   seed: number;
   inputs: number;
   outputs: number;
@@ -191,12 +290,21 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
     }
   });
 
-  const first = layers.find((c) => c.type === 'linear');
+  if (layers.some((c) => !isBuiltIn(c))) {
+    // Each tensor must still belong to a layer of the topology, and fit in the file.
+    for (const [name] of file.tensors) {
+      const i = Number(name.split('.')[1]);
+      if (!/^layers\.\d+\.[^.]+$/.test(name) || !(i < layers.length)) throw corrupt(`unexpected tensor ${quote(name)} that the topology does not use.`);
+    }
+    return { layers, custom: true, seed, inputs: 0, outputs: 0, params: [] };
+  }
+  const builtIn = layers as LayerConfig[];
+  const first = builtIn.find((c) => c.type === 'linear');
   if (!first) throw corrupt('the topology has no linear layer, so the model has no weights and no input size.');
   const inputs = first.inFeatures;
   let n = inputs, total = 0;
   const params: Topology['params'] = [];
-  layers.forEach((c, i) => {
+  builtIn.forEach((c, i) => {
     if (c.type !== 'linear') return;
     if (c.inFeatures !== n) throw corrupt(`topology layer ${i} takes ${c.inFeatures} inputs but the layers before it give ${n}.`);
     params.push({ name: `layers.${i}.weight`, shape: [c.inFeatures, c.outFeatures] });
@@ -213,7 +321,7 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
   for (const p of params) {
     const t = file.tensors.get(p.name);
     const i = layerOf(p.name);
-    const c = layers[i] as Extract<LayerConfig, { type: 'linear' }>;
+    const c = builtIn[i] as Extract<LayerConfig, { type: 'linear' }>;
     const what = `topology layer ${i} (linear ${c.inFeatures}→${c.outFeatures}${p.name.endsWith('.bias') ? ', bias: true' : ''})`;
     if (!t) throw corrupt(`the weights lack '${p.name}', which ${what} needs.`);
     if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j]))
@@ -228,7 +336,11 @@ function readTopology(raw: unknown, file: ParsedSafetensors, corrupt: (m: string
         `${hint ? ` (topology layer ${layerOf(hint)} says bias: false but the file has ${quote(hint)})` : ''}.`,
     );
   }
-  return { layers, seed, inputs, outputs: n, params };
+  return { layers, custom: false, seed, inputs, outputs: n, params };
+}
+
+function isBuiltIn(c: LayerConfig | CustomLayerConfig): c is LayerConfig {
+  return c.type === 'linear' || c.type === 'activation' || c.type === 'dropout';
 }
 
 const PRE_KEYS = ['scaler', 'classes', 'columns', 'target', 'task', 'encoding'];
@@ -355,21 +467,6 @@ function readEncoding(e: unknown, inputs: number, where: string, fail: (m: strin
   if (typeof e.missing !== 'string' || !MISSING.includes(e.missing)) throw fail(`${where}.missing must be one of ${MISSING.join(', ')}, got ${show(e.missing)}.`);
   strings(e.naValues, `${where}.naValues`, fail, false);
   return e as unknown as CsvEncoding;
-}
-
-/** Writes the model to a file (Node, Deno) atomically: a crash mid-write leaves any old file intact. */
-export async function saveFile(model: Sequential, path: string): Promise<void> {
-  await writeFileAtomic(path, save(model));
-}
-
-/** Stores the model in the browser's IndexedDB under `key`. */
-export async function saveIndexedDB(model: Sequential, key: string, options?: IdbOptions): Promise<void> {
-  await idbSave(key, save(model), options);
-}
-
-/** A model stored with saveIndexedDB. */
-export async function loadIndexedDB(key: string, options?: IdbOptions): Promise<Sequential> {
-  return loadBytes(await idbLoad(key, options));
 }
 
 /** Offers the model as a file download (browsers). */

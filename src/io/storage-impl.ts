@@ -1,5 +1,5 @@
 // The work behind storage.ts's asynchronous functions: atomic file writes and reads (Node, Deno), URL
-// fetches and IndexedDB. Loaded on first use as the 'storage' part (src/lazy.ts); storage.ts documents
+// fetches and IndexedDB. Loaded on first use as the 'storage' part (src/runtime/lazy.ts); storage.ts documents
 // each function. No dependency; the same module loads in a browser, so Node's modules are imported
 // only when needed and under a name that web bundlers cannot resolve ahead of time.
 import { checkBytes, g, isPlainBuffer, runtime, type IdbOptions } from './storage.js';

@@ -1,8 +1,6 @@
-// Where a model's bytes go, in every runtime: files (Node, Deno), URLs (everywhere), IndexedDB and
-// downloads (browsers). The asynchronous functions here are entry points: their work is in
-// storage-impl.ts, which a page loads only when it calls one (the 'storage' part, see src/lazy.ts).
-// downloadBytes is synchronous and stays here, with the helpers both files use.
-import { loadStorage } from '../lazy.js';
+// Where a model's bytes go, in every runtime: the helpers shared by downloads (browsers, here: it is
+// synchronous) and by the files, URLs and IndexedDB of storage-impl.ts, which a page loads only when it
+// calls one of them (the 'storage' part; the entry points are in src/runtime/files.ts).
 
 export const g = globalThis as any;
 
@@ -27,27 +25,6 @@ export function isPlainBuffer(buf: ArrayBufferLike): buf is ArrayBuffer {
   return Object.prototype.toString.call(buf) === '[object ArrayBuffer]';
 }
 
-/**
- * Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: the bytes
- * go to a temporary file beside the target, are flushed to disk, and the temporary file is renamed
- * over the target (atomic on POSIX, replace-on-rename on Windows). On failure the temporary file is
- * removed and the old file is left as it was. Node and Deno; in a browser it throws and says what to
- * use instead.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  return (await loadStorage('writeFileAtomic')).writeFileAtomic(path, bytes);
-}
-
-/** Reads a whole file (Node, Deno). A missing file gives an error that names the path. */
-export async function readFileBytes(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  return (await loadStorage('readFileBytes')).readFileBytes(path);
-}
-
-/** Fetches a URL's body as bytes. A response other than 2xx is an error naming the status and URL. */
-export async function fetchBytes(url: string | URL, init?: RequestInit): Promise<Uint8Array<ArrayBuffer>> {
-  return (await loadStorage('fetchBytes')).fetchBytes(url, init);
-}
-
 // ---- IndexedDB ---------------------------------------------------------------------------------
 
 export interface IdbOptions {
@@ -55,29 +32,6 @@ export interface IdbOptions {
   dbName?: string;
   /** Object store name. Default 'models'. */
   store?: string;
-}
-
-/**
- * Stores bytes under `key` in IndexedDB (browsers), replacing what was there in one transaction: a
- * failed save leaves the previous value in place.
- */
-export async function idbSave(key: string, bytes: Uint8Array, opts: IdbOptions = {}): Promise<void> {
-  return (await loadStorage('idbSave')).idbSave(key, bytes, opts);
-}
-
-/** Reads the bytes stored under `key`; a missing key is an error that lists the stored keys. */
-export async function idbLoad(key: string, opts: IdbOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
-  return (await loadStorage('idbLoad')).idbLoad(key, opts);
-}
-
-/** Removes `key`; resolves true if something was stored under it. */
-export async function idbDelete(key: string, opts: IdbOptions = {}): Promise<boolean> {
-  return (await loadStorage('idbDelete')).idbDelete(key, opts);
-}
-
-/** The keys stored in the IndexedDB store, sorted. */
-export async function idbList(opts: IdbOptions = {}): Promise<string[]> {
-  return (await loadStorage('idbList')).idbList(opts);
 }
 
 // ---- downloads ---------------------------------------------------------------------------------

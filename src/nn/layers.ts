@@ -1,12 +1,13 @@
-import { Unary, type UnaryCode } from '../backend/codes.js';
-import { continueStream, rng, type Rng } from '../data/random.js';
+import { checkOptions } from '../core/validate.js';
+import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
+import { continueStream, rng, type Rng } from '../core/random.js';
 import { dropout } from '../ops/dropout.js';
-import { unaryOp } from '../ops/elementwise.js';
-import { activationAlpha, activationCode, dense, type Activation } from '../ops/linalg.js';
+import { unaryOp } from '../ops/unary-op.js';
+import { activationAlpha, dense } from '../ops/linalg.js';
 import { logSoftmax, softmax } from '../ops/reduce.js';
 import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
-import { engine } from '../engine.js';
-import { Tensor } from '../tensor.js';
+import { engine } from '../core/engine.js';
+import { Tensor } from '../core/tensor.js';
 
 /** Activations a layer can apply: the fused dense ones plus softmax and logSoftmax along the last axis. */
 export type LayerActivation = Activation | 'softmax' | 'logSoftmax';
@@ -22,13 +23,35 @@ export interface ForwardContext {
   offset: number;
 }
 
+/** A custom layer's saved description: its type and whatever its constructor needs. */
+export interface CustomLayerConfig {
+  type: string;
+  [key: string]: unknown;
+}
+
 export type LayerConfig =
   | { type: 'linear'; inFeatures: number; outFeatures: number; activation: Activation; alpha?: number; bias: boolean }
   | { type: 'activation'; activation: LayerActivation; alpha?: number }
   | { type: 'dropout'; rate: number };
 
+/**
+ * A layer: a forward pass composed from the ops, and its parameters. Subclass it to write your own; any
+ * layer trains with fit(), which records the forward pass through the ops and replays it (see
+ * examples/custom-layer.mjs). forward() must be a function of its input, the parameters and the context
+ * alone, with the same ops for the same input shape: no reading values back to decide what to compute,
+ * no random numbers other than dropout's (ctx.seed, ctx.offset), since a recorded step is replayed as it
+ * ran the first time.
+ */
 export abstract class Layer {
-  abstract readonly type: LayerConfig['type'];
+  /** The layer's kind ('linear', 'activation', 'dropout', or the name a custom layer gives itself). */
+  abstract readonly type: string;
+  /**
+   * Input features, for a layer that knows them (a model's input size comes from its first such layer).
+   * Layers that keep the width (activations, dropout) leave it undefined.
+   */
+  get inFeatures(): number | undefined {
+    return undefined;
+  }
   /** Trainable tensors, in save order. */
   params(): Tensor[] {
     return [];
@@ -40,13 +63,14 @@ export abstract class Layer {
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
   /** Output features for `inFeatures` input features (throws when they don't fit). */
   abstract outFeatures(inFeatures: number): number;
-  abstract config(): LayerConfig;
+  /** What save() stores to rebuild the layer (a custom layer gives its own; see layers.register). */
+  abstract config(): LayerConfig | CustomLayerConfig;
   dispose(): void {
     for (const p of this.params()) p.dispose();
   }
 }
 
-const ACTIVATIONS: readonly string[] = [...Object.keys(activationCode), 'softmax', 'logSoftmax'];
+const ACTIVATIONS: readonly string[] = [...FUSED, 'softmax', 'logSoftmax'];
 
 function checkActivation(a: unknown, op: string): LayerActivation {
   if (typeof a !== 'string' || !ACTIVATIONS.includes(a))
@@ -74,7 +98,7 @@ const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
 /** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
 export class Linear extends Layer {
   readonly type = 'linear';
-  readonly inFeatures: number;
+  private readonly inFeatures_: number;
   readonly outFeatures_: number;
   readonly activation: Activation;
   readonly alpha: number | undefined;
@@ -84,16 +108,14 @@ export class Linear extends Layer {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     const op = 'layers.linear';
-    if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : typeof options}.`);
-    for (const k of Object.keys(options))
-      if (!LINEAR_KEYS.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${LINEAR_KEYS.join(', ')}.`);
-    this.inFeatures = checkSize(inFeatures, op, 'inFeatures');
+    checkOptions(options, LINEAR_KEYS, op);
+    this.inFeatures_ = checkSize(inFeatures, op, 'inFeatures');
     this.outFeatures_ = checkSize(outFeatures, op, 'outFeatures');
     const act = checkActivation(options.activation ?? 'linear', op);
     if (act === 'softmax' || act === 'logSoftmax') throw new RangeError(`${op}: ${act} cannot be fused into a linear layer; add layers.activation('${act}') after it.`);
     this.activation = act;
     this.alpha = options.alpha;
-    const init = options.init ?? (['relu', 'leakyRelu', 'elu', 'gelu'].includes(act) ? 'he' : 'glorot');
+    const init = options.init ?? ((UNARY[activationOp(act)] as UnaryDesc).he ? 'he' : 'glorot');
     // Refused before the weights are allocated: a huge layer would otherwise exhaust the JS heap.
     if (inFeatures * outFeatures > 2 ** 30)
       throw new RangeError(`${op}: a ${inFeatures}×${outFeatures} weight has ${inFeatures * outFeatures} elements; the limit is 2^30 (4 GiB of float32).`);
@@ -122,6 +144,9 @@ export class Linear extends Layer {
     }
   }
 
+  override get inFeatures(): number {
+    return this.inFeatures_;
+  }
   override params(): Tensor[] {
     return this.bias ? [this.weight, this.bias] : [this.weight];
   }
@@ -175,6 +200,38 @@ export function param(data: Float32Array, shape: readonly number[]): Tensor {
   return t;
 }
 
+/**
+ * A trainable tensor for a layer of your own, as the built-in layers make theirs: outside tidy() scopes
+ * (the layer owns it; Layer.dispose() frees what params() lists) and with requiresGrad set. `init` is
+ * 'zeros', 'ones', one of the Init schemes (fan-in and fan-out from a [in, out] shape; a 1-D shape is
+ * its own fan-in), or the values themselves.
+ */
+export function parameter(shape: readonly number[], init: Init | 'zeros' | 'ones' | ArrayLike<number> = 'zeros', seed = 0): Tensor {
+  const op = 'layers.parameter';
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2 || !shape.every((d) => Number.isInteger(d) && d >= 1))
+    throw new RangeError(`${op}: shape must be [n] or [in, out] of positive integers, got ${JSON.stringify(shape)}.`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (typeof init !== 'string') {
+    if (!init || typeof (init as ArrayLike<number>).length !== 'number' || init.length !== n)
+      throw new RangeError(`${op}: ${n} values are needed for shape ${fmtShape(shape)}, got ${init && typeof init.length === 'number' ? init.length : typeof init}.`);
+    return param(Float32Array.from(init), shape);
+  }
+  const fanIn = shape[0], fanOut = shape[shape.length - 1];
+  const r = rng(seed);
+  switch (init) {
+    case 'zeros': return param(new Float32Array(n), shape);
+    case 'ones': return param(new Float32Array(n).fill(1), shape);
+    case 'he': return param(r.fillNormal(new Float32Array(n), 0, Math.sqrt(2 / fanIn)), shape);
+    case 'lecun': return param(r.fillNormal(new Float32Array(n), 0, Math.sqrt(1 / fanIn)), shape);
+    case 'glorot': {
+      const a = Math.sqrt(6 / (fanIn + fanOut));
+      return param(r.fillUniform(new Float32Array(n), -a, a), shape);
+    }
+    case 'torch': return param(r.fillUniform(new Float32Array(n), -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)), shape);
+    default: throw new RangeError(`${op}: unknown init '${String(init)}'; use 'zeros', 'ones', 'he', 'lecun', 'glorot', 'torch' or an array of values.`);
+  }
+}
+
 /** A standalone activation (softmax and logSoftmax work along the last axis). */
 export class ActivationLayer extends Layer {
   readonly type = 'activation';
@@ -187,7 +244,7 @@ export class ActivationLayer extends Layer {
   }
   /** The unary code, or null for softmax/logSoftmax. */
   get code(): UnaryCode | null {
-    return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : (activationCode[this.activation] as UnaryCode);
+    return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : Unary[activationOp(this.activation)];
   }
   forward(x: Tensor): Tensor {
     assertTensor(x, 'activation');
@@ -195,11 +252,8 @@ export class ActivationLayer extends Layer {
       case 'softmax': return softmax(x);
       case 'logSoftmax': return logSoftmax(x);
       case 'linear': return x;
-      default: {
-        const a = activationAlpha(this.activation, this.alpha);
-        const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((k) => Unary[k] === this.code)!;
-        return unaryOp(name, x, a);
-      }
+      default:
+        return unaryOp(this.activation, x, activationAlpha(this.activation, this.alpha));
     }
   }
   outFeatures(n: number): number {
@@ -251,12 +305,18 @@ function show(v: unknown): string {
  * through this), returned as a fresh plain object. Unknown fields and values of the wrong type are
  * errors, not ignored: `bias: "no"` must not silently mean a bias. Allocates nothing.
  */
-export function checkLayerConfig(c: unknown): LayerConfig {
+export function checkLayerConfig(c: unknown): LayerConfig | CustomLayerConfig {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TypeError(`a layer config must be an object such as {"type": "linear", ...}, got ${show(c)}.`);
   const o = c as Record<string, unknown>;
   const type = o.type;
+  // A registered layer type checks its own fields when its factory builds it.
+  if (typeof type === 'string' && custom.has(type)) return o as CustomLayerConfig;
   if (type !== 'linear' && type !== 'activation' && type !== 'dropout')
-    throw new TypeError(`unknown layer type ${show(type)}; simdnn reads 'linear', 'activation' and 'dropout'.`);
+    throw new TypeError(
+      `unknown layer type ${show(type)}; simdnn reads 'linear', 'activation' and 'dropout'` +
+        (custom.size ? ` and the registered ${[...custom.keys()].map((k) => `'${k}'`).join(', ')}` : '') +
+        `. A layer of your own loads once its type is registered: layers.register(type, (config) => new YourLayer(...)).`,
+    );
   const keys = CONFIG_KEYS[type];
   for (const k of Object.keys(o)) if (!keys.includes(k)) throw new TypeError(`a ${type} layer has an unknown field ${show(k)}; its fields are ${keys.join(', ')}.`);
   const alpha = (): { alpha?: number } => {
@@ -273,8 +333,8 @@ export function checkLayerConfig(c: unknown): LayerConfig {
     case 'linear': {
       const inFeatures = size('inFeatures'), outFeatures = size('outFeatures');
       const act = o.activation;
-      if (typeof act !== 'string' || !Object.hasOwn(activationCode, act))
-        throw new TypeError(`activation must be one of ${Object.keys(activationCode).join(', ')}, got ${show(act)}.`);
+      if (typeof act !== 'string' || !(FUSED as readonly string[]).includes(act))
+        throw new TypeError(`activation must be one of ${FUSED.join(', ')}, got ${show(act)}.`);
       if (typeof o.bias !== 'boolean') throw new TypeError(`bias must be true or false, got ${show(o.bias)}.`);
       return { type, inFeatures, outFeatures, activation: act as Activation, ...alpha(), bias: o.bias };
     }
@@ -292,27 +352,67 @@ export function checkLayerConfig(c: unknown): LayerConfig {
 }
 
 /** Rebuilds a layer from its config (weights are set separately); the config is checked first. */
-export function layerFromConfig(config: LayerConfig, seed = 0): Layer {
+export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0): Layer {
   const c = checkLayerConfig(config);
-  switch (c.type) {
-    case 'linear': return new Linear(c.inFeatures, c.outFeatures, { activation: c.activation, alpha: c.alpha, bias: c.bias, seed });
-    case 'activation': return new ActivationLayer(c.activation, c.alpha);
-    case 'dropout': return new Dropout(c.rate);
+  const make = custom.get(c.type);
+  if (make) {
+    const layer = make(c as CustomLayerConfig);
+    if (!(layer instanceof Layer) || layer.type !== c.type) {
+      if (layer instanceof Layer) layer.dispose();
+      throw new TypeError(`the factory registered for '${c.type}' layers must return a Layer whose type is '${c.type}', got ${layer instanceof Layer ? `type '${layer.type}'` : typeof layer}.`);
+    }
+    return layer;
+  }
+  const b = c as LayerConfig;
+  switch (b.type) {
+    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed });
+    case 'activation': return new ActivationLayer(b.activation, b.alpha);
+    case 'dropout': return new Dropout(b.rate);
   }
 }
 
+/** Factories of the layer types users registered, by type. */
+const custom = new Map<string, (config: CustomLayerConfig) => Layer>();
+
+/**
+ * Lets load() rebuild a layer of your own: `fromConfig` gets the object the layer's config() returned
+ * when the model was saved, and returns the layer (load() then sets its parameters from the file, by
+ * the names paramNames() gives). Register the type in the program that loads the model. The factory
+ * runs on the file's word: check the sizes it is given before allocating.
+ */
+export function registerLayer(type: string, fromConfig: (config: CustomLayerConfig) => Layer): void {
+  const op = 'layers.register';
+  if (typeof type !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(type)) throw new TypeError(`${op}: type must be a name such as 'layerNorm', got ${show(type)}.`);
+  if (type === 'linear' || type === 'activation' || type === 'dropout') throw new RangeError(`${op}: '${type}' is a built-in layer type; give yours another name.`);
+  if (typeof fromConfig !== 'function') throw new TypeError(`${op}: fromConfig must be a function (config) => Layer, got ${typeof fromConfig}.`);
+  custom.set(type, fromConfig);
+}
+
+/** Whether load() can rebuild layers of this type (built in, or registered). */
+export function isLoadableLayerType(type: string): boolean {
+  return type === 'linear' || type === 'activation' || type === 'dropout' || custom.has(type);
+}
+
+/** layers.relu(), layers.leakyRelu(slope?), …: one constructor per fusable activation of the op table. */
+type ActivationLayers = {
+  readonly [K in Exclude<Activation, 'linear'>]: K extends ParamUnaryName ? (param?: number) => ActivationLayer : () => ActivationLayer;
+};
+const activationLayers = Object.fromEntries(
+  FUSED.filter((a) => a !== 'linear').map((a) => {
+    const param = (UNARY[activationOp(a)] as UnaryDesc).param;
+    return [a, (p?: number) => new ActivationLayer(a, param ? (p ?? param.default) : undefined)];
+  }),
+) as unknown as ActivationLayers;
+
 /** Layer constructors, the `layers` namespace of the public API. */
 export const layers = {
+  ...activationLayers,
   linear: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
   dense: (inFeatures: number, outFeatures: number, options?: LinearOptions) => new Linear(inFeatures, outFeatures, options),
   activation: (activation: LayerActivation, alpha?: number) => new ActivationLayer(activation, alpha),
-  relu: () => new ActivationLayer('relu'),
-  leakyRelu: (slope = 0.01) => new ActivationLayer('leakyRelu', slope),
-  elu: (alpha = 1) => new ActivationLayer('elu', alpha),
-  gelu: () => new ActivationLayer('gelu'),
-  sigmoid: () => new ActivationLayer('sigmoid'),
-  tanh: () => new ActivationLayer('tanh'),
   softmax: () => new ActivationLayer('softmax'),
   logSoftmax: () => new ActivationLayer('logSoftmax'),
   dropout: (rate: number) => new Dropout(rate),
+  parameter,
+  register: registerLayer,
 };

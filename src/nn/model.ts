@@ -1,12 +1,14 @@
-import { noGrad } from '../autograd/api.js';
+import { checkOptions } from '../core/validate.js';
+import { noGrad, zeroGrad } from '../autograd/api.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { argmax } from '../ops/reduce.js';
-import { assertTensor, backend, empty, fmtShape } from '../ops/util.js';
-import { tidy } from '../runtime.js';
-import { Tensor } from '../tensor.js';
-import { Dropout, Linear, layerFromConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
+import { reshape } from '../ops/shape.js';
+import { assertTensor, backend, fmtShape } from '../ops/util.js';
+import { tidy } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
+import { ActivationLayer, Dropout, Linear, layerFromConfig, type CustomLayerConfig, type ForwardContext, type Layer, type LayerConfig, type Init, type LayerActivation } from './layers.js';
 import type { Activation } from '../ops/linalg.js';
-import { canRunDirect, forwardDirect } from './infer.js';
+import { ForwardPrograms } from './predict.js';
 
 /** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
 export interface ScalerLike {
@@ -29,8 +31,17 @@ export interface Preprocessing {
 }
 
 export interface ModelConfig {
-  layers: LayerConfig[];
+  layers: (LayerConfig | CustomLayerConfig)[];
   seed: number;
+}
+
+const scalerIds = new WeakMap<object, number>();
+let nextScalerId = 1;
+function scalerId(s: ScalerLike | null | undefined): number {
+  if (!s) return 0;
+  let id = scalerIds.get(s);
+  if (!id) scalerIds.set(s, (id = nextScalerId++));
+  return id;
 }
 
 /** A stack of layers applied in order: the model type of simdnn. */
@@ -42,6 +53,15 @@ export class Sequential {
   stopTraining = false;
   private dropoutOffset = 0;
   private disposed = false;
+  /** predict()'s recorded forward passes (nn/predict.ts). */
+  private readonly programs = new ForwardPrograms(
+    (x) => {
+      const scaler = this.preprocessing.scaler;
+      return this.forward(scaler ? scaler.transform(x) : x);
+    },
+    // What a recorded pass depends on besides the weights' values.
+    () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
+  );
 
   constructor(layers: Layer[], options: { seed?: number } = {}) {
     if (!Array.isArray(layers) || layers.length === 0) throw new TypeError('sequential: give a non-empty array of layers, e.g. [layers.linear(4, 8, {activation: "relu"}), layers.linear(8, 3)].');
@@ -55,11 +75,11 @@ export class Sequential {
     for (const l of this.layers) n = l.outFeatures(n);
   }
 
-  /** Input features (from the first linear layer). */
+  /** Input features (from the first layer that knows its input width, e.g. the first linear layer). */
   get inputSize(): number {
-    const first = this.layers.find((l) => l instanceof Linear) as Linear | undefined;
-    if (!first) throw new Error('sequential: the model has no linear layer, so its input size is unknown.');
-    return first.inFeatures;
+    const first = this.layers.find((l) => typeof l.inFeatures === 'number');
+    if (!first) throw new Error('sequential: no layer of the model declares its input features (a linear layer does), so its input size is unknown.');
+    return first.inFeatures!;
   }
 
   get outputSize(): number {
@@ -91,42 +111,25 @@ export class Sequential {
     return y;
   }
 
-  /** Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients. */
+  /**
+   * Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients: the
+   * model's outputs as they are (logits for a model trained with a cross-entropy loss; see predictClasses).
+   * x may be a tensor, nested arrays, or a single row as a Float32Array. The forward pass of each batch size
+   * is recorded once and replayed after (nn/predict.ts).
+   */
   predict(x: Tensor | TensorLike): Tensor {
     this.check('predict');
-    const direct = canRunDirect(this.layers);
     // One row of raw features, the common case of serving: no input tensor at all.
-    if (direct && x instanceof Float32Array && x.length === this.inputSize && !this.preprocessing.scaler) {
-      const be = backend();
-      const h = be.alloc(x.length);
-      try {
-        be.write(h, x);
-        return this.runDirect(h, 1);
-      } finally {
-        be.free(h);
-      }
-    }
+    if (x instanceof Float32Array && x.length === this.inputSize) return this.programs.runRow(x, this.outputSize);
     return noGrad(() =>
       tidy(() => {
         let t = x instanceof Tensor ? x : tensor(x as TensorLike);
-        if (t.rank === 1 && t.shape[0] === this.inputSize) t = t.reshape([1, this.inputSize]);
+        if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
         this.checkInput(t, 'predict');
-        if (this.preprocessing.scaler) t = this.preprocessing.scaler.transform(t);
-        return direct && t.shape[0] > 0 ? this.runDirect(t.handle('predict'), t.shape[0]) : this.forward(t);
+        if (t.shape[0] === 0) return this.forward(t);
+        return this.programs.run(t, this.outputSize);
       }),
     );
-  }
-
-  /** The layers over `rows` rows at handle x, as direct backend calls (nn/infer.ts), into a new tensor. */
-  private runDirect(x: unknown, rows: number): Tensor {
-    const y = empty([rows, this.outputSize]);
-    try {
-      forwardDirect(backend(), this.layers, x, rows, this.inputSize, y.handle('predict'));
-    } catch (e) {
-      y.dispose();
-      throw e;
-    }
-    return y;
   }
 
   /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
@@ -160,7 +163,7 @@ export class Sequential {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.zeroGrad();
+    for (const p of this.parameters()) zeroGrad(p);
   }
 
   config(): ModelConfig {
@@ -176,7 +179,7 @@ export class Sequential {
       const c = l.config();
       const count = l.params().reduce((s, p) => s + p.size, 0);
       total += count;
-      const desc = c.type === 'linear' ? `linear ${c.inFeatures}→${c.outFeatures}${c.activation !== 'linear' ? ` + ${c.activation}` : ''}` : c.type === 'activation' ? c.activation : `dropout ${c.rate}`;
+      const desc = l instanceof Linear ? `linear ${l.inFeatures}→${n}${l.activation !== 'linear' ? ` + ${l.activation}` : ''}` : l instanceof ActivationLayer ? l.activation : l instanceof Dropout ? `dropout ${l.rate}` : c.type;
       rows.push([String(i), desc, `[batch, ${n}]`, String(count)]);
     });
     const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
@@ -184,10 +187,11 @@ export class Sequential {
     return [...lines, `total parameters: ${total}`].join('\n');
   }
 
-  /** Frees the parameters and their gradients. */
+  /** Frees the parameters, their gradients and the recorded forward passes. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.programs.clear();
     for (const l of this.layers) l.dispose();
   }
 
@@ -237,7 +241,7 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
   sizes.forEach((n, i) => {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${op}: sizes[${i}] must be a positive integer, got ${String(n)}.`);
   });
-  for (const k of Object.keys(options)) if (!MLP_KEYS.has(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${[...MLP_KEYS].join(', ')}.`);
+  checkOptions(options, [...MLP_KEYS], op);
   const { activation = 'relu', outputActivation = 'linear', dropout = 0, seed = 0, init, alpha } = options;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`${op}: dropout must be a rate in [0, 1), got ${String(dropout)}.`);
   const ls: Layer[] = [];

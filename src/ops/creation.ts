@@ -1,4 +1,4 @@
-import { Tensor, sizeOf, type NestedArray } from '../tensor.js';
+import { Tensor, sizeOf, type NestedArray } from '../core/tensor.js';
 import { backend, checkShape, empty, fmtShape } from './util.js';
 
 export type TensorLike = NestedArray | ArrayLike<number> | Float32Array | Float64Array | Int32Array | Uint8Array;

@@ -1,5 +1,5 @@
 import { record } from '../autograd/graph.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { mul } from './elementwise.js';
 import { assertTensor, backend, checkFiniteNumber, empty } from './util.js';
 

@@ -1,57 +1,16 @@
-import type { Strides } from '../backend/backend.js';
-import { Binary, Unary, type BinaryName, type UnaryName } from '../backend/codes.js';
+import type { Strides } from '../core/backend.js';
+import { Binary, binaryApiName, type BinaryName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf, type Shape } from '../tensor.js';
-import { tensor } from './creation.js';
-import { assertTensor, backend, empty, fmtShape, view } from './util.js';
-
-// ---- unary ----
-
-export function unaryOp(name: UnaryName, x: Tensor, alpha = 0): Tensor {
-  assertTensor(x, name);
-  const h = x.handle(name);
-  const y = empty(x.shape);
-  backend().unary(Unary[name], x.size, h, y.handle(name), alpha);
-  // dx = dy·f'(x), from x and y = f(x) by the backend's derivative kernel.
-  return record(y, name, [x], [x, y], (dy, [x, y]) => [unaryGrad(name, x, y, dy, alpha)]);
-}
-
-/** dy·f'(x) for a unary function f, given x and y = f(x). */
-export function unaryGrad(name: UnaryName, x: Tensor, y: Tensor, dy: Tensor, alpha = 0): Tensor {
-  const dx = empty(x.shape);
-  backend().unaryGrad(Unary[name], x.size, x.handle(name), y.handle(name), dy.handle(name), dx.handle(name), alpha);
-  return dx;
-}
-
-export const relu = (x: Tensor) => unaryOp('relu', x);
-/** max(x, 0) + slope·min(x, 0); PyTorch's default slope is 0.01. */
-export const leakyRelu = (x: Tensor, slope = 0.01) => unaryOp('leakyRelu', x, checkAlpha(slope, 'leakyRelu', 'slope'));
-export const elu = (x: Tensor, alpha = 1) => unaryOp('elu', x, checkAlpha(alpha, 'elu', 'alpha'));
-/** The exact GELU, x·Φ(x) (torch.nn.GELU() without approximation). */
-export const gelu = (x: Tensor) => unaryOp('gelu', x);
-export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
-export const tanh = (x: Tensor) => unaryOp('tanh', x);
-export const exp = (x: Tensor) => unaryOp('exp', x);
-export const log = (x: Tensor) => unaryOp('log', x);
-export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
-export const neg = (x: Tensor) => unaryOp('neg', x);
-export const abs = (x: Tensor) => unaryOp('abs', x);
-export const square = (x: Tensor) => unaryOp('square', x);
-/** log(1 + eˣ), without overflow. */
-export const softplus = (x: Tensor) => unaryOp('softplus', x);
-export const reciprocal = (x: Tensor) => unaryOp('reciprocal', x);
-export const sign = (x: Tensor) => unaryOp('sign', x);
-
-function checkAlpha(v: unknown, op: string, name: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}.`);
-  return v;
-}
+import { Tensor, sizeOf, type Shape } from '../core/tensor.js';
+import { full } from './creation.js';
+import { abs, log, neg } from './unary.js';
+import { assertTensor, backend, checkFiniteNumber, empty, fmtShape, view } from './util.js';
 
 /** y = alpha·x + beta. */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   assertTensor(x, 'affine');
-  checkAlpha(alpha, 'affine', 'alpha');
-  checkAlpha(beta, 'affine', 'beta');
+  checkFiniteNumber(alpha, 'affine', 'alpha');
+  checkFiniteNumber(beta, 'affine', 'beta');
   const h = x.handle('affine');
   const y = empty(x.shape);
   backend().affine(x.size, h, y.handle('affine'), alpha, beta);
@@ -129,16 +88,15 @@ export function planBroadcast(a: Shape, b: Shape, out: Shape, op: string): Plan 
 export type Operand = Tensor | number;
 
 function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: boolean } {
-  if (typeof v === 'number') return { t: tensor(v), temp: true };
+  // A fill kernel, not a write: on webgpu a write between kernels costs a submission, and a recorded
+  // step (src/core/program.ts) repeats it every time.
+  if (typeof v === 'number') return { t: full([], v), temp: true };
   assertTensor(v, op, name);
   return { t: v, temp: false };
 }
 
-/** The public names of the binary ops whose kernel code has another name, for error messages. */
-const PUBLIC_NAME: Partial<Record<BinaryName, string>> = { max: 'maximum', min: 'minimum' };
-
 export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
-  const op = PUBLIC_NAME[name] ?? name;
+  const op = binaryApiName(name);
   const A = asTensor(a, op, 'a');
   const B = asTensor(b, op, 'b');
   try {
@@ -159,28 +117,28 @@ export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
  * Gradient rules of the binary ops (comparisons have none). Each input's gradient is summed back over
  * the axes it was broadcast along.
  */
-const BINARY_RULES: Partial<Record<BinaryName, (dy: Tensor, s: readonly Tensor[]) => (Tensor | null)[]>> = {
-  add: (dy, [a, b]) => [sumTo(dy, a.shape), sumTo(dy, b.shape)],
-  sub: (dy, [a, b]) => [sumTo(dy, a.shape), sumTo(neg(dy), b.shape)],
-  mul: (dy, [a, b]) => [sumTo(mul(dy, b), a.shape), sumTo(mul(dy, a), b.shape)],
+const BINARY_RULES: Partial<Record<BinaryName, (dy: Tensor, s: readonly Tensor[], needs: readonly boolean[]) => (Tensor | null)[]>> = {
+  add: (dy, [a, b], [na, nb]) => [na ? sumTo(dy, a.shape) : null, nb ? sumTo(dy, b.shape) : null],
+  sub: (dy, [a, b], [na, nb]) => [na ? sumTo(dy, a.shape) : null, nb ? sumTo(neg(dy), b.shape) : null],
+  mul: (dy, [a, b], [na, nb]) => [na ? sumTo(mul(dy, b), a.shape) : null, nb ? sumTo(mul(dy, a), b.shape) : null],
   // d(a/b) = da/b − a·db/b² = (da − y·db)/b
-  div: (dy, [a, b, y]) => {
+  div: (dy, [a, b, y], [na, nb]) => {
     const g = div(dy, b);
-    return [sumTo(g, a.shape), sumTo(neg(mul(g, y)), b.shape)];
+    return [na ? sumTo(g, a.shape) : null, nb ? sumTo(neg(mul(g, y)), b.shape) : null];
   },
   // Ties split the gradient evenly between the operands (as PyTorch's maximum/minimum).
-  max: (dy, [a, b]) => minMaxRule(dy, a, b, greater(a, b)),
-  min: (dy, [a, b]) => minMaxRule(dy, a, b, greater(b, a)),
+  max: (dy, [a, b], needs) => minMaxRule(dy, a, b, greater(a, b), needs),
+  min: (dy, [a, b], needs) => minMaxRule(dy, a, b, greater(b, a), needs),
   // d(aᵇ) = b·aᵇ⁻¹·da + aᵇ·ln a·db; the ln a factor is taken as 0 where a = 0 (where the limit is 0).
-  pow: (dy, [a, b, y]) => [
-    sumTo(mul(dy, mul(b, pow(a, sub(b, 1)))), a.shape),
-    sumTo(mul(dy, mul(y, log(add(abs(a), equal(a, 0))))), b.shape),
+  pow: (dy, [a, b, y], [na, nb]) => [
+    na ? sumTo(mul(dy, mul(b, pow(a, sub(b, 1)))), a.shape) : null,
+    nb ? sumTo(mul(dy, mul(y, log(add(abs(a), equal(a, 0))))), b.shape) : null,
   ],
 };
 
-function minMaxRule(dy: Tensor, a: Tensor, b: Tensor, aWins: Tensor): Tensor[] {
+function minMaxRule(dy: Tensor, a: Tensor, b: Tensor, aWins: Tensor, [na, nb]: readonly boolean[]): (Tensor | null)[] {
   const wa = add(aWins, mul(equal(a, b), 0.5));
-  return [sumTo(mul(dy, wa), a.shape), sumTo(mul(dy, sub(1, wa)), b.shape)];
+  return [na ? sumTo(mul(dy, wa), a.shape) : null, nb ? sumTo(mul(dy, sub(1, wa)), b.shape) : null];
 }
 
 /** Sums g over the axes along which a tensor of `shape` was broadcast to g's shape. */
@@ -207,15 +165,12 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes(x.shape, shape, op);
   if (target.length !== shape.length || target.some((d, i) => d !== shape[i]))
     throw new RangeError(`${op}: ${fmtShape(x.shape)} cannot be broadcast to ${fmtShape(shape)}.`);
-  const zero = tensor(0);
-  try {
-    const p = planBroadcast(x.shape, [], target, op);
-    const out = empty(target);
-    if (sizeOf(target)) backend().binary(Binary.add, p.outer, p.rows, p.cols, x.handle(op), p.as, zero.handle(op), p.bs, out.handle(op));
-    return record(out, op, [x], [x], (dy, [x]) => [sumTo(dy, x.shape)]);
-  } finally {
-    zero.dispose();
-  }
+  const p = planBroadcast(x.shape, x.shape, target, op);
+  const out = empty(target);
+  // max(x, x) = x for every float (NaN included): the broadcasting binary kernel as a copy, with no
+  // second operand to allocate and fill.
+  if (sizeOf(target)) backend().binary(Binary.max, p.outer, p.rows, p.cols, x.handle(op), p.as, x.handle(op), p.bs, out.handle(op));
+  return record(out, op, [x], [x], (dy, [x]) => [sumTo(dy, x.shape)]);
 }
 
 export const add = (a: Operand, b: Operand) => binaryOp('add', a, b);

@@ -1,8 +1,10 @@
-import { Unary, type UnaryCode } from '../backend/codes.js';
+import { checkOptions } from '../core/validate.js';
+import { ACTIVATIONS, UNARY, Unary, activationOp, paramOf, type Activation } from '../core/optable.js';
 import { needsGrad, record } from '../autograd/graph.js';
-import type { Tensor } from '../tensor.js';
-import { unaryGrad } from './elementwise.js';
+import type { Tensor } from '../core/tensor.js';
+import { unaryGrad } from './unary-op.js';
 import { sum } from './reduce.js';
+import { reshape } from './shape.js';
 import { assertTensor, backend, empty, fmtShape } from './util.js';
 
 export interface MatmulOptions {
@@ -12,22 +14,11 @@ export interface MatmulOptions {
   transposeB?: boolean;
 }
 
-/** The activations the fused dense epilogue can apply. */
-export type Activation = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'sigmoid' | 'tanh';
+export type { Activation } from '../core/optable.js';
 
-export const activationCode: Record<Activation, number> = {
-  linear: Unary.identity,
-  relu: Unary.relu,
-  leakyRelu: Unary.leakyRelu,
-  elu: Unary.elu,
-  gelu: Unary.gelu,
-  sigmoid: Unary.sigmoid,
-  tanh: Unary.tanh,
-};
-
-/** The parameter an activation runs with: the one given, else 1 for elu and 0.01 for leakyRelu. */
-export function activationAlpha(activation: string, alpha: number | undefined): number {
-  return alpha ?? (activation === 'elu' ? 1 : 0.01);
+/** The parameter an activation runs with: the one given, else its default in the op table (0 if it has none). */
+export function activationAlpha(activation: Activation, alpha: number | undefined): number {
+  return paramOf(activationOp(activation), alpha);
 }
 
 function dims(a: Tensor, b: Tensor, ta: boolean, tb: boolean, op: string) {
@@ -50,15 +41,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const op = 'matmul';
   assertTensor(a, op, 'a');
   assertTensor(b, op, 'b');
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${op}: options must be an object like {transposeB: true}, got ${options === null ? 'null' : typeof options}.`);
-  for (const k of Object.keys(options))
-    if (k !== 'transposeA' && k !== 'transposeB') throw new TypeError(`${op}: unknown option '${k}'; use transposeA and transposeB.`);
+  checkOptions(options, ['transposeA', 'transposeB'], op);
   const ta = !!options.transposeA, tb = !!options.transposeB;
   const ha = a.handle(op), hb = b.handle(op);
   const { m, n, k } = dims(a, b, ta, tb, op);
   const c = empty([m, n]);
   backend().gemm({ m, n, k, a: ha, transA: ta, b: hb, transB: tb, c: c.handle(op), bias: null, act: Unary.identity, alpha: 0, beta: 0 });
-  return record(c, op, [a, b], [a, b], (dc, [a, b]) => matmulGrads(dc, a, b, ta, tb));
+  return record(c, op, [a, b], [a, b], (dc, [a, b], needs) => matmulGrads(dc, a, b, ta, tb, needs));
 }
 
 /**
@@ -66,12 +55,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
  * A·B: dA = dC·Bᵀ, dB = Aᵀ·dC;  A·Bᵀ: dA = dC·B, dB = dCᵀ·A;  Aᵀ·B: dA = B·dCᵀ, dB = A·dC;
  * Aᵀ·Bᵀ: dA = Bᵀ·dCᵀ, dB = dCᵀ·Aᵀ.
  */
-function matmulGrads(dc: Tensor, a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor[] {
+function matmulGrads(dc: Tensor, a: Tensor, b: Tensor, ta: boolean, tb: boolean, needs: readonly boolean[]): (Tensor | null)[] {
   const mm = (x: Tensor, y: Tensor, transposeA: boolean, transposeB: boolean) => matmul(x, y, { transposeA, transposeB });
-  if (!ta && !tb) return [mm(dc, b, false, true), mm(a, dc, true, false)];
-  if (!ta && tb) return [mm(dc, b, false, false), mm(dc, a, true, false)];
-  if (ta && !tb) return [mm(b, dc, false, true), mm(a, dc, false, false)];
-  return [mm(b, dc, true, true), mm(dc, a, true, true)];
+  const [na, nb] = needs;
+  if (!ta && !tb) return [na ? mm(dc, b, false, true) : null, nb ? mm(a, dc, true, false) : null];
+  if (!ta && tb) return [na ? mm(dc, b, false, false) : null, nb ? mm(dc, a, true, false) : null];
+  if (ta && !tb) return [na ? mm(b, dc, false, true) : null, nb ? mm(a, dc, false, false) : null];
+  return [na ? mm(b, dc, true, true) : null, nb ? mm(dc, a, true, true) : null];
 }
 
 /**
@@ -82,8 +72,8 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
   const op = 'dense';
   assertTensor(x, op, 'x');
   assertTensor(w, op, 'w');
-  if (!(activation in activationCode))
-    throw new RangeError(`${op}: unknown activation '${String(activation)}'; use one of ${Object.keys(activationCode).join(', ')}.`);
+  if (!ACTIVATIONS.includes(activation))
+    throw new RangeError(`${op}: unknown activation '${String(activation)}'; use one of ${ACTIVATIONS.join(', ')}.`);
   const hx = x.handle(op), hw = w.handle(op);
   const { m, n, k } = dims(x, w, false, false, op);
   let hb: unknown = null;
@@ -95,12 +85,15 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
   }
   if (alpha !== undefined && (typeof alpha !== 'number' || !Number.isFinite(alpha))) throw new TypeError(`${op}: alpha must be a finite number, got ${String(alpha)}.`);
   const a = activationAlpha(activation, alpha);
-  const act = activationCode[activation] as UnaryCode;
+  const name = activationOp(activation);
+  const act = Unary[name];
+  const reads = UNARY[name].grad;
   const be = backend();
   const recording = needsGrad([x, w, bias]);
-  // Relu and leakyRelu (slope ≥ 0) have derivatives readable from the output, so the fused epilogue
-  // serves training too; other activations keep the pre-activation z for their derivative.
-  const fromOutput = act === Unary.identity || act === Unary.relu || (act === Unary.leakyRelu && a >= 0);
+  // The fused epilogue serves training too when the derivative needs no pre-activation z: it reads y alone
+  // (sigmoid, tanh) or nothing (identity), or x only through its sign, which y shares (relu, and leakyRelu
+  // with slope ≥ 0). Other activations keep z for their derivative.
+  const fromOutput = reads === 'y' || reads === 'none' || name === 'relu' || (name === 'leakyRelu' && a >= 0);
   const y = empty([m, n]);
   let z = y;
   if (!recording || fromOutput)
@@ -110,10 +103,13 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
     be.gemm({ m, n, k, a: hx, transA: false, b: hw, transB: false, c: z.handle(op), bias: hb, act: Unary.identity, alpha: 0, beta: 0 });
     be.unary(act, m * n, z.handle(op), y.handle(op), a);
   }
-  const name = (Object.keys(Unary) as (keyof typeof Unary)[]).find((key) => Unary[key] === act)!;
-  record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y]) => {
-    const dz = act === Unary.identity ? dy : unaryGrad(name, fromOutput ? y : z, y, dy, a);
-    return [matmul(dz, w, { transposeB: true }), matmul(x, dz, { transposeA: true }), bias ? sum(dz, 0).reshape(bias.shape) : null];
+  record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y], [nx, nw, nb]) => {
+    const dz = name === 'identity' ? dy : unaryGrad(name, reads === 'y' || reads === 'none' ? null : fromOutput ? y : z, y, dy, a);
+    return [
+      nx ? matmul(dz, w, { transposeB: true }) : null,
+      nw ? matmul(x, dz, { transposeA: true }) : null,
+      nb && bias ? reshape(sum(dz, 0), bias.shape) : null,
+    ];
   });
   if (z !== y) z.dispose();
   return y;

@@ -1,7 +1,8 @@
-import { LabelMode, Reduce, type ReduceName } from '../backend/codes.js';
+import { LabelMode, Reduce, type ReduceName } from '../core/optable.js';
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf } from '../tensor.js';
-import { broadcastTo, div, equal, mul, setReduceSum, sub } from './elementwise.js';
+import { Tensor, sizeOf } from '../core/tensor.js';
+import { broadcastTo, div, equal, mul, scale, setReduceSum, sub } from './elementwise.js';
+import { exp } from './unary.js';
 import { assertTensor, backend, empty, fmtShape, normAxis, view } from './util.js';
 
 export type Axis = number | readonly number[];
@@ -32,7 +33,7 @@ function run(name: ReduceName, x: Tensor, outer: number, n: number, inner: numbe
 /** Gradient rules: dy and y arrive with the reduced axis kept as 1 (so they broadcast against x). */
 const REDUCE_RULES: Partial<Record<ReduceName, (dy: Tensor, x: Tensor, y: Tensor, n: number) => Tensor>> = {
   sum: (dy, x) => broadcastTo(dy, x.shape),
-  mean: (dy, x, _y, n) => broadcastTo(div(dy, n), x.shape),
+  mean: (dy, x, _y, n) => broadcastTo(scale(dy, 1 / n), x.shape),
   sumSquares: (dy, x) => mul(broadcastTo(dy, x.shape), mul(x, 2)),
   // The gradient goes to the extreme values, split evenly between ties.
   max: (dy, x, y) => extremeRule(dy, x, y),
@@ -108,7 +109,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const y = rowSoftmax(x, axis, 'logSoftmax');
   // dx = dy − softmax(x)·Σ dy along the row, with softmax(x) = e^y.
-  return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(y.exp(), sum(dy, -1, true)))]);
+  return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(exp(y), sum(dy, -1, true)))]);
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';

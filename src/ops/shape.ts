@@ -1,5 +1,5 @@
 import { record } from '../autograd/graph.js';
-import { Tensor, sizeOf } from '../tensor.js';
+import { Tensor, sizeOf } from '../core/tensor.js';
 import { assertTensor, backend, checkShape, empty, fmtShape, view } from './util.js';
 
 /** The same values with another shape (no copy; one size may be -1 to infer it). */
@@ -67,22 +67,37 @@ export function gatherRows(x: Tensor, indices: Tensor | ArrayLike<number>): Tens
   if (indices instanceof Tensor && !backend().canReadSync) {
     // A backend that reads asynchronously (webgpu) cannot check the indices here: they stay on the device,
     // and a row whose index is not a row of x comes out as NaN.
-    const hi = indices.handle(op);
-    const cols = rows ? x.size / rows : sizeOf(x.shape.slice(1));
-    const y = empty([indices.size, ...x.shape.slice(1)]);
-    backend().gatherRows(indices.size, cols, x.handle(op), hi, y.handle(op));
-    return y;
+    return gather(x, indices.size, indices.handle(op), op);
   }
   const idx = indices instanceof Tensor ? indices.dataSync() : Float32Array.from(indices);
   for (let i = 0; i < idx.length; i++)
     if (!Number.isInteger(idx[i]) || idx[i] < 0 || idx[i] >= rows)
       throw new RangeError(`${op}: index ${idx[i]} at position ${i} is not a row of x (0..${rows - 1}).`);
+  return takeRows(x, idx, op);
+}
+
+/**
+ * @internal The rows `idx` of x (any rank, rows on the first axis) as a new tensor, for row numbers the
+ * caller has validated (gatherRows above, and the data pipeline's splits and batches); errors name `op`.
+ */
+export function takeRows(x: Tensor, idx: ArrayLike<number>, op: string): Tensor {
+  x.handle(op);
+  const n = idx.length;
+  if (n === 0) return gather(x, 0, null, op);
+  const it = empty([n]);
+  try {
+    backend().write(it.handle(op), idx instanceof Float32Array ? idx : Float32Array.from(idx));
+    return gather(x, n, it.handle(op), op);
+  } finally {
+    it.dispose();
+  }
+}
+
+/** y[r, :] = x[idx[r], :] for r < n, with the row numbers in device storage `hi`. */
+function gather(x: Tensor, n: number, hi: unknown, op: string): Tensor {
+  const rows = x.shape[0];
   const cols = rows ? x.size / rows : sizeOf(x.shape.slice(1));
-  const hx = x.handle(op);
-  const it = empty([idx.length]);
-  backend().write(it.handle(op), idx);
-  const y = empty([idx.length, ...x.shape.slice(1)]);
-  backend().gatherRows(idx.length, cols, hx, it.handle(op), y.handle(op));
-  it.dispose();
+  const y = empty([n, ...x.shape.slice(1)]);
+  if (n > 0 && cols > 0) backend().gatherRows(n, cols, x.handle(op), hi, y.handle(op));
   return y;
 }

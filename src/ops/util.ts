@@ -1,5 +1,5 @@
-import { engine, type Storage } from '../engine.js';
-import { Tensor, sizeOf, type Shape } from '../tensor.js';
+import { engine, type Storage } from '../core/engine.js';
+import { Tensor, sizeOf, type Shape } from '../core/tensor.js';
 
 export function fmtShape(s: Shape): string {
   return `[${s.join(', ')}]`;

@@ -1,12 +1,13 @@
 // The optimizer object behind optimizers.sgd/adam/adamw/rmsprop/adagrad: per-parameter state tensors
 // (created on a parameter's first step, reused after), optional clipping by global gradient norm, and one
-// fused backend.optimStep per parameter. The update equations are torch.optim's (see codes.ts, Optim).
-import type { Backend } from '../backend/backend.js';
-import { Optim, Reduce } from '../backend/codes.js';
-import { engine } from '../engine.js';
+// fused backend.optimStep per parameter. The update equations are torch.optim's; the `hyper` layouts are
+// the op table's (src/core/optable.ts, OPTIM), written here by name through HYPER.
+import type { Backend } from '../core/backend.js';
+import { HYPER, HYPER_MAX, Optim, Reduce } from '../core/optable.js';
+import { engine } from '../core/engine.js';
 import { full, zeros } from '../ops/creation.js';
-import { keep } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { keep } from '../core/scope.js';
+import { Tensor } from '../core/tensor.js';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 
@@ -97,8 +98,8 @@ export class OptimizerImpl<K extends OptimizerKind> implements Optimizer<K> {
   private scratch: Tensor | null = null;
   /** The backend the state lives on; init() replacing it invalidates the state. */
   private owner: Backend | null = null;
-  /** Reused argument array of backend.optimStep (layouts in codes.ts, Optim). */
-  private readonly hyper: number[] = new Array(11).fill(0);
+  /** Reused argument array of backend.optimStep (its layouts: the op table's HYPER). */
+  private readonly hyper: number[] = new Array(HYPER_MAX).fill(0);
   /** options, seen as any kind's (each kind reads only its own keys). */
   private readonly o: Readonly<SgdOptions & AdamOptions & RmspropOptions & AdagradOptions>;
 
@@ -157,24 +158,29 @@ export class OptimizerImpl<K extends OptimizerKind> implements Optimizer<K> {
       const t = ++st.step;
       switch (this.kind) {
         case 'sgd': {
-          h[0] = lr; h[1] = s.momentum; h[2] = s.dampening; h[3] = s.weightDecay;
-          h[4] = s.nesterov ? 1 : 0; h[5] = t === 1 ? 1 : 0; h[6] = s.l1; h[7] = gscale;
+          const H = HYPER.sgd;
+          h[H.lr] = lr; h[H.momentum] = s.momentum; h[H.dampening] = s.dampening; h[H.weightDecay] = s.weightDecay;
+          h[H.nesterov] = s.nesterov ? 1 : 0; h[H.first] = t === 1 ? 1 : 0; h[H.l1] = s.l1; h[H.gscale] = gscale;
           break;
         }
         case 'adam':
         case 'adamw': {
+          const H = HYPER.adam;
           const [b1, b2] = s.betas;
-          h[0] = lr; h[1] = b1; h[2] = b2; h[3] = s.eps; h[4] = s.weightDecay; h[5] = this.kind === 'adamw' ? 1 : 0;
-          h[6] = 1 - b1 ** t; h[7] = 1 - b2 ** t; h[8] = s.l1; h[9] = gscale; h[10] = s.amsgrad ? 1 : 0;
+          h[H.lr] = lr; h[H.beta1] = b1; h[H.beta2] = b2; h[H.eps] = s.eps; h[H.weightDecay] = s.weightDecay;
+          h[H.decoupled] = this.kind === 'adamw' ? 1 : 0; h[H.bc1] = 1 - b1 ** t; h[H.bc2] = 1 - b2 ** t;
+          h[H.l1] = s.l1; h[H.gscale] = gscale; h[H.amsgrad] = s.amsgrad ? 1 : 0;
           break;
         }
         case 'rmsprop': {
-          h[0] = lr; h[1] = s.alpha; h[2] = s.eps; h[3] = s.weightDecay; h[4] = s.momentum;
-          h[5] = s.centered ? 1 : 0; h[6] = s.l1; h[7] = gscale;
+          const H = HYPER.rmsprop;
+          h[H.lr] = lr; h[H.alpha] = s.alpha; h[H.eps] = s.eps; h[H.weightDecay] = s.weightDecay; h[H.momentum] = s.momentum;
+          h[H.centered] = s.centered ? 1 : 0; h[H.l1] = s.l1; h[H.gscale] = gscale;
           break;
         }
         case 'adagrad': {
-          h[0] = lr / (1 + (t - 1) * s.lrDecay); h[1] = s.eps; h[2] = s.weightDecay; h[3] = s.l1; h[4] = gscale;
+          const H = HYPER.adagrad;
+          h[H.clr] = lr / (1 + (t - 1) * s.lrDecay); h[H.eps] = s.eps; h[H.weightDecay] = s.weightDecay; h[H.l1] = s.l1; h[H.gscale] = gscale;
           break;
         }
       }

@@ -1,6 +1,7 @@
 // optimizers.sgd/adam/adamw/rmsprop/adagrad: torch.optim's algorithms and defaults, plus an L1 penalty and
 // clipping by global gradient norm. Options are validated here (unknown keys are an error, so a typo does
 // not pass silently); the optimizer itself is in optimizer.ts.
+import { checkOptions } from '../core/validate.js';
 import {
   OptimizerImpl, type AdagradOptions, type AdamOptions, type Optimizer, type OptimizerJSON, type OptimizerKind,
   type RmspropOptions, type SgdOptions,
@@ -28,13 +29,7 @@ const KEYS: Record<OptimizerKind, readonly string[]> = {
 
 /** Reads options for `op`, refusing unknown keys and non-objects. */
 function reader(op: OptimizerKind, options: unknown) {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`${op}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
-  const o = options as Record<string, unknown>;
-  const known = KEYS[op];
-  for (const k of Object.keys(o))
-    if (!known.includes(k)) throw new TypeError(`${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
+  const o = checkOptions(options, KEYS[op], op) as Record<string, unknown>;
   const got = (v: unknown) => (typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v === 'string' ? `'${v}'` : typeof v);
   const number = (key: string, def: number | undefined, test: (v: number) => boolean, what: string): number => {
     const v = o[key] === undefined ? def : o[key];

@@ -1,6 +1,8 @@
-// Learning-rate schedules. The training loop calls `lr(baseLr, {epoch, step})` at the start of every batch
-// (step = global batch index from 0, epoch = epoch index from 0) and sets optimizer.lr to the result;
-// reduceOnPlateau is also told the validation metric at the end of each epoch through `observe`.
+import { checkOptions } from '../core/validate.js';
+// Learning-rate schedules. fit() drives every schedule through the same three calls: begin() once with
+// the shape of the run, lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
+// from 0, epoch = epoch index from 0; optimizer.lr is set to the result), and endEpoch(logs) after each
+// epoch (reduceOnPlateau watches the validation loss there). A hand-written loop can call the same.
 // Semantics follow torch.optim.lr_scheduler (StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR,
 // ReduceLROnPlateau) evaluated in closed form; differences are noted beside each schedule.
 
@@ -20,13 +22,29 @@ export interface ScheduleJSON {
   options: Record<string, unknown>;
 }
 
+/** What a training run looks like, told to a schedule before the first batch. */
+export interface ScheduleRun {
+  epochs: number;
+  /** Batches per epoch. */
+  stepsPerEpoch: number;
+  /** The rate lr() will be given (the optimizer's options.lr). */
+  baseLr: number;
+}
+
 export interface Schedule {
   readonly kind: ScheduleKind;
   readonly unit: ScheduleUnit;
   /** The options after defaults, frozen. */
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * Before the first batch of a run: forgets any earlier run and checks that the schedule covers this one
+   * (oneCycle's totalSteps), throwing a clear Error if not.
+   */
+  begin(run: ScheduleRun): void | Promise<void>;
   /** The learning rate for the batch at `at`, given the optimizer's base rate (its options.lr). */
   lr(baseLr: number, at: ScheduleTime): number;
+  /** After each epoch, with its mean training loss and, when there is validation data, its validation loss. */
+  endEpoch(logs: { loss: number; valLoss?: number }): void;
   /** reduceOnPlateau only: the epoch's validation metric and the current rate → the rate to use next. */
   observe?(metric: number, currentLr: number): number;
   /** Forgets what observe() learnt (no-op for the stateless schedules). */
@@ -40,11 +58,7 @@ const fmt = (v: unknown) => (typeof v === 'number' ? String(v) : v === null ? 'n
 
 function reader(op: string, options: unknown, known: readonly string[]) {
   if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`schedules.${op}: options must be an object, got ${fmt(options)}.`);
-  const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!known.includes(k)) throw new TypeError(`schedules.${op}: unknown option '${k}'; known options: ${known.join(', ')}.`);
+  const o = checkOptions(options, known, `schedules.${op}`) as Record<string, unknown>;
   const num = (key: string, def: number | undefined, test: (v: number) => boolean, what: string): number => {
     const v = o[key] === undefined ? def : o[key];
     if (v === undefined) throw new TypeError(`schedules.${op}: option ${key} is required (${what}).`);
@@ -82,17 +96,32 @@ function checkArgs(op: string, baseLr: number, at: ScheduleTime): void {
       throw new RangeError(`schedules.${op}.lr: ${k} must be an integer ≥ 0, got ${fmt(at[k])}.`);
 }
 
-/** A stateless schedule: lr is a function of the step or epoch count. */
-function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<string, unknown>, f: (base: number, t: number) => number): Schedule {
+function checkRun(op: string, run: ScheduleRun): void {
+  if (typeof run !== 'object' || run === null) throw new TypeError(`schedules.${op}.begin: expects {epochs, stepsPerEpoch, baseLr}, got ${fmt(run)}.`);
+  for (const k of ['epochs', 'stepsPerEpoch'] as const)
+    if (typeof run[k] !== 'number' || !Number.isInteger(run[k]) || run[k] < 1) throw new RangeError(`schedules.${op}.begin: ${k} must be a positive integer, got ${fmt(run[k])}.`);
+  if (typeof run.baseLr !== 'number' || !Number.isFinite(run.baseLr) || run.baseLr < 0) throw new RangeError(`schedules.${op}.begin: baseLr must be a finite number ≥ 0, got ${fmt(run.baseLr)}.`);
+}
+
+/**
+ * A stateless schedule: lr is a function of the step or epoch count. `cover`, if given, checks that the
+ * schedule covers a run (throwing a clear Error if not).
+ */
+function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<string, unknown>, f: (base: number, t: number) => number, cover?: (run: ScheduleRun) => void): Schedule {
   const frozen = Object.freeze({ ...options });
   return {
     kind,
     unit,
     options: frozen,
+    begin(run: ScheduleRun) {
+      checkRun(kind, run);
+      cover?.(run);
+    },
     lr(baseLr: number, at: ScheduleTime): number {
       checkArgs(kind, baseLr, at);
       return f(baseLr, unit === 'epoch' ? at.epoch : at.step);
     },
+    endEpoch() {},
     reset() {},
     toJSON: () => ({ kind, options: { ...frozen } }),
   };
@@ -200,6 +229,16 @@ export function oneCycle(options: OneCycleScheduleOptions): Schedule {
   const phases: [number, number, number][] = threePhase
     ? [[pctStart * totalSteps - 1, 0, 1], [2 * pctStart * totalSteps - 2, 1, 0], [totalSteps - 1, 0, 2]]
     : [[pctStart * totalSteps - 1, 0, 1], [totalSteps - 1, 1, 2]];
+  // The cycle must cover the run: a step past totalSteps has no rate.
+  const cover = (run: ScheduleRun) => {
+    const need = unit === 'batch' ? run.epochs * run.stepsPerEpoch : run.epochs;
+    if (totalSteps < need)
+      throw new RangeError(
+        unit === 'batch'
+          ? `schedules.oneCycle: totalSteps is ${totalSteps} but training runs ${need} batches (${run.epochs} epochs × ${run.stepsPerEpoch}); set totalSteps to at least ${need}.`
+          : `schedules.oneCycle: totalSteps is ${totalSteps} epochs but training runs ${need}; set totalSteps to at least ${need}.`,
+      );
+  };
   return stateless('oneCycle', unit, opts, (base, t) => {
     if (t >= totalSteps)
       throw new RangeError(`schedules.oneCycle: ${unit} ${t} is past the cycle's totalSteps ${totalSteps} (${unit}s 0..${totalSteps - 1}); set totalSteps to at least epochs × batches per epoch.`);
@@ -217,7 +256,7 @@ export function oneCycle(options: OneCycleScheduleOptions): Schedule {
       start = end;
     }
     return rates[2]; // unreachable
-  });
+  }, cover);
 }
 
 export interface PlateauScheduleOptions {
@@ -256,14 +295,24 @@ export function reduceOnPlateau(options?: PlateauScheduleOptions): Schedule {
   let best = mode === 'min' ? Infinity : -Infinity;
   let bad = 0, cooling = 0;
   let current: number | null = null;
+  /** The base rate of the run begin() announced (what lr() returns until the first reduction). */
+  let runBase: number | null = null;
   const better = (a: number): boolean => {
     if (mode === 'min') return thresholdMode === 'rel' ? a < best * (1 - threshold) : a < best - threshold;
     return thresholdMode === 'rel' ? a > best * (threshold + 1) : a > best + threshold;
   };
-  return {
+  const self: Schedule = {
     kind: 'reduceOnPlateau',
     unit: 'epoch',
     options: frozen,
+    begin(run: ScheduleRun) {
+      checkRun('reduceOnPlateau', run);
+      self.reset();
+      runBase = run.baseLr;
+    },
+    endEpoch(logs: { loss: number; valLoss?: number }) {
+      self.observe!(logs.valLoss ?? logs.loss, current ?? runBase ?? 0);
+    },
     lr(baseLr: number, at: ScheduleTime): number {
       checkArgs('reduceOnPlateau', baseLr, at);
       return current ?? baseLr;
@@ -295,9 +344,11 @@ export function reduceOnPlateau(options?: PlateauScheduleOptions): Schedule {
       bad = 0;
       cooling = 0;
       current = null;
+      runBase = null;
     },
     toJSON: () => ({ kind: 'reduceOnPlateau', options: { ...frozen } }),
   };
+  return self;
 }
 
 const FACTORIES: Record<ScheduleKind, (o: any) => Schedule> = { constant, step, exponential, cosine, oneCycle, reduceOnPlateau };

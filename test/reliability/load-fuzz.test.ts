@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as sd from '../../src/index.js';
-import { engine } from '../../src/engine.js';
+import { engine } from '../../src/core/engine.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 
 const CSV = 'num1,num2,color,label\n1,2,red,a\n3,4,green,b\n5,6,red,c\n7,8,green,a\n2,1,red,b\n4,3,green,c\n';

@@ -1,5 +1,6 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
-import { binaryFn, dropoutKeep, unaryDeriv, unaryFn } from '../math.js';
+import { checkCode, LabelMode, Reduce } from '../../core/optable.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
+import { BINARY_REF_BY_CODE, dropoutKeep, UNARY_REF_BY_CODE } from '../math.js';
 import { optimStepRef } from './optim.js';
 
 type H = Float32Array;
@@ -39,6 +40,8 @@ export class JsBackend implements Backend {
 
   gemm(g: GemmArgs): void {
     const { m, n, k, transA, transB, alpha, act, beta } = g;
+    checkCode('activation', act);
+    const f = UNARY_REF_BY_CODE[act].f;
     const a = g.a as H, b = g.b as H, c = g.c as H, bias = g.bias as H | null;
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
@@ -52,54 +55,62 @@ export class JsBackend implements Backend {
         let v = row[j];
         if (bias) v += bias[j];
         if (beta) v += c[i * n + j];
-        c[i * n + j] = unaryFn(act, v, alpha);
+        c[i * n + j] = f(v, alpha);
       }
     }
   }
 
   unary(op: number, n: number, x: unknown, y: unknown, alpha: number): void {
+    checkCode('unary', op);
+    const f = UNARY_REF_BY_CODE[op].f;
     const xs = x as H, ys = y as H;
-    for (let i = 0; i < n; i++) ys[i] = unaryFn(op, xs[i], alpha);
+    for (let i = 0; i < n; i++) ys[i] = f(xs[i], alpha);
   }
 
   unaryGrad(op: number, n: number, x: unknown, y: unknown, dy: unknown, dx: unknown, alpha: number): void {
+    checkCode('unary', op);
+    const d = UNARY_REF_BY_CODE[op].d;
     const xs = x as H, ys = y as H, dys = dy as H, dxs = dx as H;
-    for (let i = 0; i < n; i++) dxs[i] = dys[i] * unaryDeriv(op, xs[i], ys[i], alpha);
+    for (let i = 0; i < n; i++) dxs[i] = dys[i] * d(xs[i], ys[i], alpha);
   }
 
   binary(op: number, outer: number, rows: number, cols: number, a: unknown, as: Strides, b: unknown, bs: Strides, out: unknown): void {
+    checkCode('binary', op);
+    const f = BINARY_REF_BY_CODE[op];
     const av = a as H, bv = b as H, ov = out as H;
     let o = 0;
     for (let i = 0; i < outer; i++)
       for (let r = 0; r < rows; r++)
         for (let c = 0; c < cols; c++, o++)
-          ov[o] = binaryFn(op, av[i * as.s0 + r * as.s1 + c * as.s2], bv[i * bs.s0 + r * bs.s1 + c * bs.s2]);
+          ov[o] = f(av[i * as.s0 + r * as.s1 + c * as.s2], bv[i * bs.s0 + r * bs.s1 + c * bs.s2]);
   }
 
   reduce(op: number, outer: number, n: number, inner: number, x: unknown, out: unknown): void {
+    checkCode('reduce', op);
     const xs = x as H, os = out as H;
+    const R = Reduce;
     for (let o = 0; o < outer; o++)
       for (let i = 0; i < inner; i++) {
         const at = (j: number) => xs[(o * n + j) * inner + i];
         let r: number;
         switch (op) {
-          case 0: case 1: { r = 0; for (let j = 0; j < n; j++) r += at(j); if (op === 1) r /= n; break; }
-          case 6: { r = 0; for (let j = 0; j < n; j++) r += at(j) * at(j); break; }
-          case 2: case 3: {
+          case R.sum: case R.mean: { r = 0; for (let j = 0; j < n; j++) r += at(j); if (op === R.mean) r /= n; break; }
+          case R.sumSquares: { r = 0; for (let j = 0; j < n; j++) r += at(j) * at(j); break; }
+          case R.max: case R.min: {
             r = at(0);
-            for (let j = 1; j < n && !Number.isNaN(r); j++) { const v = at(j); if (Number.isNaN(v) || (op === 2 ? v > r : v < r)) r = v; }
+            for (let j = 1; j < n && !Number.isNaN(r); j++) { const v = at(j); if (Number.isNaN(v) || (op === R.max ? v > r : v < r)) r = v; }
             break;
           }
-          case 4: case 5: {
+          case R.argmax: case R.argmin: {
             let best = at(0), idx = 0;
             for (let j = 1; j < n && !Number.isNaN(best); j++) {
               const v = at(j);
-              if (Number.isNaN(v) || (op === 4 ? v > best : v < best)) { best = v; idx = j; }
+              if (Number.isNaN(v) || (op === R.argmax ? v > best : v < best)) { best = v; idx = j; }
             }
             r = idx;
             break;
           }
-          default: throw new Error(`unknown reduce op code ${op}`);
+          default: throw new Error(`simdnn internal error: the js backend lacks the reduce op ${op} of the op table`);
         }
         os[o * inner + i] = r;
       }
@@ -115,12 +126,13 @@ export class JsBackend implements Backend {
   }
 
   softmaxXent(rows: number, cols: number, logits: unknown, labels: unknown, mode: number, probs: unknown, loss: unknown): void {
+    checkCode('label mode', mode);
     const z = logits as H, t = labels as H, p = probs as H, l = loss as H;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       const lse = logSumExp(z, o, cols);
       let v = 0;
-      if (mode === 0) {
+      if (mode === LabelMode.index) {
         const k = t[r];
         v = Number.isInteger(k) && k >= 0 && k < cols ? lse - z[o + k] : NaN;
       } else {
@@ -132,13 +144,14 @@ export class JsBackend implements Backend {
   }
 
   softmaxXentGrad(rows: number, cols: number, probs: unknown, labels: unknown, mode: number, dy: unknown, dlogits: unknown): void {
+    checkCode('label mode', mode);
     const p = probs as H, t = labels as H, g = dy as H, d = dlogits as H;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       const k = t[r];
-      const valid = mode !== 0 || (Number.isInteger(k) && k >= 0 && k < cols);
+      const valid = mode !== LabelMode.index || (Number.isInteger(k) && k >= 0 && k < cols);
       for (let c = 0; c < cols; c++) {
-        const target = mode === 0 ? (c === k ? 1 : 0) : t[o + c];
+        const target = mode === LabelMode.index ? (c === k ? 1 : 0) : t[o + c];
         d[o + c] = valid ? g[r] * (p[o + c] - target) : NaN;
       }
     }
@@ -176,6 +189,7 @@ export class JsBackend implements Backend {
     }
   }
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
+    checkCode('optimizer', kind);
     optimStepRef(kind, n, param as H, grad as H, s1 as H | null, s2 as H | null, hyper);
   }
 

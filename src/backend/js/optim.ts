@@ -1,10 +1,10 @@
-import { Optim } from '../codes.js';
+import { HYPER, Optim } from '../../core/optable.js';
 
 /**
  * Reference optimizer updates for the js backend (the oracle of assembly/optim.ts): each element is
  * computed in float64 from the stored float32 values and the float64 scalars, and every result (the
- * parameter and each state value) is rounded to float32 once when stored. The equations and the `hyper`
- * layouts are those of codes.ts (Optim), which follow torch.optim.
+ * parameter and each state value) is rounded to float32 once when stored. The equations follow torch.optim;
+ * the `hyper` fields are read by name through the op table's HYPER layouts (src/core/optable.ts, OPTIM).
  */
 export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float32Array, s1: Float32Array | null, s2: Float32Array | null, hyper: readonly number[]): void {
   if (n <= 0) return;
@@ -14,7 +14,9 @@ export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float3
   };
   switch (kind) {
     case Optim.sgd: {
-      const [lr, mu, dampening, wd, nesterov, first, l1, gs] = hyper;
+      const H = HYPER.sgd;
+      const lr = hyper[H.lr], mu = hyper[H.momentum], dampening = hyper[H.dampening], wd = hyper[H.weightDecay];
+      const nesterov = hyper[H.nesterov], first = hyper[H.first], l1 = hyper[H.l1], gs = hyper[H.gscale];
       const buf = mu !== 0 ? need(s1, n, 'a momentum buffer') : null;
       for (let i = 0; i < n; i++) {
         const pi = p[i];
@@ -29,7 +31,10 @@ export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float3
       return;
     }
     case Optim.adam: {
-      const [lr, b1, b2, eps, wd, decoupled, bc1, bc2, l1, gs, amsgrad] = hyper;
+      const H = HYPER.adam;
+      const lr = hyper[H.lr], b1 = hyper[H.beta1], b2 = hyper[H.beta2], eps = hyper[H.eps], wd = hyper[H.weightDecay];
+      const decoupled = hyper[H.decoupled], bc1 = hyper[H.bc1], bc2 = hyper[H.bc2], l1 = hyper[H.l1], gs = hyper[H.gscale];
+      const amsgrad = hyper[H.amsgrad];
       const m = need(s1, n, 'the first moment');
       const v = need(s2, amsgrad ? 2 * n : n, amsgrad ? 'the second moment and its maximum' : 'the second moment');
       const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2), pf = 1 - lr * wd;
@@ -51,7 +56,9 @@ export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float3
       return;
     }
     case Optim.rmsprop: {
-      const [lr, alpha, eps, wd, mu, centered, l1, gs] = hyper;
+      const H = HYPER.rmsprop;
+      const lr = hyper[H.lr], alpha = hyper[H.alpha], eps = hyper[H.eps], wd = hyper[H.weightDecay];
+      const mu = hyper[H.momentum], centered = hyper[H.centered], l1 = hyper[H.l1], gs = hyper[H.gscale];
       const sq = need(s1, n, 'the square average');
       const extra = (mu > 0 ? n : 0) + (centered ? n : 0);
       const s = extra ? need(s2, extra, 'the momentum buffer / gradient average') : null;
@@ -76,7 +83,8 @@ export function optimStepRef(kind: number, n: number, p: Float32Array, g: Float3
       return;
     }
     case Optim.adagrad: {
-      const [clr, eps, wd, l1, gs] = hyper;
+      const H = HYPER.adagrad;
+      const clr = hyper[H.clr], eps = hyper[H.eps], wd = hyper[H.weightDecay], l1 = hyper[H.l1], gs = hyper[H.gscale];
       const sum = need(s1, n, 'the squared-gradient sum');
       for (let i = 0; i < n; i++) {
         const pi = p[i];

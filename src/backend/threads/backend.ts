@@ -28,7 +28,9 @@
 //   reduce           ranges of the outer axis (the inner axis is the kernel's stride too, so it stays whole).
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
-import type { GemmArgs } from '../backend.js';
+import type { GemmArgs } from '../../core/backend.js';
+import { BINARY, BINARY_NAMES, Binary, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation } from '../../core/optable.js';
+import { Workspace, type Allocator } from '../wasm/allocator.js';
 import { WasmBackend, type WasmOptions } from '../wasm/backend.js';
 import type { KernelExports } from '../wasm/exports.js';
 import {
@@ -101,9 +103,12 @@ const GRAINS: Record<'default' | 'fine', Grain> = {
   fine: { mem: 1, math: 1, optim: 1, gemm: 1, gemmMaxTile: 2 ** 31, maxTile: 1 << 22, align: 1, perThread: 3, gemmPerThread: 3, minRows: 8, adapt: false, tileAtOne: true, split: 'auto' },
 };
 
-/** Unary codes whose kernels cost a few ns per element (the rest are a few adds or compares). */
-const MATH_UNARY = new Set([3, 4, 5, 6, 7, 8, 13]); // elu gelu sigmoid tanh exp log softplus
-const POW = 9;
+/**
+ * Unary and binary codes whose kernels cost a few ns per element (isApproximation in the op table; the
+ * rest are a few adds, compares or one division), and so take the smaller `math` grain.
+ */
+const MATH_UNARY = new Set<number>(UNARY_NAMES.filter((k) => isApproximation(UNARY[k].accuracy)).map((k) => Unary[k]));
+const MATH_BINARY = new Set<number>(BINARY_NAMES.filter((k) => isApproximation(BINARY[k].accuracy)).map((k) => Binary[k]));
 
 const g = globalThis as any;
 const now: () => number = typeof g.performance?.now === 'function' ? () => g.performance.now() : () => Date.now();
@@ -137,9 +142,8 @@ class Dispatcher {
   /** Jobs run alone on purpose (adapt.ts), without waking the workers. */
   aloneJobs = 0;
   readonly adapt = new Adapt();
-  /** Per-thread gemm workspaces (byte offsets and sizes); WS[id] in the control block mirrors ptr. */
-  wsPtr: number[] = [];
-  wsBytes: number[] = [];
+  /** Per-thread gemm workspaces; WS[id] in the control block mirrors each one's address. */
+  readonly ws: Workspace[] = [];
 
   constructor(
     readonly raw: KernelExports,
@@ -232,18 +236,12 @@ class Dispatcher {
     }
   }
 
-  /** Workspace for gemm tiles of thread id, at least `bytes`; grown and kept. */
-  ensureWorkspace(alloc: (floats: number) => number, free: (p: number) => void, bytes: number): void {
+  /** Workspace for gemm tiles of every thread, at least `bytes` each; grown and kept. */
+  ensureWorkspace(allocator: Allocator, bytes: number): void {
     for (let id = 0; id < this.threads; id++) {
-      if (this.wsBytes[id] >= bytes) continue;
-      const grown = Math.max(bytes, Math.ceil((this.wsBytes[id] ?? 0) * 1.5));
-      if (this.wsPtr[id]) free(this.wsPtr[id]);
-      this.wsPtr[id] = 0;
-      this.wsBytes[id] = 0;
-      const p = alloc(Math.ceil(grown / 4));
-      this.wsPtr[id] = p;
-      this.wsBytes[id] = grown;
-      Atomics.store(this.ctl.i32, WS + id, p);
+      const ws = (this.ws[id] ??= new Workspace());
+      const before = ws.ptr;
+      if (ws.ensure(allocator, bytes) !== before) Atomics.store(this.ctl.i32, WS + id, ws.ptr);
     }
   }
 
@@ -336,7 +334,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
   const binary = (op: number, outer: number, rows: number, cols: number, a: number, as0: number, as1: number, as2: number, b: number, bs0: number, bs1: number, bs2: number, out: number) => {
     d.check();
     const total = outer * rows * cols;
-    const grainOf = op === POW ? gr.math : gr.mem;
+    const grainOf = MATH_BINARY.has(op) ? gr.math : gr.mem;
     const plan = tiledOn ? chunking(total, grainOf, gr, T) : null;
     if (!plan) return raw.f32_binary(op, outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out);
     const want = Math.min(plan[0], MAX_TILES >> 1); // the row and column cases below make < 2·want tiles
@@ -478,6 +476,7 @@ export class WasmThreadsBackend extends WasmBackend {
   override gemm(g: GemmArgs): void {
     const d = this.d;
     d.check();
+    checkCode('activation', g.act);
     const { m, n, k, transA: ta, transB: tb } = g;
     if (m === 0 || n === 0) return;
     const gr = d.grain, T = d.threads;
@@ -503,7 +502,7 @@ export class WasmThreadsBackend extends WasmBackend {
       const [s, e] = span(t);
       need = Math.max(need, rows ? this.k.f32_gemm_workspace(e - s, n, k) : this.k.f32_gemm_workspace(m, e - s, k));
     }
-    d.ensureWorkspace((f) => this.allocator.alloc(f), (p) => this.allocator.free(p), Math.max(need, 16));
+    d.ensureWorkspace(this.allocator, Math.max(need, 16));
     const A = d.ctl.f64;
     for (let t = 0; t < tiles; t++) {
       const o = t * ARG_STRIDE;

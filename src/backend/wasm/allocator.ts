@@ -405,3 +405,24 @@ function roundUp(x: number, a: number): number {
 function fmt(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`;
 }
+
+/**
+ * A gemm packing workspace: grown on demand (by half again at least, so a slowly growing need reallocates
+ * rarely) and kept. The wasm backend holds one; the threads backend one per thread.
+ */
+export class Workspace {
+  ptr = 0;
+  bytes = 0;
+
+  /** The workspace's address, at least `bytes` long; a grown one moves (the old block is freed first). */
+  ensure(allocator: Allocator, bytes: number): number {
+    if (bytes <= this.bytes) return this.ptr;
+    const grown = Math.max(bytes, Math.ceil(this.bytes * 1.5));
+    if (this.ptr) allocator.free(this.ptr);
+    this.ptr = 0;
+    this.bytes = 0;
+    this.ptr = allocator.alloc(Math.ceil(grown / 4));
+    this.bytes = grown;
+    return this.ptr;
+  }
+}

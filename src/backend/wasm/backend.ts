@@ -1,6 +1,7 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
-import type { StreamState } from '../../data/random.js';
-import { Allocator } from './allocator.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
+import type { StreamState } from '../../core/random.js';
+import { checkCode, HYPER, Optim } from '../../core/optable.js';
+import { Allocator, Workspace } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
 import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
 
@@ -118,8 +119,7 @@ export class WasmBackend implements Backend {
   readonly k: KernelExports;
   readonly allocator: Allocator;
   private view: Float32Array;
-  private ws = 0;
-  private wsBytes = 0;
+  private readonly ws = new Workspace();
   /** 32 bytes for f32_fill_normal's generator state, allocated on first use and kept. */
   private rngState = 0;
   private disposed = false;
@@ -175,46 +175,40 @@ export class WasmBackend implements Backend {
     return Promise.resolve(this.readSync(h, size));
   }
 
-  /** Scratch for gemm packing, grown on demand and kept. */
-  protected workspace(bytes: number): number {
-    if (bytes > this.wsBytes) {
-      const grown = Math.max(bytes, Math.ceil(this.wsBytes * 1.5));
-      if (this.ws) this.allocator.free(this.ws);
-      this.ws = 0;
-      this.wsBytes = 0;
-      this.ws = this.allocator.alloc(Math.ceil(grown / 4));
-      this.wsBytes = grown;
-    }
-    return this.ws;
-  }
-
   gemm(g: GemmArgs): void {
     const { m, n, k, transA, transB } = g;
+    checkCode('activation', g.act);
     if (m === 0 || n === 0) return;
-    const ws = this.workspace(this.k.f32_gemm_workspace(m, n, k));
+    const ws = this.ws.ensure(this.allocator, this.k.f32_gemm_workspace(m, n, k));
     const fn = transA ? (transB ? this.k.f32_gemm_tt : this.k.f32_gemm_tn) : transB ? this.k.f32_gemm_nt : this.k.f32_gemm_nn;
     fn(m, n, k, g.a as number, transA ? m : k, g.b as number, transB ? k : n, g.c as number, n, (g.bias as number | null) ?? 0, g.act, g.alpha, g.beta, ws);
   }
   unary(op: number, n: number, x: unknown, y: unknown, alpha: number): void {
+    checkCode('unary', op);
     if (n > 0) this.k.f32_unary(op, n, x as number, y as number, alpha);
   }
   unaryGrad(op: number, n: number, x: unknown, y: unknown, dy: unknown, dx: unknown, alpha: number): void {
+    checkCode('unary', op);
     if (n > 0) this.k.f32_unary_grad(op, n, x as number, y as number, dy as number, dx as number, alpha);
   }
   binary(op: number, outer: number, rows: number, cols: number, a: unknown, as: Strides, b: unknown, bs: Strides, out: unknown): void {
+    checkCode('binary', op);
     if (outer * rows * cols > 0)
       this.k.f32_binary(op, outer, rows, cols, a as number, as.s0, as.s1, as.s2, b as number, bs.s0, bs.s1, bs.s2, out as number);
   }
   reduce(op: number, outer: number, n: number, inner: number, x: unknown, out: unknown): void {
+    checkCode('reduce', op);
     if (outer * inner > 0) this.k.f32_reduce(op, outer, n, inner, x as number, out as number);
   }
   softmax(rows: number, cols: number, x: unknown, y: unknown, log: boolean): void {
     if (rows * cols > 0) this.k.f32_softmax(rows, cols, x as number, y as number, log ? 1 : 0);
   }
   softmaxXent(rows: number, cols: number, logits: unknown, labels: unknown, mode: number, probs: unknown, loss: unknown): void {
+    checkCode('label mode', mode);
     if (rows > 0) this.k.f32_softmax_xent(rows, cols, logits as number, labels as number, mode, probs as number, loss as number);
   }
   softmaxXentGrad(rows: number, cols: number, probs: unknown, labels: unknown, mode: number, dy: unknown, dlogits: unknown): void {
+    checkCode('label mode', mode);
     if (rows * cols > 0) this.k.f32_softmax_xent_grad(rows, cols, probs as number, labels as number, mode, dy as number, dlogits as number);
   }
   transpose(rows: number, cols: number, x: unknown, y: unknown): void {
@@ -239,25 +233,41 @@ export class WasmBackend implements Backend {
   dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
     if (n > 0) this.k.f32_dropout(n, x as number, y as number, mask as number, keep, seed | 0, offset | 0);
   }
-  /** hyper layouts and state buffers: codes.ts, Optim. Packed state (s2) is split here into pointers. */
+  /**
+   * `hyper` is read by name (the op table's HYPER layouts); the kernels take the same scalars as arguments
+   * in the table's order. Packed state (s2) is split here into pointers.
+   */
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, h: readonly number[]): void {
+    checkCode('optimizer', kind);
     if (n <= 0) return;
     const p = param as number, g = grad as number, a = (s1 as number | null) ?? 0, b = (s2 as number | null) ?? 0;
     switch (kind) {
-      case 0: // sgd
-        this.k.f32_sgd_step(n, p, g, a, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+      case Optim.sgd: {
+        const H = HYPER.sgd;
+        this.k.f32_sgd_step(n, p, g, a, h[H.lr], h[H.momentum], h[H.dampening], h[H.weightDecay], h[H.nesterov], h[H.first], h[H.l1], h[H.gscale]);
         return;
-      case 1: // adam: s2 = [v | max v]
-        this.k.f32_adam_step(n, p, g, a, b, h[10] ? b + n * 4 : 0, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10]);
+      }
+      case Optim.adam: {
+        // s2 = [v | max v]
+        const H = HYPER.adam;
+        const ams = h[H.amsgrad];
+        this.k.f32_adam_step(n, p, g, a, b, ams ? b + n * 4 : 0, h[H.lr], h[H.beta1], h[H.beta2], h[H.eps], h[H.weightDecay], h[H.decoupled], h[H.bc1], h[H.bc2], h[H.l1], h[H.gscale], ams);
         return;
-      case 2: // rmsprop: s2 = [momentum buffer if momentum > 0 | gradient average if centered]
-        this.k.f32_rmsprop_step(n, p, g, a, h[4] > 0 ? b : 0, h[5] ? b + (h[4] > 0 ? n * 4 : 0) : 0, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+      }
+      case Optim.rmsprop: {
+        // s2 = [momentum buffer if momentum > 0 | gradient average if centered]
+        const H = HYPER.rmsprop;
+        const mu = h[H.momentum], centered = h[H.centered];
+        this.k.f32_rmsprop_step(n, p, g, a, mu > 0 ? b : 0, centered ? b + (mu > 0 ? n * 4 : 0) : 0, h[H.lr], h[H.alpha], h[H.eps], h[H.weightDecay], mu, centered, h[H.l1], h[H.gscale]);
         return;
-      case 3: // adagrad
-        this.k.f32_adagrad_step(n, p, g, a, h[0], h[1], h[2], h[3], h[4]);
+      }
+      case Optim.adagrad: {
+        const H = HYPER.adagrad;
+        this.k.f32_adagrad_step(n, p, g, a, h[H.clr], h[H.eps], h[H.weightDecay], h[H.l1], h[H.gscale]);
         return;
+      }
       default:
-        throw new Error(`simdnn internal error: unknown optimizer kind ${kind}`);
+        throw new Error(`simdnn internal error: the wasm backend lacks the optimizer ${kind} of the op table`);
     }
   }
 

@@ -1,6 +1,7 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../backend.js';
+import { checkCode, OPTIM_NAMES } from '../../core/optable.js';
+import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
 import { hash32 } from '../math.js';
-import { KERNELS, MAP_BITS, moduleSource, TILE, TT, WG, type KernelSpec } from './kernels.js';
+import { KERNELS, MAP_BITS, moduleSource, optimUniforms, TILE, TT, WG, type KernelSpec } from './kernels.js';
 
 // GPUBufferUsage / GPUMapMode values (spec constants): the globals do not exist in Node (npm `webgpu`
 // exports them separately), so the backend never reads them.
@@ -408,6 +409,7 @@ export class WebGpuBackend implements Backend {
 
   gemm(g: GemmArgs): void {
     this.check('gemm');
+    checkCode('activation', g.act);
     const { m, n, k } = g;
     if (m === 0 || n === 0) return;
     const gy = Math.ceil(m / TILE), gx = Math.ceil(n / TILE);
@@ -417,22 +419,26 @@ export class WebGpuBackend implements Backend {
 
   unary(op: number, n: number, x: unknown, y: unknown, alpha: number): void {
     this.check('unary');
+    checkCode('unary', op);
     if (n > 0) this.elementwise('unary', n, [n, op, alpha], [x as GpuHandle, y as GpuHandle]);
   }
 
   unaryGrad(op: number, n: number, x: unknown, y: unknown, dy: unknown, dx: unknown, alpha: number): void {
     this.check('unaryGrad');
+    checkCode('unary', op);
     if (n > 0) this.elementwise('unaryGrad', n, [n, op, alpha], [x as GpuHandle, y as GpuHandle, dy as GpuHandle, dx as GpuHandle]);
   }
 
   binary(op: number, outer: number, rows: number, cols: number, a: unknown, as: Strides, b: unknown, bs: Strides, out: unknown): void {
     this.check('binary');
+    checkCode('binary', op);
     const total = outer * rows * cols;
     if (total > 0) this.elementwise('binary', total, [total, rows, cols, op, as.s0, as.s1, as.s2, bs.s0, bs.s1, bs.s2], [a as GpuHandle, b as GpuHandle, out as GpuHandle]);
   }
 
   reduce(op: number, outer: number, n: number, inner: number, x: unknown, out: unknown): void {
     this.check('reduce');
+    checkCode('reduce', op);
     const outs = outer * inner;
     if (outs === 0 || n <= 0) return;
     // One workgroup per output when the reduced axis is long and the outputs few (a loss over the batch,
@@ -452,6 +458,7 @@ export class WebGpuBackend implements Backend {
 
   softmaxXent(rows: number, cols: number, logits: unknown, labels: unknown, mode: number, probs: unknown, loss: unknown): void {
     this.check('softmaxXent');
+    checkCode('label mode', mode);
     if (rows === 0) return;
     const [gx, gy] = this.grid(rows, 1);
     this.run('xent', [rows, cols, mode], [logits as GpuHandle, labels as GpuHandle, probs as GpuHandle, loss as GpuHandle], gx, gy);
@@ -459,6 +466,7 @@ export class WebGpuBackend implements Backend {
 
   softmaxXentGrad(rows: number, cols: number, probs: unknown, labels: unknown, mode: number, dy: unknown, dlogits: unknown): void {
     this.check('softmaxXentGrad');
+    checkCode('label mode', mode);
     const total = rows * cols;
     if (total > 0) this.elementwise('xentGrad', total, [total, cols, mode], [probs as GpuHandle, labels as GpuHandle, dy as GpuHandle, dlogits as GpuHandle]);
   }
@@ -511,40 +519,12 @@ export class WebGpuBackend implements Backend {
     this.elementwise('dropout', n, [n, hash32(seed >>> 0), offset >>> 0, k, scale], [x as GpuHandle, y as GpuHandle, mask as GpuHandle]);
   }
 
-  /** hyper layouts: codes.ts, Optim. The values are copied now (the caller reuses the array). */
+  /** `hyper` is read by name (kernels.ts, OPTIM_UNIFORMS) and copied now: the caller reuses the array. */
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, h: readonly number[]): void {
     this.check('optimStep');
+    checkCode('optimizer', kind);
     if (n <= 0) return;
-    let v: number[];
-    switch (kind) {
-      case 0: {
-        // [lr, momentum, dampening, weightDecay, nesterov, first, l1, gscale]
-        const [lr, mu, damp, wd, nesterov, first, l1, gs] = h;
-        v = [n, 0, mu !== 0 ? 1 : 0, (nesterov ? 1 : 0) | (first ? 2 : 0), lr, mu, 1 - damp, wd, l1, gs];
-        break;
-      }
-      case 1: {
-        // [lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2, l1, gscale, amsgrad]
-        const [lr, b1, b2, eps, wd, dec, bc1, bc2, l1, gs, ams] = h;
-        v = [n, 1, dec ? 1 : 0, ams ? 1 : 0, lr / bc1, b1, 1 - b1, b2, 1 - b2, eps, wd, 1 - lr * wd, Math.sqrt(bc2), l1, gs];
-        break;
-      }
-      case 2: {
-        // [lr, alpha, eps, weightDecay, momentum, centered, l1, gscale]
-        const [lr, alpha, eps, wd, mu, centered, l1, gs] = h;
-        v = [n, 2, mu > 0 ? 1 : 0, centered ? 1 : 0, lr, alpha, 1 - alpha, eps, wd, mu, l1, gs];
-        break;
-      }
-      case 3: {
-        // [clr, eps, weightDecay, l1, gscale]
-        const [clr, eps, wd, l1, gs] = h;
-        v = [n, 3, 0, 0, clr, eps, wd, l1, gs];
-        break;
-      }
-      default:
-        throw new Error(`simdnn internal error: unknown optimizer kind ${kind}`);
-    }
-    while (v.length < 15) v.push(0);
+    const v = optimUniforms(OPTIM_NAMES[kind], n, h);
     this.elementwise('optim', n, v, [param as GpuHandle, grad as GpuHandle, (s1 as GpuHandle | null) ?? null, (s2 as GpuHandle | null) ?? null]);
   }
 

@@ -14,6 +14,7 @@
 //
 // Semantics follow the js oracle (src/backend/js/backend.ts, src/backend/math.ts) op by op; the comments
 // say where the float32 evaluation order differs from the oracle's float64.
+import { HYPER, LabelMode, OPTIM, Optim, Reduce, type OptimName } from '../../core/optable.js';
 import { MATH, PRELUDE } from './wgsl.js';
 
 export type FieldType = 'u32' | 'f32';
@@ -84,29 +85,6 @@ const binary: KernelSpec = {
   storage: ['a', 'b', 'y'],
   math: true,
   body: /* wgsl */ `
-fn binary_f(op: u32, a: f32, b: f32) -> f32 {
-  switch op {
-    case 0u: { return a + b; }
-    case 1u: { return a - b; }
-    case 2u: { return a * b; }
-    case 3u: { return a / b; }
-    case 4u: {
-      if (is_nan(a) || is_nan(b)) { return F_NAN; }
-      if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); } // max(-0, +0) = +0
-      return select(b, a, a > b);
-    }
-    case 5u: {
-      if (is_nan(a) || is_nan(b)) { return F_NAN; }
-      if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); } // min(-0, +0) = -0
-      return select(b, a, a < b);
-    }
-    case 6u: { return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a > b); }
-    case 7u: { return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a >= b); }
-    case 8u: { return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a == b); }
-    case 9u: { return pow_f(a, b); }
-    default: { return F_NAN; }
-  }
-}
 @compute @workgroup_size(${WG})
 fn main(${ELEM_ARGS}) {
   init_consts(P.one);
@@ -150,17 +128,17 @@ fn main(${ELEM_ARGS}) {
   let o = t / P.inner;
   let base = o * P.n * P.inner + t % P.inner;
   let op = P.op;
-  if (op == 0u || op == 1u || op == 6u) {
+  if (op == ${Reduce.sum}u || op == ${Reduce.mean}u || op == ${Reduce.sumSquares}u) {
     var s = 0.0;
     for (var j = 0u; j < P.n; j++) {
       let v = x[base + j * P.inner];
-      s += select(v, v * v, op == 6u);
+      s += select(v, v * v, op == ${Reduce.sumSquares}u);
     }
-    y[t] = select(s, s / f32(P.n), op == 1u);
+    y[t] = select(s, s / f32(P.n), op == ${Reduce.mean}u);
     return;
   }
   // max/min/argmax/argmin: the first NaN wins and stops the scan; ties keep the first index.
-  let isMax = op == 2u || op == 4u;
+  let isMax = op == ${Reduce.max}u || op == ${Reduce.argmax}u;
   var best = x[base];
   var idx = 0u;
   for (var j = 1u; j < P.n && !is_nan(best); j++) {
@@ -170,7 +148,7 @@ fn main(${ELEM_ARGS}) {
       idx = j;
     }
   }
-  y[t] = select(best, f32(idx), op >= 4u);
+  y[t] = select(best, f32(idx), op == ${Reduce.argmax}u || op == ${Reduce.argmin}u);
 }`;
 
 const reduceSerial: KernelSpec = {
@@ -216,15 +194,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let o = t / P.inner;
   let base = o * P.n * P.inner + t % P.inner;
   let op = P.op;
-  let sums = op == 0u || op == 1u || op == 6u;
-  let isMax = op == 2u || op == 4u;
+  let sums = op == ${Reduce.sum}u || op == ${Reduce.mean}u || op == ${Reduce.sumSquares}u;
+  let isMax = op == ${Reduce.max}u || op == ${Reduce.argmax}u;
   var s = 0.0;
   var best = 0.0;
   var bi = NONE;
   for (var j = li; j < P.n; j += ${RED_WG}u) {
     let v = x[base + j * P.inner];
     if (sums) {
-      s += select(v, v * v, op == 6u);
+      s += select(v, v * v, op == ${Reduce.sumSquares}u);
     } else if (better(v, j, best, bi, isMax)) {
       best = v;
       bi = j;
@@ -246,9 +224,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   if (li == 0u) {
     if (sums) {
-      y[t] = select(sv[0], sv[0] / f32(P.n), op == 1u);
+      y[t] = select(sv[0], sv[0] / f32(P.n), op == ${Reduce.mean}u);
     } else {
-      y[t] = select(sv[0], f32(si[0]), op >= 4u);
+      y[t] = select(sv[0], f32(si[0]), op == ${Reduce.argmax}u || op == ${Reduce.argmin}u);
     }
   }
 }`,
@@ -375,7 +353,7 @@ fn main(${ROW_ARGS}) {
   let fin = is_finite(m);
   // lse − z = (m − z) + L: no cancellation of a large m.
   var part = 0.0;
-  if (P.mode == 1u) {
+  if (P.mode == ${LabelMode.dense}u) {
     for (var c = li; c < cols; c += ${ROW_WG}u) {
       let t = labels[base + c];
       if ((bitcast<u32>(t) & 0x7fffffffu) != 0u) { // the oracle skips t = 0 (no 0·Inf)
@@ -384,8 +362,8 @@ fn main(${ROW_ARGS}) {
     }
   }
   var total = 0.0;
-  if (P.mode == 1u) { total = row_sum(part, li); }
-  if (li == 0u && P.mode == 0u) {
+  if (P.mode == ${LabelMode.dense}u) { total = row_sum(part, li); }
+  if (li == 0u && P.mode == ${LabelMode.index}u) {
     let k = labels[row];
     total = F_NAN;
     if (is_index(k, cols) && fin) { total = (m - src[base + u32(k)]) + st.y; }
@@ -412,7 +390,7 @@ fn main(${ELEM_ARGS}) {
   let r = i / P.cols;
   let c = i % P.cols;
   let p = probs[i];
-  if (P.mode == 0u) {
+  if (P.mode == ${LabelMode.index}u) {
     let k = labels[r];
     if (!is_index(k, P.cols)) {
       dz[i] = F_NAN;
@@ -495,15 +473,149 @@ fn main(${ELEM_ARGS}) {
 }`,
 };
 
-// Fused optimizer updates (codes.ts, Optim). The caller precomputes every scalar that depends on the step
-// (and 1 - beta etc.) in float64; the update itself runs in float32, where the oracle uses float64 per
-// element: a few ulp of difference per step.
+// Fused optimizer updates (the op table's OPTIM). The backend derives each kind's uniforms from the named
+// `hyper` fields in float64 (1 − beta etc.); the update itself runs in float32, where the oracle uses
+// float64 per element: a few ulp of difference per step. Both sides name every value: OPTIM_UNIFORMS lists
+// a kind's flags (u32 slots f0, f1, …) and scalars (f32 slots h0, h1, …), `derive` computes them, and the
+// kernel's arm for the kind starts with a `let` per name bound to its slot.
+
+type Uniforms = Record<string, number>;
+interface OptimLayout {
+  readonly flags: readonly string[];
+  readonly scalars: readonly string[];
+  /** The named uniform values from backend.optimStep's `hyper` (flags are read as value !== 0). */
+  derive(h: readonly number[]): Uniforms;
+}
+
+export const OPTIM_UNIFORMS: { readonly [K in OptimName]: OptimLayout } = {
+  sgd: {
+    flags: ['momentumOn', 'nesterov', 'first'],
+    scalars: ['lr', 'mu', 'omd', 'wd', 'l1', 'gs'],
+    derive(h) {
+      const H = HYPER.sgd;
+      return {
+        momentumOn: h[H.momentum] !== 0 ? 1 : 0, nesterov: h[H.nesterov], first: h[H.first],
+        lr: h[H.lr], mu: h[H.momentum], omd: 1 - h[H.dampening], wd: h[H.weightDecay], l1: h[H.l1], gs: h[H.gscale],
+      };
+    },
+  },
+  adam: {
+    flags: ['decoupled', 'amsgrad'],
+    scalars: ['stepSize', 'b1', 'ob1', 'b2', 'ob2', 'eps', 'wd', 'pf', 'sqrtBc2', 'l1', 'gs'],
+    derive(h) {
+      const H = HYPER.adam;
+      const lr = h[H.lr], b1 = h[H.beta1], b2 = h[H.beta2], wd = h[H.weightDecay];
+      return {
+        decoupled: h[H.decoupled], amsgrad: h[H.amsgrad],
+        stepSize: lr / h[H.bc1], b1, ob1: 1 - b1, b2, ob2: 1 - b2, eps: h[H.eps], wd, pf: 1 - lr * wd,
+        sqrtBc2: Math.sqrt(h[H.bc2]), l1: h[H.l1], gs: h[H.gscale],
+      };
+    },
+  },
+  rmsprop: {
+    flags: ['momentumOn', 'centered'],
+    scalars: ['lr', 'alpha', 'oa', 'eps', 'wd', 'mu', 'l1', 'gs'],
+    derive(h) {
+      const H = HYPER.rmsprop;
+      const mu = h[H.momentum], alpha = h[H.alpha];
+      return {
+        momentumOn: mu > 0 ? 1 : 0, centered: h[H.centered],
+        lr: h[H.lr], alpha, oa: 1 - alpha, eps: h[H.eps], wd: h[H.weightDecay], mu, l1: h[H.l1], gs: h[H.gscale],
+      };
+    },
+  },
+  adagrad: {
+    flags: [],
+    scalars: ['clr', 'eps', 'wd', 'l1', 'gs'],
+    derive(h) {
+      const H = HYPER.adagrad;
+      return { clr: h[H.clr], eps: h[H.eps], wd: h[H.weightDecay], l1: h[H.l1], gs: h[H.gscale] };
+    },
+  },
+};
+
+const OPTIM_FLAG_SLOTS = Math.max(...Object.values(OPTIM_UNIFORMS).map((l) => l.flags.length));
+const OPTIM_SCALAR_SLOTS = Math.max(...Object.values(OPTIM_UNIFORMS).map((l) => l.scalars.length));
+
+/** The optim kernel's uniform values for one call, in its field order (n, kind, flags, scalars). */
+export function optimUniforms(kind: OptimName, n: number, hyper: readonly number[]): number[] {
+  const l = OPTIM_UNIFORMS[kind];
+  const d = l.derive(hyper);
+  const v = [n, Optim[kind]];
+  for (let i = 0; i < OPTIM_FLAG_SLOTS; i++) v.push(i < l.flags.length && d[l.flags[i]] ? 1 : 0);
+  for (let i = 0; i < OPTIM_SCALAR_SLOTS; i++) v.push(i < l.scalars.length ? d[l.scalars[i]] : 0);
+  return v;
+}
+
+/** The update of each kind, in the names of its layout; p, g, s1, s2 are the buffers, pi = p[i], gi = g[i]. */
+const OPTIM_WGSL: { readonly [K in OptimName]: string } = {
+  sgd: /* wgsl */ `
+      var d = gs * gi + wd * pi + l1 * sgn(pi);
+      if (momentumOn) {
+        var b = d;
+        if (!first) { b = mu * s1[i] + omd * d; }
+        s1[i] = b;
+        d = select(b, d + mu * b, nesterov);
+      }
+      p[i] = pi - lr * d;`,
+  adam: /* wgsl */ `
+      // AdamW (decoupled) decays p instead of adding wd·p to g; amsgrad keeps max v after v in s2.
+      var q = pi;
+      var gg = gs * gi + l1 * sgn(pi);
+      if (decoupled) { q = q * pf; } else { gg = gg + wd * pi; }
+      let m = b1 * s1[i] + ob1 * gg;
+      var v = b2 * s2[i] + ob2 * gg * gg;
+      s1[i] = m;
+      s2[i] = v;
+      if (amsgrad) {
+        v = max(s2[n + i], v);
+        s2[n + i] = v;
+      }
+      p[i] = q - (stepSize * m) / (sqrt(v) / sqrtBc2 + eps);`,
+  rmsprop: /* wgsl */ `
+      // s2 = [momentum buffer if momentumOn | gradient average if centered]
+      let gg = gs * gi + wd * pi + l1 * sgn(pi);
+      let sq = alpha * s1[i] + oa * gg * gg;
+      s1[i] = sq;
+      var avg: f32;
+      if (centered) {
+        let ga = select(0u, n, momentumOn) + i;
+        let gav = alpha * s2[ga] + oa * gg;
+        s2[ga] = gav;
+        avg = sqrt(sq - gav * gav) + eps;
+      } else {
+        avg = sqrt(sq) + eps;
+      }
+      if (momentumOn) {
+        let b = mu * s2[i] + gg / avg;
+        s2[i] = b;
+        p[i] = pi - lr * b;
+      } else {
+        p[i] = pi - (lr * gg) / avg;
+      }`,
+  adagrad: /* wgsl */ `
+      let gg = gs * gi + wd * pi + l1 * sgn(pi);
+      let s = s1[i] + gg * gg;
+      s1[i] = s;
+      p[i] = pi - (clr * gg) / (sqrt(s) + eps);`,
+};
+
+/** One arm of the optim kernel: its named uniforms bound, then its update. */
+function optimArm(kind: OptimName): string {
+  const l = OPTIM_UNIFORMS[kind];
+  const lets = [
+    ...l.flags.map((f, i) => `      let ${f} = P.f${i} != 0u;`),
+    ...l.scalars.map((f, i) => `      let ${f} = P.h${i};`),
+  ];
+  return `    case ${Optim[kind]}u: { // ${kind}\n${lets.join('\n')}${OPTIM_WGSL[kind]}\n    }`;
+}
+
 const optim: KernelSpec = {
   name: 'optim',
   fields: [
-    ['n', 'u32'], ['kind', 'u32'], ['f0', 'u32'], ['f1', 'u32'],
-    ['h0', 'f32'], ['h1', 'f32'], ['h2', 'f32'], ['h3', 'f32'], ['h4', 'f32'], ['h5', 'f32'],
-    ['h6', 'f32'], ['h7', 'f32'], ['h8', 'f32'], ['h9', 'f32'], ['h10', 'f32'],
+    ['n', 'u32'], ['kind', 'u32'],
+    ...Array.from({ length: OPTIM_FLAG_SLOTS }, (_, i) => [`f${i}`, 'u32'] as const),
+    ...Array.from({ length: OPTIM_SCALAR_SLOTS }, (_, i) => [`h${i}`, 'f32'] as const),
   ],
   storage: ['p', 'g', 's1', 's2'],
   math: false,
@@ -515,68 +627,16 @@ fn sgn(x: f32) -> f32 {
 }
 @compute @workgroup_size(${WG})
 fn main(${ELEM_ARGS}) {
+  init_consts(P.one);
   let i = flat_id(wid, nwg, li);
   let n = P.n;
   if (i >= n) { return; }
   let pi = p[i];
   let gi = g[i];
   switch P.kind {
-    case 0u: {
-      // sgd: h = [lr, mu, 1 - dampening, wd, l1, gscale]; f0 = momentum on, f1 = nesterov | first << 1
-      var d = P.h5 * gi + P.h3 * pi + P.h4 * sgn(pi);
-      if (P.f0 != 0u) {
-        var b = d;
-        if ((P.f1 & 2u) == 0u) { b = P.h1 * s1[i] + P.h2 * d; }
-        s1[i] = b;
-        d = select(b, d + P.h1 * b, (P.f1 & 1u) != 0u);
-      }
-      p[i] = pi - P.h0 * d;
-    }
-    case 1u: {
-      // adam: h = [lr/bc1, b1, 1 - b1, b2, 1 - b2, eps, wd, 1 - lr·wd, sqrt(bc2), l1, gscale]
-      // f0 = decoupled (AdamW), f1 = amsgrad (s2 = [v | max v])
-      var q = pi;
-      var gg = P.h10 * gi + P.h9 * sgn(pi);
-      if (P.f0 != 0u) { q = q * P.h7; } else { gg = gg + P.h6 * pi; }
-      let m = P.h1 * s1[i] + P.h2 * gg;
-      var v = P.h3 * s2[i] + P.h4 * gg * gg;
-      s1[i] = m;
-      s2[i] = v;
-      if (P.f1 != 0u) {
-        v = max(s2[n + i], v);
-        s2[n + i] = v;
-      }
-      p[i] = q - (P.h0 * m) / (sqrt(v) / P.h8 + P.h5);
-    }
-    case 2u: {
-      // rmsprop: h = [lr, alpha, 1 - alpha, eps, wd, mu, l1, gscale]; f0 = momentum on, f1 = centered
-      let gg = P.h7 * gi + P.h4 * pi + P.h6 * sgn(pi);
-      let sq = P.h1 * s1[i] + P.h2 * gg * gg;
-      s1[i] = sq;
-      var avg: f32;
-      if (P.f1 != 0u) {
-        let ga = select(0u, n, P.f0 != 0u) + i;
-        let gav = P.h1 * s2[ga] + P.h2 * gg;
-        s2[ga] = gav;
-        avg = sqrt(sq - gav * gav) + P.h3;
-      } else {
-        avg = sqrt(sq) + P.h3;
-      }
-      if (P.f0 != 0u) {
-        let b = P.h5 * s2[i] + gg / avg;
-        s2[i] = b;
-        p[i] = pi - P.h0 * b;
-      } else {
-        p[i] = pi - (P.h0 * gg) / avg;
-      }
-    }
-    default: {
-      // adagrad: h = [clr, eps, wd, l1, gscale]
-      let gg = P.h4 * gi + P.h2 * pi + P.h3 * sgn(pi);
-      let s = s1[i] + gg * gg;
-      s1[i] = s;
-      p[i] = pi - (P.h0 * gg) / (sqrt(s) + P.h1);
-    }
+${(Object.keys(OPTIM) as OptimName[]).map(optimArm).join('\n')}
+    // The backends check kinds before they dispatch; a kind this kernel lacked would leave p as NaN.
+    default: { p[i] = F_NAN; }
   }
 }`,
 };

@@ -1,4 +1,5 @@
-// WGSL building blocks shared by the kernels (kernels.ts): the NaN/Inf helpers and a float32 math library.
+// WGSL building blocks shared by the kernels (kernels.ts): the NaN/Inf helpers, a float32 math library, and
+// the switches over the op table's codes (unary_f, unary_d, binary_f), assembled from one snippet per op.
 //
 // Why not WGSL's own exp/log/tanh/pow: the spec allows exp 3 + 2|x| ulp, pow inherits exp2(y·log2 x), and
 // tanh is "inherited from sinh/cosh" — measured on SwiftShader, exp(88) is off by ~30 ulp. These are ports of
@@ -19,6 +20,8 @@
 //   reassociated away, so the range reductions use round() and integer exponent arithmetic instead.
 // - `select(a, b, c)` evaluates both sides; out-of-range loads are clamped by robust buffer access (no
 //   fault), but the kernels still guard them so no garbage NaN is ever read.
+
+import { BINARY_NAMES, UNARY_NAMES, type BinaryName, type UnaryName } from '../../core/optable.js';
 
 export const PRELUDE = /* wgsl */ `
 var<private> F_ONE: f32;
@@ -43,7 +46,7 @@ fn is_index(v: f32, count: u32) -> bool {
 fn flat_id(wid: vec3u, nwg: vec3u, lid: u32) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid; }
 `;
 
-export const MATH = /* wgsl */ `
+const MATH_LIB = /* wgsl */ `
 const LOG2E: f32 = 1.44269504088896341;
 // ln2 split so that n·LN2_HI is exact for |n| < 2^15.
 const LN2_HI: f32 = 0.693359375;
@@ -201,6 +204,14 @@ fn softplus_f(x: f32) -> f32 {
   return max(x, 0.0) + log1p_pos(exp_f(-abs(x)));
 }
 
+/** e^-|x|·2^24 for silu: normal wherever x·e^-|x| is (0 beyond |x| = 104, NaN for NaN). */
+fn silu_e(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  let a = abs(x);
+  if (a > 104.0) { return 0.0; }
+  return exp_hilo(-a, 0.0, 24);
+}
+
 fn sign_f(x: f32) -> f32 {
   if (x > 0.0) { return 1.0; }
   if (x < 0.0) { return -1.0; }
@@ -273,60 +284,6 @@ fn gelu_grad_f(x: f32) -> f32 {
   return phi + clamp(x, -30.0, 30.0) * dens;
 }
 
-/** f(x) for a unary code (codes.ts, Unary); also the gemm epilogue. */
-fn unary_f(op: u32, x: f32, alpha: f32) -> f32 {
-  switch op {
-    case 0u: { return x; }
-    case 1u: { return select(0.0, x, x > 0.0 || is_nan(x)); } // NaN propagates, as torch.relu
-    case 2u: { return select(alpha * x, x, x > 0.0); }
-    case 3u: {
-      if (is_nan(x)) { return x; }
-      return select(alpha * expm1_neg(x), x, x > 0.0);
-    }
-    case 4u: { return gelu_f(x); }
-    case 5u: { return sigmoid_f(x); }
-    case 6u: { return tanh_f(x); }
-    case 7u: { return exp_f(x); }
-    case 8u: { return log_f(x); }
-    case 9u: { return sqrt(x); }
-    case 10u: { return -x; }
-    case 11u: { return abs(x); }
-    case 12u: { return x * x; }
-    case 13u: { return softplus_f(x); }
-    case 14u: { return 1.0 / x; }
-    case 15u: { return sign_f(x); }
-    default: { return x; }
-  }
-}
-
-/**
- * f'(x) for a unary code, from x and y = f(x) as the oracle computes it (sigmoid and tanh from y, as
- * PyTorch does). Conventions: relu'(0) = 0, abs'(0) = 0.
- */
-fn unary_d(op: u32, x: f32, y: f32, alpha: f32) -> f32 {
-  switch op {
-    case 0u: { return 1.0; }
-    case 1u: { return select(0.0, 1.0, x > 0.0); }
-    case 2u: { return select(alpha, 1.0, x > 0.0); }
-    case 3u: {
-      if (is_nan(x)) { return x; }
-      return select(alpha * exp_f(x), 1.0, x > 0.0);
-    }
-    case 4u: { return gelu_grad_f(x); }
-    case 5u: { return y * (1.0 - y); }
-    case 6u: { return (1.0 - y) * (1.0 + y); }
-    case 7u: { return exp_f(x); }
-    case 8u: { return 1.0 / x; }
-    case 9u: { return 0.5 / sqrt(x); }
-    case 10u: { return -1.0; }
-    case 11u: { return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0); }
-    case 12u: { return 2.0 * x; }
-    case 13u: { return sigmoid_f(x); }
-    case 14u: { return -1.0 / (x * x); }
-    default: { return 0.0; }
-  }
-}
-
 // ---- pow (JavaScript Math.pow semantics) -------------------------------------------------------------------
 
 /** a·b = p + err exactly (Dekker, no FMA needed): both split into 12 high bits and the rest. */
@@ -369,3 +326,89 @@ fn pow_f(a: f32, b: f32) -> f32 {
   return sgn * exp_hilo(ph, pl, 0);
 }
 `;
+
+// ---- the ops of the table ---------------------------------------------------------------------------------
+
+type Snippet = string;
+
+/**
+ * Each unary op of the table (src/core/optable.ts) in WGSL: `f`, the body of a function of (x, alpha) that
+ * returns f(x); `d`, the body of a function of (x, y, alpha) that returns f'(x), reading only what the table
+ * says the derivative reads (y = f(x) as the oracle computes it). The mapped type makes an op of the table
+ * without a snippet a type error.
+ */
+export const UNARY_WGSL: { readonly [K in UnaryName]: { readonly f: Snippet; readonly d: Snippet } } = {
+  identity: { f: 'return x;', d: 'return 1.0;' },
+  relu: { f: 'return select(0.0, x, x > 0.0 || is_nan(x)); // NaN propagates, as torch.relu', d: 'return select(0.0, 1.0, x > 0.0);' },
+  leakyRelu: { f: 'return select(alpha * x, x, x > 0.0);', d: 'return select(alpha, 1.0, x > 0.0);' },
+  elu: {
+    f: 'if (is_nan(x)) { return x; }\n    return select(alpha * expm1_neg(x), x, x > 0.0);',
+    d: 'if (is_nan(x)) { return x; }\n    return select(alpha * exp_f(x), 1.0, x > 0.0);',
+  },
+  gelu: { f: 'return gelu_f(x);', d: 'return gelu_grad_f(x);' },
+  // sigmoid, tanh, exp, sqrt and reciprocal differentiate from the output, as PyTorch does.
+  sigmoid: { f: 'return sigmoid_f(x);', d: 'return y * (1.0 - y);' },
+  tanh: { f: 'return tanh_f(x);', d: 'return (1.0 - y) * (1.0 + y);' },
+  exp: { f: 'return exp_f(x);', d: 'return y;' },
+  log: { f: 'return log_f(x);', d: 'return 1.0 / x;' },
+  sqrt: { f: 'return sqrt(x);', d: 'return 0.5 / y;' },
+  neg: { f: 'return -x;', d: 'return -1.0;' },
+  abs: { f: 'return abs(x);', d: 'return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);' },
+  square: { f: 'return x * x;', d: 'return 2.0 * x;' },
+  softplus: { f: 'return softplus_f(x);', d: 'return sigmoid_f(x);' },
+  reciprocal: { f: 'return 1.0 / x;', d: 'return -(y * y);' },
+  sign: { f: 'return sign_f(x);', d: 'return 0.0;' },
+  // x·σ(x) and silu' = σ(x)·(1 + x·σ(−x)), with e = e^−|x|·2^24 (silu_e): σ(x) is subnormal below −87.3
+  // where x·σ(x) is not, and a GPU may flush it to zero; σ(−x) = 1 − σ(x) comes from the same e, so it
+  // does not cancel.
+  silu: {
+    f: 'let e = silu_e(x);\n    let d = 1.0 + e * 5.9604644775390625e-8;\n    if (x >= 0.0) { return x / d; }\n    return x * (e / d) * 5.9604644775390625e-8;',
+    d:
+      'let e = silu_e(x);\n    let d = 1.0 + e * 5.9604644775390625e-8;\n    let q = 1.0 / d;\n    let r = e / d;\n' +
+      '    if (x >= 0.0) { return q * (1.0 + x * (r * 5.9604644775390625e-8)); }\n    return r * (1.0 + x * q) * 5.9604644775390625e-8;',
+  },
+};
+
+/** Each binary op of the table: the body of a function of (a, b) that returns a ⊕ b. */
+export const BINARY_WGSL: { readonly [K in BinaryName]: Snippet } = {
+  add: 'return a + b;',
+  sub: 'return a - b;',
+  mul: 'return a * b;',
+  div: 'return a / b;',
+  max: 'if (is_nan(a) || is_nan(b)) { return F_NAN; }\n    if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); } // max(-0, +0) = +0\n    return select(b, a, a > b);',
+  min: 'if (is_nan(a) || is_nan(b)) { return F_NAN; }\n    if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); } // min(-0, +0) = -0\n    return select(b, a, a < b);',
+  greater: 'return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a > b);',
+  greaterEqual: 'return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a >= b);',
+  equal: 'return select(0.0, 1.0, !is_nan(a) && !is_nan(b) && a == b);',
+  pow: 'return pow_f(a, b);',
+};
+
+/**
+ * A WGSL switch over the codes of `names` (in code order). The default arm returns NaN: the backends check
+ * codes before they dispatch (checkCode), so it only runs for an op a kernel lacks, and the NaN it writes
+ * fails the conformance suite instead of passing x through unnoticed.
+ */
+function opSwitch(names: readonly string[], body: (name: string) => Snippet): string {
+  const arms = names.map((k, code) => `    case ${code}u: { // ${k}\n    ${body(k)}\n    }`);
+  return `  switch op {\n${arms.join('\n')}\n    default: { return F_NAN; }\n  }`;
+}
+
+const OPS = /* wgsl */ `
+/** f(x) for a unary code of the op table; also the gemm epilogue. */
+fn unary_f(op: u32, x: f32, alpha: f32) -> f32 {
+${opSwitch(UNARY_NAMES, (k) => UNARY_WGSL[k as UnaryName].f)}
+}
+
+/** f'(x) for a unary code, from x and y = f(x) (whichever the op table says it reads). */
+fn unary_d(op: u32, x: f32, y: f32, alpha: f32) -> f32 {
+${opSwitch(UNARY_NAMES, (k) => UNARY_WGSL[k as UnaryName].d)}
+}
+
+/** a ⊕ b for a binary code of the op table. */
+fn binary_f(op: u32, a: f32, b: f32) -> f32 {
+${opSwitch(BINARY_NAMES, (k) => BINARY_WGSL[k as BinaryName])}
+}
+`;
+
+/** The math library and the op switches (kernels that need them include it). */
+export const MATH = MATH_LIB + OPS;

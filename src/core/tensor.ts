@@ -1,7 +1,11 @@
 import { engine, type Held, type Storage } from './engine.js';
-import type { Node } from './autograd/graph.js';
 
 export type Shape = readonly number[];
+
+/** What the core knows of an autograd node (src/autograd/graph.ts): it is let go with its tensor. */
+export interface GraphNode {
+  release(): void;
+}
 
 /** Nested arrays of numbers, as accepted by tensor() and returned by array(). */
 export type NestedArray = number | NestedArray[];
@@ -17,8 +21,11 @@ export class Tensor {
   readonly id: number;
   /** @internal */
   storage: Storage | null;
-  /** @internal The autograd node that produced this tensor, while its graph is alive. */
-  node: Node | null = null;
+  /**
+   * @internal The autograd node that produced this tensor, while its graph is alive (a Node of
+   * src/autograd/graph.ts; the core knows it only as something to release).
+   */
+  node: GraphNode | null = null;
   /** @internal */
   readonly held: Held;
   private _requiresGrad = false;

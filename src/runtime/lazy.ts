@@ -1,17 +1,16 @@
 // The optional parts of simdnn that a page loads only when it uses them. In the build (scripts/build.mjs,
 // esbuild with code splitting) each dynamic import() below becomes a file of its own beside
-// dist/index.js, named after its entry in src/chunks/ (webgpu-<hash>.js, csv-<hash>.js, …);
+// dist/index.js, named after its entry in src/runtime/parts/ (webgpu-<hash>.js, csv-<hash>.js, …);
 // dist/chunks.json lists which files each part needs. A plain `init(); mlp(); fit(); predict()` never
-// fetches them.
+// fetches them. Only the runtime and the public API load parts: nothing below them imports this file
+// (test/architecture.test.ts).
 //
-// Build note: each entry in src/chunks/ imports '../index.js' for no binding. esbuild puts a module in
-// a shared chunk keyed by the set of entries that reach it; with every part reaching the whole core, the
-// core lands in one file (dist/chunk-<hash>.js, which dist/index.js re-exports) instead of several
-// small ones split by which part uses what. Nothing runs twice: it is the same module.
-import type * as CsvChunk from './chunks/csv.js';
-import type * as StorageChunk from './chunks/storage.js';
-import type * as ThreadsChunk from './chunks/threads.js';
-import type * as WebGpuChunk from './chunks/webgpu.js';
+// The build keeps the core in one shared chunk (a plugin in scripts/build.mjs makes every part reach
+// the whole core, so esbuild does not split the core by which part uses what).
+import type * as CsvChunk from './parts/csv.js';
+import type * as StorageChunk from './parts/storage.js';
+import type * as ThreadsChunk from './parts/threads.js';
+import type * as WebGpuChunk from './parts/webgpu.js';
 
 /**
  * A loader for one optional part: imports it once and shares the module. A failed load is not kept,
@@ -41,13 +40,13 @@ function chunkError(op: string, part: string, e: unknown): Error {
 }
 
 /** WebGPU: the backend, its WGSL kernels and device start-up (init with backend 'webgpu' or webgpu: true). */
-export const loadWebGpu: (op: string) => Promise<typeof WebGpuChunk> = lazy('webgpu', () => import('./chunks/webgpu.js'));
+export const loadWebGpu: (op: string) => Promise<typeof WebGpuChunk> = lazy('webgpu', () => import('./parts/webgpu.js'));
 
 /** Reading CSV into a Dataset: loading, parsing, cleaning, encoding (data.readCsv). */
-export const loadCsv: (op: string) => Promise<typeof CsvChunk> = lazy('csv', () => import('./chunks/csv.js'));
+export const loadCsv: (op: string) => Promise<typeof CsvChunk> = lazy('csv', () => import('./parts/csv.js'));
 
 /** Files, URLs and IndexedDB (writeFileAtomic, readFileBytes, fetchBytes, idb*, load, saveFile, …IndexedDB). */
-export const loadStorage: (op: string) => Promise<typeof StorageChunk> = lazy('storage', () => import('./chunks/storage.js'));
+export const loadStorage: (op: string) => Promise<typeof StorageChunk> = lazy('storage', () => import('./parts/storage.js'));
 
 /** The wasm-threads backend: tiling, dispatch, the worker pool (init with backend 'wasm-threads', or 'auto' where threads pay). */
-export const loadThreads: (op: string) => Promise<typeof ThreadsChunk> = lazy('threads', () => import('./chunks/threads.js'));
+export const loadThreads: (op: string) => Promise<typeof ThreadsChunk> = lazy('threads', () => import('./parts/threads.js'));

@@ -1,5 +1,5 @@
-import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './codes.js';
-import type { StreamState } from '../data/random.js';
+import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
+import type { StreamState } from './random.js';
 
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
 
@@ -101,11 +101,12 @@ export interface Backend {
   dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void;
   /**
    * One fused optimizer update of n parameters from their gradient. s1/s2 are the optimizer's state
-   * buffers (null when the kind needs fewer); `hyper` holds the kind's scalars (see codes.ts, Optim).
+   * buffers (null when the kind needs fewer); `hyper` holds the kind's named scalars (the op table's OPTIM and HYPER,
+   * src/core/optable.ts).
    */
   optimStep(kind: OptimCode, n: number, param: Handle, grad: Handle, s1: Handle | null, s2: Handle | null, hyper: readonly number[]): void;
   /**
-   * Optional: y[0..n) = mean + std·N(0, 1), continuing the seeded stream `state` (src/data/random.ts)
+   * Optional: y[0..n) = mean + std·N(0, 1), continuing the seeded stream `state` (src/core/random.ts)
    * exactly as Rng.fillNormal would, bit for bit, and leaving `state` as it would. Weight initialisation
    * calls it to fill parameters in place; without it, they are filled in JS and written.
    */

@@ -1,4 +1,4 @@
-import type { Backend } from './backend/backend.js';
+import type { Backend } from './backend.js';
 import type { Tensor } from './tensor.js';
 
 /** The storage behind one or more tensors (reshape shares it). Freed when the last tensor lets go. */
@@ -8,6 +8,20 @@ export interface Storage {
   size: number;
   backend: Backend;
   refs: number;
+  /** The recorded program's memory this storage came from (released there, not to the backend), or null. */
+  arena: StorageArena | null;
+}
+
+/** Where a recorded program keeps its memory (src/core/program.ts): released storage goes back to it. */
+export interface StorageArena {
+  bind(storage: Storage): void;
+  release(storage: Storage): void;
+}
+
+/** A recorder in front of the backend while a program is recorded (src/core/program.ts). */
+export interface Recording {
+  readonly backend: Backend;
+  readonly arena: StorageArena;
 }
 
 interface Held {
@@ -30,6 +44,12 @@ export class Engine {
   debug = false;
   /** False inside noGrad() and while backward() runs: ops record no graph. */
   gradEnabled = true;
+  /**
+   * While grad()/valueAndGrad() run their function: the leaves it differentiates with respect to. Other
+   * leaves (a model's parameters) then count as constants: no graph is recorded for them, no gradient
+   * is computed for them, and their .grad is left alone (as torch.autograd.grad).
+   */
+  gradLeaves: ReadonlySet<object> | null = null;
   scopes: Tensor[][] = [];
   liveTensors = 0;
   liveStorages = 0;
@@ -42,10 +62,14 @@ export class Engine {
       ? new FinalizationRegistry<Held>((held) => this.finalize(held))
       : null;
 
+  /** The recorder that ops send their backend calls to while a program is recorded, else null. */
+  recording: Recording | null = null;
+
+  /** Where ops send their calls: the backend, or the recorder in front of it while a program is recorded. */
   requireBackend(): Backend {
     if (!this.backend)
       throw new Error('simdnn is not initialised: call `await init()` first (it picks the fastest backend that works here).');
-    return this.backend;
+    return this.recording ? this.recording.backend : this.backend;
   }
 
   newId(): number {
@@ -53,11 +77,16 @@ export class Engine {
   }
 
   newStorage(size: number): Storage {
-    const backend = this.requireBackend();
-    const handle = backend.alloc(size);
+    const target = this.requireBackend();
+    const handle = target.alloc(size);
     this.liveStorages++;
     this.liveBytes += size * 4;
-    return { handle, size, backend, refs: 0 };
+    // The storage belongs to the backend either way (its handle is the backend's); a recorded program's
+    // arena only decides when the memory goes back.
+    const arena = this.recording?.arena ?? null;
+    const storage: Storage = { handle, size, backend: this.backend!, refs: 0, arena };
+    arena?.bind(storage);
+    return storage;
   }
 
   /** Called by the Tensor constructor; returns the finalizer record (the graph node hooks into it). */
@@ -84,7 +113,9 @@ export class Engine {
     this.liveStorages--;
     this.liveBytes -= storage.size * 4;
     // Storage of a backend that init() replaced died with that backend.
-    if (storage.backend === this.backend) storage.backend.free(storage.handle);
+    if (storage.backend !== this.backend) return;
+    if (storage.arena) storage.arena.release(storage);
+    else storage.backend.free(storage.handle);
   }
 
   private finalize(held: Held): void {
@@ -103,6 +134,7 @@ export class Engine {
     this.liveStorages = 0;
     this.liveBytes = 0;
     this.scopes = [];
+    this.recording = null;
   }
 }
 

@@ -1,10 +1,12 @@
 // Losses as differentiable functions of (prediction, target), with PyTorch's definitions and a
 // 'mean' reduction by default. fit() runs fused versions of the same formulas (src/train/plan.ts); the
 // tests check that both agree.
-import { Tensor } from './tensor.js';
-import { abs, add, minimum, mul, softplus, sub, relu, neg } from './ops/elementwise.js';
-import { mean, softmaxCrossEntropy as sce, sum, type Reduction } from './ops/reduce.js';
-import { assertTensor, fmtShape } from './ops/util.js';
+import { Tensor } from '../core/tensor.js';
+import { add, minimum, mul, sub } from '../ops/elementwise.js';
+import { abs, neg, relu, softplus } from '../ops/unary.js';
+import { mean, softmaxCrossEntropy as sce, sum, type Reduction } from '../ops/reduce.js';
+import { reshape } from '../ops/shape.js';
+import { assertTensor, fmtShape } from '../ops/util.js';
 
 export type LossName = 'mse' | 'mae' | 'huber' | 'binaryCrossEntropy' | 'softmaxCrossEntropy';
 
@@ -26,7 +28,7 @@ function sameShape(pred: Tensor, target: Tensor, op: string): Tensor {
   assertTensor(pred, op, 'pred');
   assertTensor(target, op, 'target');
   if (pred.shape.join() === target.shape.join()) return target;
-  if (pred.rank === 2 && pred.shape[1] === 1 && target.rank === 1 && target.shape[0] === pred.shape[0]) return target.reshape(pred.shape);
+  if (pred.rank === 2 && pred.shape[1] === 1 && target.rank === 1 && target.shape[0] === pred.shape[0]) return reshape(target, pred.shape);
   throw new RangeError(`${op}: prediction ${fmtShape(pred.shape)} and target ${fmtShape(target.shape)} differ in shape; they must match.`);
 }
 

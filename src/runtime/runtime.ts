@@ -1,0 +1,319 @@
+import { checkOptions } from '../core/validate.js';
+import type { Backend, BackendName } from '../core/backend.js';
+import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from '../backend/features.js';
+import { JsBackend } from '../backend/js/backend.js';
+import { WasmBackend } from '../backend/wasm/backend.js';
+import type { WasmThreadsBackend } from '../backend/threads/backend.js';
+import { MAX_THREADS } from '../backend/threads/control.js';
+import type { WebGpuBackend } from '../backend/webgpu/backend.js';
+import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
+import type { BinaryName } from '../backend/wasm/binaries.js';
+import { engine } from '../core/engine.js';
+import { loadThreads, loadWebGpu } from './lazy.js';
+
+export interface InitOptions {
+  /** Which backend to run: 'auto' (default) picks the fastest that works here. */
+  backend?: 'auto' | BackendName;
+  /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
+  relaxedSimd?: boolean;
+  /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
+  module?: WebAssembly.Module;
+  /** Upper bound of the wasm memory in MiB (default 4096). */
+  maxMemoryMB?: number;
+  /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
+  debug?: boolean;
+  /**
+   * Threads that run kernels on the wasm-threads backend, the calling thread included (an integer in
+   * 1..64; default: the number of cores, at most 8).
+   */
+  threads?: number;
+  /**
+   * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
+   * Needed only when a build setup moves it.
+   */
+  workerUrl?: string | URL;
+  /**
+   * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
+   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
+   */
+  gpu?: GpuEntry;
+  /**
+   * Whether 'auto' may pick WebGPU (default false). true: use it whenever a device starts, on a software
+   * (fallback) adapter too. It is opt-in because reads are asynchronous on webgpu: `await t.data()`
+   * works, while dataSync(), predictClasses(), getWeights() and save() throw there.
+   */
+  webgpu?: boolean;
+}
+
+export interface Info {
+  /** The backend that runs. */
+  backend: BackendName;
+  runtime: RuntimeName;
+  features: Features;
+  /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
+  binary: BinaryName | null;
+  /** Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads. */
+  threads: number;
+  /** Why each faster option was left out, and anything else worth knowing. */
+  notes: string[];
+}
+
+const KNOWN: readonly string[] = ['auto', 'js', 'wasm', 'wasm-threads', 'webgpu'];
+const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
+/** Default thread count cap: beyond ~8 threads an MLP's kernels stop scaling and memory bandwidth rules. */
+const DEFAULT_MAX_THREADS = 8;
+
+/** Cores this runtime reports (navigator.hardwareConcurrency, or os.availableParallelism() in Node). */
+async function coreCount(): Promise<number> {
+  const g = globalThis as any;
+  let n = typeof g.navigator?.hardwareConcurrency === 'number' ? g.navigator.hardwareConcurrency : 0;
+  if (!n && detectRuntime() === 'node') {
+    try {
+      const os = await nodeBuiltin(['node', 'os'].join(':'));
+      n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    } catch {
+      n = 1;
+    }
+  }
+  return Math.max(1, Math.floor(n) || 1);
+}
+
+/** Why threads cannot run here, with the fix. */
+function threadsUnavailable(f: Features): string {
+  if (!f.crossOriginIsolated)
+    return 'the page is not cross-origin isolated, so SharedArrayBuffer is unavailable: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  if (!f.sharedArrayBuffer) return 'this runtime has no SharedArrayBuffer';
+  return 'this engine cannot create a shared WebAssembly.Memory';
+}
+let current: Info | null = null;
+
+/**
+ * Starts the webgpu backend, loading its code first (the 'webgpu' part, a file of its own in the build:
+ * pages that never ask for WebGPU never fetch it). Never throws: a part that fails to load is a reason.
+ */
+async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runtime: string): Promise<WebGpuStart> {
+  let part;
+  try {
+    part = await loadWebGpu('init');
+  } catch (e) {
+    return { backend: null, reason: (e as Error).message.replace(/^init: /, ''), notes: [] };
+  }
+  return part.startWebGpu(gpu, acceptFallback, runtime);
+}
+
+/**
+ * Starts the runtime on the best backend that works here (or the one asked for) and returns info().
+ * With 'auto' it never fails: without SIMD it runs the js backend and says why. Calling init() again
+ * replaces the backend; tensors of the old one can no longer be used.
+ */
+export async function init(options: InitOptions = {}): Promise<Info> {
+  checkInitOptions(options);
+  const notes: string[] = [];
+  const s = new Start(options, notes, await detectFeatures(notes, options.relaxedSimd !== false));
+  const want = options.backend ?? 'auto';
+  const chosen = want === 'auto' ? await s.auto() : await s.named(want);
+  if (chosen instanceof WasmBackend) {
+    // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.
+    s.binary = chosen.build;
+    notes.push(...chosen.notes);
+  }
+  if (options.threads !== undefined && chosen.name !== 'wasm-threads') notes.push(`the threads option applies to wasm-threads only; the '${chosen.name}' backend runs on one thread`);
+  if (!s.features.threads) notes.push(`wasm-threads is unavailable: ${threadsUnavailable(s.features)} to allow threads`);
+
+  engine.backend?.dispose();
+  engine.resetCounters();
+  engine.backend = chosen;
+  engine.debug = !!options.debug;
+  current = { backend: chosen.name, runtime: s.runtime, features: s.features, binary: s.binary, threads: s.threads, notes };
+  return info();
+}
+
+function checkInitOptions(options: InitOptions): void {
+  checkOptions(options, [...OPTION_KEYS], 'init');
+  const want = options.backend ?? 'auto';
+  if (!KNOWN.includes(want))
+    throw new RangeError(`init: unknown backend '${String(want)}'; use one of ${KNOWN.map((k) => `'${k}'`).join(', ')}.`);
+  if (options.maxMemoryMB !== undefined && (!Number.isFinite(options.maxMemoryMB) || options.maxMemoryMB < 1 || options.maxMemoryMB > 4096))
+    throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
+    throw new RangeError(`init: threads must be a positive integer (1..${MAX_THREADS}), got ${String(options.threads)}.`);
+  if (options.workerUrl !== undefined && typeof options.workerUrl !== 'string' && !(options.workerUrl instanceof URL))
+    throw new TypeError(`init: workerUrl must be a string or a URL, got ${typeof options.workerUrl}.`);
+  if (options.gpu !== undefined && (typeof options.gpu !== 'object' || options.gpu === null || typeof (options.gpu as any).requestAdapter !== 'function'))
+    throw new TypeError("init: gpu must be a GPU object (navigator.gpu, or create([]) from the npm 'webgpu' package in Node).");
+  if (options.webgpu !== undefined && typeof options.webgpu !== 'boolean') throw new TypeError(`init: webgpu must be true or false, got ${typeof options.webgpu}.`);
+}
+
+/** One init(): what it found out, and how it starts each backend. Notes collect the reasons for info(). */
+class Start {
+  readonly runtime = detectRuntime();
+  binary: BinaryName | null = null;
+  threads = 1;
+  private picked: BinaryName | null = null;
+
+  constructor(
+    private readonly o: InitOptions,
+    private readonly notes: string[],
+    readonly features: Features,
+  ) {}
+
+  /** The wasm kernel build: relaxed SIMD where the engine has it and the options allow. */
+  private wasmBinary(): BinaryName {
+    if (this.picked) return this.picked;
+    if (this.o.relaxedSimd === false) this.notes.push('relaxed SIMD turned off by the relaxedSimd option');
+    else if (!this.features.relaxedSimd) this.notes.push('relaxed SIMD is not available in this engine: using the plain SIMD kernels');
+    return (this.picked = this.features.relaxedSimd && this.o.relaxedSimd !== false ? 'relaxed' : 'simd');
+  }
+
+  private get hasSimd(): boolean {
+    return this.features.simd || !!this.o.module;
+  }
+
+  /** The backend asked for by name; a backend that cannot run here is an Error saying why and what to use. */
+  async named(want: BackendName): Promise<Backend> {
+    const o = this.o;
+    switch (want) {
+      case 'js':
+        return new JsBackend();
+      case 'wasm':
+        if (!this.hasSimd) throw new Error("init: the wasm backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
+        return this.wasm();
+      case 'wasm-threads': {
+        if (!this.features.threads) throw new Error(`init: the 'wasm-threads' backend cannot run here: ${threadsUnavailable(this.features)}. Use backend: 'auto' or 'wasm' for one thread.`);
+        if (!this.hasSimd) throw new Error("init: the wasm-threads backend needs WebAssembly SIMD, which this engine does not support; use backend: 'auto' or 'js'.");
+        try {
+          return await this.wasmThreads(await this.threadCount());
+        } catch (e) {
+          throw new Error(`init: ${(e as Error).message}`);
+        }
+      }
+      case 'webgpu': {
+        const r = await startGpu(o.gpu, true, this.runtime);
+        if (!r.backend) throw new Error(`init: the 'webgpu' backend cannot start here: ${r.reason}. Use backend: 'auto' (it falls back to wasm) or 'wasm'.`);
+        this.notes.push(...r.notes);
+        return r.backend;
+      }
+    }
+  }
+
+  /**
+   * auto: webgpu as the webgpu option says, then wasm-threads when it pays, then wasm, then js.
+   * wasm-threads pays when threads are possible here and more than one core is there to run them: it
+   * splits only work that measured faster split (gemm from ~1 MFLOP, transcendental ops from ~4k
+   * elements, streaming ops from ~128k; see src/backend/threads/backend.ts), and runs smaller work on
+   * the calling thread as the wasm backend does, so it loses no more than a check per call.
+   */
+  async auto(): Promise<Backend> {
+    const { o, notes } = this;
+    // WebGPU only when asked for: on it, reads are asynchronous, so the synchronous conveniences
+    // (dataSync, predictClasses, getWeights, save) would throw in code written for the other backends.
+    if (o.webgpu !== true) notes.push("webgpu: not tried (opt in with init({webgpu: true}) or backend: 'webgpu'; its reads are asynchronous)");
+    else {
+      const r = await startGpu(o.gpu, true, this.runtime);
+      if (r.backend) {
+        notes.push(...r.notes);
+        return r.backend;
+      }
+      notes.push(`webgpu: not used: ${r.reason}`);
+    }
+    if (this.hasSimd && this.features.threads) {
+      const n = await this.threadCount();
+      if (n > 1) {
+        try {
+          return await this.wasmThreads(n);
+        } catch (e) {
+          notes.push(`wasm-threads failed to start (${(e as Error).message}): using single-thread wasm`);
+          this.threads = 1;
+        }
+      } else notes.push(`wasm-threads: ${o.threads === 1 ? 'threads: 1 was asked for' : 'this runtime reports one core'}: using single-thread wasm`);
+    }
+    if (!this.hasSimd) {
+      notes.push(typeof WebAssembly === 'object' ? 'WebAssembly SIMD is not supported here: using the js backend' : 'WebAssembly is not available here: using the js backend');
+      return new JsBackend();
+    }
+    try {
+      return await this.wasm();
+    } catch (e) {
+      notes.push(`wasm backend failed to start (${(e as Error).message}): using js`);
+      this.binary = null;
+      return new JsBackend();
+    }
+  }
+
+  private async wasm(): Promise<Backend> {
+    this.binary = this.wasmBinary();
+    return WasmBackend.create({ binary: this.binary, module: this.o.module, maxMemoryMB: this.o.maxMemoryMB });
+  }
+
+  private cores = 0;
+  /** Threads to run: the option, else one per core (only the threads backends need the core count). */
+  private async threadCount(): Promise<number> {
+    if (this.o.threads !== undefined) return this.o.threads;
+    this.cores = await coreCount();
+    return Math.min(DEFAULT_MAX_THREADS, this.cores);
+  }
+
+  private async wasmThreads(n: number): Promise<WasmThreadsBackend> {
+    const shared: BinaryName = this.wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
+    const { WasmThreadsBackend } = await loadThreads('init');
+    const o = this.o;
+    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
+    this.binary = shared;
+    this.threads = b.threads;
+    this.notes.push(
+      `wasm-threads: ${n} thread${n === 1 ? '' : 's'} run kernels (the calling thread and ${n - 1} worker${n === 2 ? '' : 's'})` +
+        (o.threads !== undefined ? '' : `; by default one per core (${this.cores} reported), at most ${DEFAULT_MAX_THREADS}`),
+    );
+    if (this.runtime === 'browser')
+      this.notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
+    if (b.keepsProcessAlive)
+      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
+    return b;
+  }
+}
+
+/** What runs: the backend, the runtime, the detected features, and why anything was left out. */
+export function info(): Info {
+  if (!current) throw new Error('info: simdnn is not initialised: call `await init()` first.');
+  const notes = current.notes.slice();
+  const failure = engine.backend?.name === 'wasm-threads' ? (engine.backend as WasmThreadsBackend).failure : null;
+  if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
+  if (engine.backend?.name === 'webgpu' && (engine.backend as WebGpuBackend).isLost) notes.push('webgpu: the GPU device was lost; call init() again');
+  return { ...current, features: { ...current.features }, notes };
+}
+
+export interface MemoryInfo {
+  /** Tensors alive (not disposed and not yet reclaimed). */
+  tensors: number;
+  /** Bytes of tensor data alive (shared storage counted once). */
+  bytes: number;
+  /** Tensors the finalizer net freed because they were dropped without dispose(). */
+  reclaimed: number;
+  backend: { allocatedBytes: number; reservedBytes: number };
+}
+
+export function memory(): MemoryInfo {
+  const b = engine.backend;
+  return {
+    tensors: engine.liveTensors,
+    bytes: engine.liveBytes,
+    reclaimed: engine.reclaimed,
+    backend: b ? b.stats() : { allocatedBytes: 0, reservedBytes: 0 },
+  };
+}
+
+/** Releases the backend and its memory. init() starts it again. */
+export function shutdown(): void {
+  engine.backend?.dispose();
+  engine.backend = null;
+  engine.resetCounters();
+  current = null;
+}
+
+/** @internal Installs a backend directly (tests: the float64 js evaluator). */
+export function useBackendForTests(b: Backend): void {
+  engine.backend?.dispose();
+  engine.resetCounters();
+  engine.backend = b;
+  current = { backend: b.name, runtime: detectRuntime(), features: { simd: false, relaxedSimd: false, threads: false, sharedArrayBuffer: false, crossOriginIsolated: false, webgpu: false }, binary: null, threads: 1, notes: ['installed by a test'] };
+}
