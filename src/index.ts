@@ -35,6 +35,8 @@ export { fit } from './train/fit.js';
 export { evaluate } from './train/evaluate.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStopping } from './train/fit.js';
 export type { EvaluateOptions, EvaluateResult } from './train/evaluate.js';
+export { lrFinder } from './train/lr-finder.js';
+export type { LrFinderOptions, LrFinderResult } from './train/lr-finder.js';
 export * from './optim/index.js';
 export { explain, quadrature } from './explain/explain.js';
 export type { ExplainOptions, ExplainMethod, Explanation } from './explain/explain.js';

@@ -7,4 +7,4 @@ export type {
   Optimizer, OptimizerJSON, OptimizerKind, SgdOptions, AdamOptions, RmspropOptions, AdagradOptions,
   SgdConfig, AdamConfig, RmspropConfig, AdagradConfig,
 } from './optimizers.js';
-export type { Schedule, ScheduleJSON, ScheduleKind, ScheduleUnit, ScheduleTime } from './schedules.js';
+export type { Schedule, ScheduleJSON, ScheduleKind, ScheduleUnit, ScheduleTime, ScheduleRun, LrCurve, LrFindSettings } from './schedules.js';

@@ -1,10 +1,14 @@
-import { checkOptions } from '../core/validate.js';
 // Learning-rate schedules. fit() drives every schedule through the same three calls: begin() once with
-// the shape of the run, lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
+// the shape of the run (fit awaits it: oneCycle's maxLr 'find' runs a range test there, through the
+// run's findLr), lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
 // from 0, epoch = epoch index from 0; optimizer.lr is set to the result), and endEpoch(logs) after each
 // epoch (reduceOnPlateau watches the validation loss there). A hand-written loop can call the same.
 // Semantics follow torch.optim.lr_scheduler (StepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR,
 // ReduceLROnPlateau) evaluated in closed form; differences are noted beside each schedule.
+import { checkOptions } from '../core/validate.js';
+import { lrFindSettings, type LrCurve, type LrFindSettings } from './lr-find.js';
+
+export type { LrCurve, LrFindSettings } from './lr-find.js';
 
 export type ScheduleKind = 'constant' | 'step' | 'exponential' | 'cosine' | 'oneCycle' | 'reduceOnPlateau';
 /** What a schedule counts: epochs (the rate changes at epoch boundaries) or batches. */
@@ -29,6 +33,13 @@ export interface ScheduleRun {
   stepsPerEpoch: number;
   /** The rate lr() will be given (the optimizer's options.lr). */
   baseLr: number;
+  /**
+   * Runs a learning-rate range test for this run: a sweep on a copy of its model, on its training rows,
+   * with its loss, optimizer kind and batch size, leaving the model and the optimizer as they were.
+   * fit() provides it (the model, data and loss live in the train layer, above this one); a hand-written
+   * loop that calls begin() may leave it out, and then a schedule that needs it says so.
+   */
+  findLr?(settings?: LrFindSettings): Promise<LrCurve>;
 }
 
 export interface Schedule {
@@ -50,6 +61,8 @@ export interface Schedule {
   /** Forgets what observe() learnt (no-op for the stateless schedules). */
   reset(): void;
   toJSON(): ScheduleJSON;
+  /** oneCycle with maxLr 'find': the range test of the last begin() (null before it). */
+  readonly found?: LrCurve | null;
 }
 
 // ------------------------------------------------------------------------------------------ validation
@@ -189,10 +202,17 @@ export function cosine(options: CosineScheduleOptions): Schedule {
 }
 
 export interface OneCycleScheduleOptions {
-  /** Peak rate (default: the optimizer's lr). */
-  maxLr?: number;
-  /** Batches (or epochs with unit: 'epoch') in the whole cycle: at least epochs × batches per epoch. */
-  totalSteps: number;
+  /**
+   * Peak rate (default: the optimizer's lr), or 'find': the suggestion of a learning-rate range test
+   * that fit() runs before the first batch (lrFinder, on a copy of the model and the training rows),
+   * kept in `schedule.found`.
+   */
+  maxLr?: number | 'find';
+  /**
+   * Batches (or epochs with unit: 'epoch') in the whole cycle: at least epochs × batches per epoch.
+   * Default: exactly the run's length, taken from begin() (fit calls it).
+   */
+  totalSteps?: number;
   /** Fraction of the cycle spent rising (default 0.3). */
   pctStart?: number;
   /** Initial rate = maxLr/divFactor (default 25). */
@@ -204,47 +224,61 @@ export interface OneCycleScheduleOptions {
   /** Rise, fall back to the initial rate symmetrically, then annihilate (default false). */
   threePhase?: boolean;
   unit?: ScheduleUnit;
+  /** With maxLr 'find': the range test's settings (minLr, maxLr, steps, smoothing). */
+  finder?: LrFindSettings;
 }
+
 /**
  * torch OneCycleLR, per batch: phase ends at pctStart·totalSteps − 1 and totalSteps − 1 (three-phase:
  * pctStart·T − 1, 2·pctStart·T − 2, T − 1), rate annealed between initial = maxLr/divFactor, maxLr and
  * min = initial/finalDivFactor. Momentum is not cycled (torch with cycle_momentum=False). A step at or past
- * totalSteps is an error (torch raises past it and extrapolates at it).
+ * totalSteps is an error (torch raises past it and extrapolates at it). Without totalSteps the cycle is
+ * the run that begin() announces; with maxLr 'find', begin() runs the run's range test (ScheduleRun.findLr)
+ * and peaks at its suggestion.
  */
-export function oneCycle(options: OneCycleScheduleOptions): Schedule {
-  const r = reader('oneCycle', options, ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'anneal', 'threePhase', 'unit']);
-  const maxLr = (options as { maxLr?: number })?.maxLr === undefined ? undefined : r.pos('maxLr');
-  const totalSteps = r.posInt('totalSteps');
+export function oneCycle(options?: OneCycleScheduleOptions): Schedule {
+  const r = reader('oneCycle', options, ['maxLr', 'totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'anneal', 'threePhase', 'unit', 'finder']);
+  const o = (options ?? {}) as Record<string, unknown>;
+  const find = o.maxLr === 'find';
+  if (typeof o.maxLr === 'string' && !find) throw new RangeError(`schedules.oneCycle: maxLr must be a positive finite number or 'find' (a range test picks it), got ${fmt(o.maxLr)}.`);
+  const maxLr = o.maxLr === undefined || find ? undefined : r.pos('maxLr');
+  const givenTotal = o.totalSteps === undefined ? undefined : r.posInt('totalSteps');
   const pctStart = r.num('pctStart', 0.3, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   const divFactor = r.pos('divFactor', 25), finalDivFactor = r.pos('finalDivFactor', 1e4);
   const anneal = r.oneOf<'cos' | 'linear'>('anneal', 'cos', ['cos', 'linear']);
   const threePhase = r.bool('threePhase', false);
   const unit = r.unit('batch');
-  const opts: Record<string, unknown> = { totalSteps, pctStart, divFactor, finalDivFactor, anneal, threePhase, unit };
+  if (o.finder !== undefined && !find) throw new TypeError("schedules.oneCycle: finder sets up the range test of maxLr: 'find'; give maxLr: 'find' too, or leave finder out.");
+  const finder = find ? lrFindSettings(o.finder, 'schedules.oneCycle', 'finder') : undefined;
+  const opts: Record<string, unknown> = { pctStart, divFactor, finalDivFactor, anneal, threePhase, unit };
+  if (givenTotal !== undefined) opts.totalSteps = givenTotal;
   if (maxLr !== undefined) opts.maxLr = maxLr;
+  if (find) {
+    opts.maxLr = 'find';
+    if (o.finder !== undefined) opts.finder = Object.freeze({ ...finder });
+  }
+  const frozen = Object.freeze(opts);
   const annealFn = anneal === 'cos'
     ? (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1)
     : (start: number, end: number, pct: number) => (end - start) * pct + start;
-  // Phases as [end step, start rate, end rate] with rates 0 = initial, 1 = max, 2 = min.
-  const phases: [number, number, number][] = threePhase
-    ? [[pctStart * totalSteps - 1, 0, 1], [2 * pctStart * totalSteps - 2, 1, 0], [totalSteps - 1, 0, 2]]
-    : [[pctStart * totalSteps - 1, 0, 1], [totalSteps - 1, 1, 2]];
-  // The cycle must cover the run: a step past totalSteps has no rate.
-  const cover = (run: ScheduleRun) => {
-    const need = unit === 'batch' ? run.epochs * run.stepsPerEpoch : run.epochs;
-    if (totalSteps < need)
-      throw new RangeError(
-        unit === 'batch'
-          ? `schedules.oneCycle: totalSteps is ${totalSteps} but training runs ${need} batches (${run.epochs} epochs × ${run.stepsPerEpoch}); set totalSteps to at least ${need}.`
-          : `schedules.oneCycle: totalSteps is ${totalSteps} epochs but training runs ${need}; set totalSteps to at least ${need}.`,
-      );
-  };
-  return stateless('oneCycle', unit, opts, (base, t) => {
-    if (t >= totalSteps)
-      throw new RangeError(`schedules.oneCycle: ${unit} ${t} is past the cycle's totalSteps ${totalSteps} (${unit}s 0..${totalSteps - 1}); set totalSteps to at least epochs × batches per epoch.`);
-    const peak = maxLr ?? base;
+  // The cycle's length and peak: given, or set by begin() from the run (and its range test).
+  let totalSteps = givenTotal;
+  let found: LrCurve | null = null;
+
+  const rate = (base: number, t: number): number => {
+    if (totalSteps === undefined)
+      throw new RangeError('schedules.oneCycle: without totalSteps the cycle takes its length from the run; call begin({epochs, stepsPerEpoch, baseLr}) first (fit does), or give totalSteps.');
+    if (find && !found) throw new RangeError("schedules.oneCycle: maxLr 'find' has no rate before begin() has run the range test (fit does this before the first batch).");
+    const T = totalSteps;
+    if (t >= T)
+      throw new RangeError(`schedules.oneCycle: ${unit} ${t} is past the cycle's totalSteps ${T} (${unit}s 0..${T - 1}); set totalSteps to at least epochs × batches per epoch.`);
+    const peak = found ? found.suggestion : maxLr ?? base;
     const initial = peak / divFactor;
     const rates = [initial, peak, initial / finalDivFactor];
+    // Phases as [end step, start rate, end rate] with rates 0 = initial, 1 = max, 2 = min.
+    const phases: [number, number, number][] = threePhase
+      ? [[pctStart * T - 1, 0, 1], [2 * pctStart * T - 2, 1, 0], [T - 1, 0, 2]]
+      : [[pctStart * T - 1, 0, 1], [T - 1, 1, 2]];
     let start = 0;
     for (let i = 0; i < phases.length; i++) {
       const [end, from, to] = phases[i];
@@ -256,7 +290,45 @@ export function oneCycle(options: OneCycleScheduleOptions): Schedule {
       start = end;
     }
     return rates[2]; // unreachable
-  }, cover);
+  };
+
+  const self: Schedule = {
+    kind: 'oneCycle',
+    unit,
+    options: frozen,
+    begin(run: ScheduleRun) {
+      checkRun('oneCycle', run);
+      // The cycle must cover the run: a step past totalSteps has no rate.
+      const need = unit === 'batch' ? run.epochs * run.stepsPerEpoch : run.epochs;
+      if (givenTotal !== undefined && givenTotal < need)
+        throw new RangeError(
+          unit === 'batch'
+            ? `schedules.oneCycle: totalSteps is ${givenTotal} but training runs ${need} batches (${run.epochs} epochs × ${run.stepsPerEpoch}); set totalSteps to at least ${need}.`
+            : `schedules.oneCycle: totalSteps is ${givenTotal} epochs but training runs ${need}; set totalSteps to at least ${need}.`,
+        );
+      totalSteps = givenTotal ?? need;
+      if (!find) return;
+      found = null;
+      if (typeof run.findLr !== 'function')
+        throw new TypeError("schedules.oneCycle: maxLr 'find' runs a learning-rate range test on the run's model and data, which fit() provides; in a loop of your own, run lrFinder() and pass maxLr: its suggestion.");
+      return run.findLr(finder).then((curve) => {
+        if (!curve || typeof curve.suggestion !== 'number' || !(curve.suggestion > 0) || !Number.isFinite(curve.suggestion))
+          throw new RangeError(`schedules.oneCycle: the range test suggested ${fmt(curve?.suggestion)}, not a positive rate.`);
+        found = curve;
+      });
+    },
+    lr(baseLr: number, at: ScheduleTime): number {
+      checkArgs('oneCycle', baseLr, at);
+      return rate(baseLr, unit === 'epoch' ? at.epoch : at.step);
+    },
+    endEpoch() {},
+    reset() {},
+    get found() {
+      return found;
+    },
+    toJSON: () => ({ kind: 'oneCycle', options: { ...frozen } }),
+  };
+  return self;
 }
 
 export interface PlateauScheduleOptions {

@@ -6,18 +6,18 @@ import { engine } from '../core/engine.js';
 import type { Sequential } from '../nn/model.js';
 import type { TensorLike } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
+import type { LrFindSettings } from '../optim/schedules.js';
 import { fitData, type FitData } from './data.js';
 import { EarlyStopper } from './early.js';
 import { constantLoss, DivergenceGuard } from './guard.js';
 import { CLASS_LOSSES, fitSettings, type EpochLogs, type FitOptions, type FitSettings, type History } from './options.js';
 import { Steps } from './step.js';
+import { hold } from './lock.js';
+import { findLrForRun } from './lr-finder.js';
 
 export type { BatchLogs, Callbacks, EarlyStopping, EpochLogs, FitOptions, History } from './options.js';
 export { BLOW_UP } from './guard.js';
 export { holdOut } from './data.js';
-
-/** Layers that a fit() is training: a second fit() on them would interleave its steps with the first's. */
-const training = new WeakSet<object>();
 
 /**
  * Trains the model on x [n, inputs] and y, batch by batch. Resolves with the history; rejects with a
@@ -37,8 +37,9 @@ const training = new WeakSet<object>();
  */
 export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: FitOptions): Promise<History> {
   model.check('fit');
-  if (model.layers.some((l) => training.has(l))) throw new Error('fit: fit is already running on this model; await the first fit() or train a copy (load(save(model))).');
-  for (const l of model.layers) training.add(l);
+  const release = hold(model, 'fit', (h) =>
+    h === 'fit' ? 'fit: fit is already running on this model; await the first fit() or train a copy (load(save(model))).' : `fit: ${h} is running on this model; await it first.`,
+  );
   try {
     const settings = fitSettings(model, options);
     try {
@@ -47,7 +48,7 @@ export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tens
       if (settings.ownOptimizer) settings.optimizer.dispose();
     }
   } finally {
-    for (const l of model.layers) training.delete(l);
+    release();
   }
 }
 
@@ -125,7 +126,11 @@ class Run {
     // A schedule scales the optimizer's configured rate (not whatever rate an earlier fit() left).
     const baseLr = schedule ? optimizer.options.lr : optimizer.lr;
     const stepsPerEpoch = Math.ceil(n / batchSize);
-    await this.settle(schedule?.begin({ epochs, stepsPerEpoch, baseLr }));
+    // A schedule may run a range test first (oneCycle's maxLr 'find'): on a copy of the model, over the
+    // training rows only, with this run's loss, optimizer kind and batch size.
+    const findLr = (o?: LrFindSettings) =>
+      this.settle(findLrForRun(model, { x: d.x, y: d.y, rows: d.trainRows, targetCols: d.targetCols }, { ...o, loss: s.loss, delta: s.delta, optimizer, batchSize, seed: s.seed, signal: s.signal, locked: true }));
+    await this.settle(schedule?.begin({ epochs, stepsPerEpoch, baseLr, findLr }));
     const shuffler = rng(s.seed);
     const batchRows = new Float32Array(Math.min(batchSize, n)); // a batchSize above the row count is one batch
     const t0 = performance.now();

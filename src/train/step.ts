@@ -223,6 +223,12 @@ export class Steps {
     return this.be.readSync(this.last!.handle('fit'), 1)[0];
   }
 
+  /** The last batch's mean loss, on any backend (a read per call: for the range test, not for fit's loop). */
+  async readLastLoss(): Promise<number> {
+    if (this.be.canReadSync) return this.lastLoss();
+    return (await this.be.read(this.last!.handle('fit'), 1))[0];
+  }
+
   resetTotals(): void {
     this.be.fill(1, this.acc.handle('fit'), 0);
     this.be.fill(1, this.hits.handle('fit'), 0);
