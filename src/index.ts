@@ -37,6 +37,8 @@ export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStoppin
 export type { EvaluateOptions, EvaluateResult } from './train/evaluate.js';
 export { lrFinder } from './train/lr-finder.js';
 export type { LrFinderOptions, LrFinderResult } from './train/lr-finder.js';
+export { tune, DEFAULT_SPACE, FIXED_DEFAULTS } from './train/tune.js';
+export type { TuneOptions, TuneResult, TuneCallbacks, TuneMetric, TrialInfo, ModelBuilder, SearchSpace, TrialParams, Range, HiddenRange, TuneOptimizer } from './train/tune.js';
 export * from './optim/index.js';
 export { explain, quadrature } from './explain/explain.js';
 export type { ExplainOptions, ExplainMethod, Explanation } from './explain/explain.js';
