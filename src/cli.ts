@@ -1,4 +1,4 @@
-// The `simdnn` command line: `train`, `predict`, `info`. bin/simdnn.mjs calls main() from the bundle
+// The `simdnn` command line: `train`, `predict`, `info`, `tune`. bin/simdnn.mjs calls main() from the bundle
 // dist/cli.js, which imports the library from dist/index.js (one copy of the runtime, shared with
 // anyone importing 'simdnn' in the same process). main() returns the exit code rather than exiting,
 // and takes its writers as arguments, so tests run it in-process.
@@ -8,12 +8,13 @@ import { info } from './cli/info.js';
 import { defaultIO, EXIT, oneLine, UsageError, version, type CliIO } from './cli/io.js';
 import { predict } from './cli/predict.js';
 import { train } from './cli/train.js';
+import { tune, tuneHelp } from './cli/tune.js';
 
 export type { CliIO } from './cli/io.js';
 export { UsageError } from './cli/io.js';
 
-const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = { train, predict, info };
-const HELP: Record<string, () => string> = { train: trainHelp, predict: predictHelp, info: infoHelp };
+const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = { train, predict, info, tune };
+const HELP: Record<string, () => string> = { train: trainHelp, predict: predictHelp, info: infoHelp, tune: tuneHelp };
 
 /**
  * Runs the CLI on `argv` (the arguments after the program name) and resolves with the exit code:

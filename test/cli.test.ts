@@ -348,7 +348,7 @@ describe('errors: one line on stderr, exit 2 for usage and input, 1 for failures
     ['an unknown option', ['train', '--epoch', '3'], /^simdnn train: unknown option '--epoch'; did you mean '--epochs'\?/],
     ['a bad number', ['train', '--epochs', 'ten'], /^simdnn train: --epochs must be a number, got 'ten'\.$/],
     ['a number out of range', ['train', '--epochs', '0'], /^simdnn train: --epochs must be an integer in 1\.\.1000000, got '0'\.$/],
-    ['a negative learning rate', ['train', '--lr=-0.1'], /^simdnn train: --lr must be a positive number, got '-0\.1'\.$/],
+    ['a negative learning rate', ['train', '--lr=-0.1'], /^simdnn train: --lr must be a positive number or 'auto', got '-0\.1'\.$/],
     ['a missing option value', ['train', '--lr'], /^simdnn train: option '--lr' needs a value\.$/],
     ['a value for a flag', ['train', '--quiet=yes'], /^simdnn train: option '--quiet' takes no value\.$/],
     ['a bad choice', ['train', '--optimizer', 'adamm'], /^simdnn train: --optimizer must be one of adam, adamw, sgd, rmsprop, adagrad; got 'adamm' \(did you mean 'adam'\?\)\.$/],

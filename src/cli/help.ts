@@ -7,6 +7,7 @@ export function mainHelp(): string {
 
 Usage:
   simdnn train [data.csv] [options]                 train an MLP on a CSV table
+  simdnn tune [data.csv] [--budget 60s | --trials N]  search its hyperparameters; save the best
   simdnn predict model.safetensors data.csv [--out predictions.csv]
   simdnn info [--backend B] [--json]                the backend and features here
   simdnn help [command] | --help | --version
@@ -16,6 +17,8 @@ With no file, train uses the built-in digits dataset (1,797 8×8 handwritten dig
 
 Examples:
   simdnn train data/iris.csv --target species --epochs 100
+  simdnn train data/iris.csv --target species --lr auto   (a range test picks the rate)
+  simdnn tune data/diabetes.csv --target progression --budget 60s
   simdnn train data/diabetes.csv --target progression --hidden 64,32 --out diabetes.safetensors
   simdnn predict model.safetensors new-rows.csv --out predictions.csv
 
@@ -47,7 +50,8 @@ Model
       --dropout P         dropout rate after each hidden layer (default 0)
 Training
   -e, --epochs N          passes over the training rows (default ${D.epochs})
-      --lr X              learning rate (default ${D.lr})
+      --lr X              learning rate (default ${D.lr}); 'auto': a range test on the training
+                          rows picks it (plotted), and training follows a one-cycle schedule
   -b, --batch-size N      rows per step (default ${D.batchSize})
       --optimizer O       adam | adamw | sgd | rmsprop | adagrad (default ${D.optimizer}; sgd uses momentum 0.9)
       --weight-decay X    L2 penalty (adam, sgd, ...) or decoupled decay (adamw)

@@ -11,6 +11,7 @@ import { trainHelp } from './help.js';
 import { asInput, oneLine, packageFile, UsageError, version, type CliIO } from './io.js';
 import { Progress, ReadProgress } from './progress.js';
 import { scoreModel } from './report.js';
+import { autoLr } from './lr-plot.js';
 
 const CMD = 'simdnn train';
 
@@ -58,10 +59,11 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   // ---- options (all checked before anything slow starts) ----
+  const lrAuto = str(v.lr)?.trim().toLowerCase() === 'auto';
   const o = {
     hidden: intList(CMD, 'hidden', str(v.hidden), [...DEFAULTS.hidden]),
     epochs: int(CMD, 'epochs', str(v.epochs), DEFAULTS.epochs, 1, 1_000_000),
-    lr: real(CMD, 'lr', str(v.lr), DEFAULTS.lr, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: 'a positive number' }),
+    lr: lrAuto ? DEFAULTS.lr : real(CMD, 'lr', str(v.lr), DEFAULTS.lr, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: "a positive number or 'auto'" }),
     batchSize: int(CMD, 'batch-size', str(v['batch-size']), DEFAULTS.batchSize, 1, 1 << 20),
     optimizer: choice(CMD, 'optimizer', str(v.optimizer), DEFAULTS.optimizer, OPTIMIZERS),
     weightDecay: v['weight-decay'] === undefined ? undefined : real(CMD, 'weight-decay', str(v['weight-decay']), 0, { lo: 0, hi: Infinity, openHi: true, what: 'a number ≥ 0' }),
@@ -164,7 +166,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     const nParams = model.parameters().reduce((s, p) => s + p.size, 0);
     const arch = sizes.map((n, i) => (i > 0 && i < sizes.length - 1 ? `${n} ${o.activation}` : String(n))).join(' → ');
     say(
-      `model    ${arch}${o.dropout ? ` (dropout ${o.dropout})` : ''} · ${plural(nParams, 'parameter')} · ${loss} · ${o.optimizer} lr ${o.lr}` +
+      `model    ${arch}${o.dropout ? ` (dropout ${o.dropout})` : ''} · ${plural(nParams, 'parameter')} · ${loss} · ${o.optimizer} lr ${lrAuto ? 'auto (range test, then one-cycle)' : o.lr}` +
         `${o.weightDecay !== undefined ? ` weight decay ${o.weightDecay}` : ''} · batch ${o.batchSize} · ${plural(o.epochs, 'epoch')}` +
         `${o.patience ? ` (early stopping, patience ${o.patience})` : ''}\n`,
     );
@@ -187,6 +189,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay);
     owned.push(optimizer);
     const progress = new Progress(io, o.epochs, nTrain - nVal, o.quiet);
+    const auto = lrAuto ? autoLr((text) => say(text)) : null;
     const history = await model.fit(trainX, yFit, {
       loss,
       optimizer,
@@ -195,7 +198,8 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       seed: o.seed,
       ...(o.val > 0 ? { validationSplit: o.val } : {}),
       ...(o.patience ? { earlyStopping: { patience: o.patience, restoreBest: true } } : {}),
-      callbacks: progress.callbacks(),
+      ...(auto ? { schedule: auto.schedule } : {}),
+      callbacks: auto ? { ...progress.callbacks(), onTrainBegin: auto.onTrainBegin } : progress.callbacks(),
     });
     if (task === 'regression') unscaleOutput(model, yMean, yStd);
     const done = history.epochs.length;
@@ -268,7 +272,7 @@ function fmt(v: number): string {
   return Number(v.toPrecision(5)).toString();
 }
 
-function moments(v: ArrayLike<number>): { mean: number; std: number } {
+export function moments(v: ArrayLike<number>): { mean: number; std: number } {
   let mean = 0;
   for (let i = 0; i < v.length; i++) mean += v[i];
   mean /= v.length;
@@ -279,7 +283,7 @@ function moments(v: ArrayLike<number>): { mean: number; std: number } {
 }
 
 /** Folds y = z·std + mean into the last linear layer (W ← W·std, b ← b·std + mean). */
-function unscaleOutput(model: sd.Sequential, mean: number, std: number): void {
+export function unscaleOutput(model: sd.Sequential, mean: number, std: number): void {
   const last = model.layers[model.layers.length - 1];
   const c = last.config() as { type: string; activation?: string; bias?: boolean };
   if (c.type !== 'linear' || c.activation !== 'linear') throw new Error('internal: the regression model must end in a linear layer.');
