@@ -201,12 +201,13 @@ describe.each(['js', 'wasm'] as const)('lrFinder on %s', (backend) => {
   });
 
   it('suggest(): the minimum of the smoothed curve over 10, and the steepest fall before it', () => {
-    const lrs = Array.from({ length: 9 }, (_, i) => 10 ** (i - 6));
-    const sm = [2, 2, 1.9, 1.2, 0.9, 0.8, 0.7, 2, 9];
+    const lrs = Array.from({ length: 20 }, (_, i) => 10 ** (i - 12));
+    // A blip in the first tenth (the running average has seen two batches) is passed over.
+    const sm = [3, 2, 3, 3, 3, 2.9, 2.2, 1.5, 1.2, 0.9, 0.8, 0.75, 0.7, 0.65, 0.6, 0.62, 2, 9, 30, 90];
     const s = suggest(lrs, sm);
-    expect(s.minimum).toEqual({ lr: 1, loss: 0.7 });
-    expect(s.suggestion).toBeCloseTo(0.1, 15);
-    expect(s.steepest).toBeCloseTo(1e-3, 15); // (0.9 − 1.9)/2 decades, the largest fall
+    expect(s.minimum).toEqual({ lr: lrs[14], loss: 0.6 });
+    expect(s.suggestion).toBeCloseTo(lrs[13], 15);
+    expect(s.steepest).toBe(lrs[6]); // (1.5 − 2.9)/2 decades, the largest fall past the first two points
   });
 });
 
