@@ -1,6 +1,7 @@
 // The page: controls, live charts, the drawing pad, the confusion matrix, model files, offline support.
 // All of simdnn runs in trainer.js (a module worker); this thread only draws, so it never stalls.
 import { LineChart } from './chart.js';
+import { drawLrCurve } from './lrchart.js';
 import { DrawPad } from './pad.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +13,8 @@ const state = {
   epoch: 0, target: 0, epochs: [], testAccuracy: null, confusion: null, model: null,
   prediction: null, probabilities: null, predicting: false, backend: null, info: null, offlineReady: false, cacheVersion: null, saved: false,
   error: null,
+  lrFound: null, // {suggestion, steps, ms} after Find learning rate
+  tune: null, // {trials, seconds, best, accuracy} after Auto-tune
 };
 
 // ---- the worker and a tiny request/response layer over postMessage ----
@@ -32,6 +35,7 @@ worker.onmessage = ({ data: m }) => {
     if (m.ok) p?.resolve(m.result);
     else p?.reject(new Error(m.error));
   } else if (m.type === 'epoch') onEpoch(m);
+  else if (m.type === 'trial') onTrial(m);
   else if (m.type === 'batch') lossChart.push('batch', m.x, m.loss);
 };
 worker.onerror = (e) => fail(`The training worker could not start${e.message ? `: ${e.message}` : ''}.`);
@@ -90,10 +94,13 @@ function fail(message) {
 
 function refresh() {
   const p = state.phase;
-  const busy = p === 'starting' || p === 'training' || p === 'stopping' || p === 'error';
+  const busy = p === 'starting' || p === 'training' || p === 'stopping' || p === 'error' || p === 'finding' || p === 'tuning';
   const hasModel = state.model !== null;
   $('train').disabled = busy;
-  $('stop').disabled = p !== 'training';
+  $('stop').disabled = p !== 'training' && p !== 'tuning';
+  $('find-lr').disabled = busy;
+  $('auto-tune').disabled = busy;
+  $('tune-budget').disabled = busy;
   $('resume').disabled = busy || !hasModel;
   $('resume').textContent = p === 'stopped' ? 'Resume' : `Train ${epochsSetting()} more`;
   $('save').disabled = busy || !hasModel;
@@ -109,6 +116,8 @@ const epochsSetting = () => Math.max(1, Math.min(1000, Math.round(Number($('epoc
 const settings = () => ({
   hidden: $('hidden').value.split(',').map(Number),
   lr: Number($('lr').value),
+  // The range test's rate is a one-cycle peak (lrFinder's suggestion): trained as one.
+  oneCycle: $('lr').selectedOptions[0]?.dataset.found === 'true',
   batchSize: Number($('batch').value),
   epochs: epochsSetting(),
 });
@@ -153,12 +162,105 @@ async function train(fresh) {
 $('train').onclick = () => train(true);
 $('resume').onclick = () => train(false);
 $('stop').onclick = () => {
+  if (state.phase === 'tuning') {
+    setAutoStatus('Stopping the search after this batch…');
+    call('stop');
+    return;
+  }
   state.phase = 'stopping';
   setStatus('Stopping after this batch…');
   refresh();
   call('stop');
 };
 $('epochs').oninput = refresh;
+
+// ---- choosing for the user: the learning-rate range test and a short search ----
+function setAutoStatus(text, error = false) {
+  const s = $('auto-status');
+  s.textContent = text;
+  s.classList.toggle('error', error);
+}
+
+$('find-lr').onclick = async () => {
+  const s = settings();
+  const before = state.phase;
+  state.phase = 'finding';
+  setAutoStatus(`Range test for a ${[64, ...s.hidden, 10].join('→')} network, batch ${s.batchSize}: the rate rises from 10⁻⁷ until the loss diverges…`);
+  refresh();
+  try {
+    const f = await call('findLr', { hidden: s.hidden, batchSize: s.batchSize });
+    drawLrCurve($('lr-chart'), f);
+    const v = +f.suggestion.toPrecision(2);
+    // The found rate joins the choices, selected: Train uses it as a one-cycle peak.
+    const select = $('lr');
+    select.querySelector('option[data-found]')?.remove();
+    const opt = Object.assign(document.createElement('option'), { value: String(v), textContent: `${v} (found, one-cycle)` });
+    opt.dataset.found = 'true';
+    select.append(opt);
+    select.value = String(v);
+    state.lrFound = { suggestion: v, steps: f.lrs.length, ms: f.ms };
+    setAutoStatus(`Range test: ${f.lrs.length} steps in ${(f.ms / 1000).toFixed(2)} s${f.stopped === 'diverged' ? ', stopped where the loss diverged' : ''}. Chosen ${v}, a tenth of the rate at the lowest loss (${+f.minimum.lr.toPrecision(2)}); it is now the learning rate above, and Train peaks a one-cycle schedule there.`);
+  } catch (e) {
+    setAutoStatus(`The range test failed: ${e.message}`, true);
+  }
+  state.phase = before === 'finding' ? 'idle' : before;
+  refresh();
+};
+
+function renderLeaderboard(top) {
+  const box = $('leaderboard');
+  if (!top?.length) {
+    box.innerHTML = '<div class="empty">Auto-tune lists the best trials here.</div>';
+    return;
+  }
+  const table = document.createElement('table');
+  const head = table.createTHead().insertRow();
+  for (const h of ['#', 'val acc', 'epochs', 'configuration']) head.append(Object.assign(document.createElement('th'), { textContent: h }));
+  const body = table.createTBody();
+  top.forEach((t, i) => {
+    const tr = body.insertRow();
+    for (const [v, num] of [[i + 1, true], [pct(t.score), true], [t.epochs, true], [t.summary, false]]) Object.assign(tr.insertCell(), { textContent: v, className: num ? 'num' : '' });
+  });
+  box.replaceChildren(table);
+}
+renderLeaderboard(null);
+drawLrCurve($('lr-chart'), null);
+
+function onTrial(m) {
+  renderLeaderboard(m.top);
+  $('bar').style.width = pct(Math.min(1, m.elapsed / m.seconds));
+  const best = m.top[0];
+  setAutoStatus(`Searching: ${m.trials} trials in ${m.elapsed.toFixed(0)} of ${m.seconds} s${best ? ` · best so far ${pct(best.score)} validation accuracy (${best.summary})` : ''}`);
+}
+
+$('auto-tune').onclick = async () => {
+  const seconds = Number($('tune-budget').value);
+  state.phase = 'tuning';
+  state.tune = null;
+  renderLeaderboard(null);
+  $('bar').style.width = '0';
+  setAutoStatus(`Searching for ${seconds} s: random configurations, the best third of each round trained further…`);
+  refresh();
+  try {
+    const r = await call('tune', { seconds });
+    state.model = r.model;
+    state.testAccuracy = r.accuracy;
+    state.confusion = r.confusion;
+    state.epoch = 0;
+    state.epochs = [];
+    state.phase = 'done';
+    state.tune = { trials: r.trials, seconds: r.seconds, best: r.best, accuracy: r.accuracy, stopped: r.stopped };
+    renderConfusion(r);
+    $('bar').style.width = '100%';
+    setAutoStatus(`${r.stopped === 'aborted' ? 'Stopped' : 'Done'}: ${r.trials} trials in ${r.seconds.toFixed(1)} s (${r.validation.kind === 'folds' ? `${r.validation.folds}-fold` : 'hold-out'} validation). Best: ${r.best.summary}, ${r.best.epochs} epochs · retrained on all training digits: test accuracy ${pct(r.accuracy)}.`);
+    setStatus(`The tuned ${r.model.sizes.join('→')} network is the model now · test accuracy ${pct(r.accuracy)} · draw a digit to try it.`);
+    if (pad.lastRow) requestPrediction(pad.lastRow);
+  } catch (e) {
+    state.phase = state.model ? 'stopped' : 'idle';
+    setAutoStatus(`Auto-tune failed: ${e.message}`, true);
+  }
+  refresh();
+};
 
 // ---- confusion matrix ----
 function renderConfusion(r) {

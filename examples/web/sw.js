@@ -19,6 +19,7 @@ const PRECACHE = [
   './style.css',
   './app.js',
   './chart.js',
+  './lrchart.js',
   './pad.js',
   './trainer.js',
   './manifest.webmanifest',

@@ -64,8 +64,8 @@ function newModel({ hidden, lr, seed }) {
   run = { target: 0, done: 0, steps: 0, seconds: 0, controller: null, busy: false, origin: 'trained' };
 }
 
-/** Trains until run.done reaches run.target, or until stopped. */
-async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize = 32, seed = 1 }) {
+/** Trains until run.done reaches run.target, or until stopped; `oneCycle`: one cycle per run, peaking at lr. */
+async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize = 32, seed = 1, oneCycle = false }) {
   if (run?.busy) throw new Error('already training');
   if (fresh || !model) newModel({ hidden, lr, seed });
   if (fresh) run.target = epochs;
@@ -83,6 +83,7 @@ async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize =
   try {
     const history = await model.fit(data.train.x, data.train.y, {
       loss: 'softmaxCrossEntropy', optimizer, epochs: r.target - r.done, batchSize, seed: seed + first,
+      ...(oneCycle ? { schedule: sd.schedules.oneCycle({ maxLr: lr }) } : {}),
       validationData: [data.test.x, data.test.y], signal: r.controller.signal,
       callbacks: {
         onBatchEnd(batch, logs) {
@@ -124,6 +125,50 @@ function adopt(m, origin) {
   return { ...testReport(), model: describe(m), origin };
 }
 
+// ---- choosing for the user: the learning-rate range test, and a short hyperparameter search ----
+
+let tuning = null; // the AbortController of a running search
+
+/** The range test for a fresh model of these settings, on the training digits (the current model is left alone). */
+async function findLr({ hidden = [64], batchSize = 32, seed = 1 }) {
+  if (run?.busy || tuning) throw new Error('wait for training to finish');
+  const probe = sd.mlp([64, ...hidden, 10], { seed });
+  probe.preprocessing = { scaler: data.scaler };
+  try {
+    const f = await sd.lrFinder(probe, data.train.x, data.train.y, { loss: 'softmaxCrossEntropy', batchSize, seed });
+    return { lrs: f.lrs, losses: f.losses, smoothed: f.smoothed, suggestion: f.suggestion, minimum: f.minimum, stopped: f.stopped, ms: f.ms };
+  } finally {
+    probe.dispose();
+  }
+}
+
+/** tune('auto') on the training digits for `seconds`; the best model, retrained on them, becomes the model. */
+async function tune({ seconds = 20 }) {
+  if (run?.busy || tuning) throw new Error('wait for training to finish');
+  tuning = new AbortController();
+  const t0 = performance.now();
+  try {
+    const res = await sd.tune('auto', data.train.x, data.train.y, {
+      loss: 'softmaxCrossEntropy', seconds, refit: true, signal: tuning.signal,
+      preprocessing: { scaler: data.scaler, classes: data.classes, columns: data.columns, target: data.target, task: 'classification', encoding: data.encoding },
+      callbacks: {
+        onTrialEnd(t, board) {
+          post({
+            type: 'trial', elapsed: (performance.now() - t0) / 1000, seconds, trials: board.length,
+            top: board.filter((b) => b.score !== null).slice(0, 5).map((b) => ({ id: b.id, epochs: b.epochs, score: b.score, summary: b.summary })),
+          });
+        },
+      },
+    });
+    if (!res.model) throw new Error(`the search stopped before any trial was scored`);
+    const best = res.leaderboard[0];
+    const r = adopt(res.model, 'tuned');
+    return { ...r, trials: res.trials, seconds: res.ms / 1000, stopped: res.stopped, best: { summary: best.summary, score: best.score, epochs: best.epochs }, validation: res.validation };
+  } finally {
+    tuning = null;
+  }
+}
+
 function predict({ pixels }) {
   if (!model) return null;
   const probs = sd.tidy(() => sd.softmax(model.predict(sd.tensor(Float32Array.from(pixels), [1, 64])), -1).dataSync());
@@ -135,9 +180,12 @@ const handlers = {
   train: (msg) => train(msg),
   stop: () => {
     run?.controller?.abort();
-    return { stopping: !!run?.busy };
+    tuning?.abort();
+    return { stopping: !!run?.busy || !!tuning };
   },
   predict,
+  findLr,
+  tune: (msg) => tune(msg),
   /** A row of the test split as raw pixel counts (for the tests, and to compare with a drawing). */
   sample: ({ index }) => {
     const n = data.test.x.shape[0];
