@@ -9,6 +9,7 @@ import type { TensorLike } from '../ops/creation.js';
 import { adam } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
+import type { PrivacyOptions } from './privacy.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface EpochLogs {
@@ -18,6 +19,8 @@ export interface EpochLogs {
   accuracy?: number;
   valAccuracy?: number;
   lr: number;
+  /** Private training: the ε spent so far. */
+  epsilon?: number;
   /** Wall time of the epoch in ms. */
   ms: number;
 }
@@ -76,6 +79,13 @@ export interface FitOptions {
   yieldEvery?: number;
   /** Stops training between batches when aborted (fit then resolves with the history so far). */
   signal?: AbortSignal;
+  /**
+   * Differentially private training (DP-SGD): per-sample gradients clipped to maxGradNorm, Gaussian noise
+   * of noiseMultiplier·maxGradNorm, Poisson-sampled batches of expected size batchSize; the ε spent is in
+   * the history after every epoch. See PrivacyOptions and the README's section on privacy. Opacus:
+   * PrivacyEngine.make_private; TensorFlow Privacy: DPKerasSGDOptimizer. Default: off.
+   */
+  privacy?: PrivacyOptions;
 }
 
 export interface History {
@@ -85,6 +95,8 @@ export interface History {
   valAccuracy: number[];
   lr: number[];
   epochs: EpochLogs[];
+  /** Private training: the ε spent by the end of each epoch (δ as in the privacy option). */
+  epsilon: number[];
   /** Batches trained. */
   steps: number;
   stoppedEarly: boolean;
@@ -96,7 +108,7 @@ export interface History {
 /** The losses that have an accuracy. */
 export const CLASS_LOSSES: readonly LossName[] = ['softmaxCrossEntropy', 'binaryCrossEntropy'];
 
-const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal'];
+const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal', 'privacy'];
 const EARLY_KEYS = ['patience', 'restoreBest', 'monitor', 'minDelta'];
 const MONITORS = ['loss', 'valLoss', 'accuracy', 'valAccuracy'] as const;
 export type Monitor = (typeof MONITORS)[number];
@@ -128,6 +140,8 @@ export interface FitSettings {
   optimizer: Optimizer;
   /** An optimizer fit() creates is fit()'s to free; one passed in keeps its state for the next fit(). */
   ownOptimizer: boolean;
+  /** The privacy option as given (checked against the data in fit, see privacy.ts), or undefined. */
+  privacy: PrivacyOptions | undefined;
 }
 
 export function posInt(v: unknown, name: string, def: number, op = 'fit'): number {
@@ -170,6 +184,7 @@ export function fitSettings(model: Sequential, options: FitOptions): FitSettings
     schedule: options.schedule ?? null,
     optimizer: options.optimizer ?? adam({ lr: 1e-3 }),
     ownOptimizer,
+    privacy: options.privacy,
   };
 }
 
