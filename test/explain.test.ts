@@ -98,6 +98,12 @@ describe.each(backends.map((b) => [title(b), b] as const))('explain on %s', (_ti
         expect(gxi.attributions[i * F + j]).toBe(Math.fround(w[j] * xs[i * F + j]));
       }
     expect(Math.max(...ig.gap!)).toBeLessThan(1e-5);
+    // explain() keeps the quadratures it computed; the arrays quadrature() hands out are the caller's to change.
+    const q = sd.quadrature(64, 'gaussLegendre');
+    q.nodes.fill(0);
+    q.weights.fill(0);
+    const again = await sd.explain(model, sd.tensor(xs, [4, F]), { baseline: base });
+    expect(Array.from(again.attributions)).toEqual(Array.from(ig.attributions));
     model.dispose();
   }, 300_000);
 

@@ -215,7 +215,23 @@ async function readAsync(t: Tensor): Promise<Float32Array> {
   }
 }
 
-/** Nodes and weights of a quadrature of ∫₀¹ over `m` points. */
+/** Quadratures computed so far, by rule and size: Newton's method costs O(m²) per call, ~1% of an IG of one row. */
+const rules = new Map<string, { nodes: Float64Array; weights: Float64Array; alphas: Float32Array }>();
+const RULES_KEPT = 8;
+
+function cachedQuadrature(m: number, rule: 'gaussLegendre' | 'trapezoid'): { nodes: Float64Array; weights: Float64Array; alphas: Float32Array } {
+  const key = `${rule}:${m}`;
+  let q = rules.get(key);
+  if (!q) {
+    const { nodes, weights } = quadrature(m, rule);
+    q = { nodes, weights, alphas: Float32Array.from(nodes) };
+    if (rules.size >= RULES_KEPT) rules.delete(rules.keys().next().value!);
+    rules.set(key, q);
+  }
+  return q;
+}
+
+/** Nodes and weights of a quadrature of ∫₀¹ over `m` points (new arrays on every call). */
 export function quadrature(m: number, rule: 'gaussLegendre' | 'trapezoid'): { nodes: Float64Array; weights: Float64Array } {
   const nodes = new Float64Array(m), weights = new Float64Array(m);
   if (rule === 'trapezoid') {
@@ -272,7 +288,7 @@ async function integratedGradients(
   const rule = options.rule ?? 'gaussLegendre';
   if (rule !== 'gaussLegendre' && rule !== 'trapezoid') throw new RangeError(`${op}: rule must be 'gaussLegendre' or 'trapezoid', got ${String(rule)}.`);
   const base = await baselineOf(model, options.baseline, n, F, op);
-  const { nodes, weights } = quadrature(steps, rule);
+  const { weights, alphas } = cachedQuadrature(steps, rule);
   const attr = new Float32Array(n * F);
   const perPass = Math.max(1, Math.floor(POINTS_PER_PASS / steps));
   const fx = new Float64Array(n), fb = new Float64Array(n);
@@ -287,7 +303,7 @@ async function integratedGradients(
     const [g, ends] = tidy(() => {
       const X = tensor(xs, [rows, 1, F]);
       const B = tensor(bs, [rows, 1, F]);
-      const alpha = tensor(Float32Array.from(nodes), [1, steps, 1]);
+      const alpha = tensor(alphas, [1, steps, 1]);
       const path = reshape(add(B, mul(alpha, sub(X, B))), [rows * steps, F]);
       const S = tensor(sel, [rows * steps, K]);
       const { value, grads } = valueAndGrad((t: Tensor) => sum(mul(f(t), S)))(path);
