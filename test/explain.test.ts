@@ -131,6 +131,50 @@ describe.each(backends.map((b) => [title(b), b] as const))('explain on %s', (_ti
     model.dispose();
   }, 300_000);
 
+  it_("output 'probability' of a model that ends in softmax, logSoftmax or sigmoid is its output (not squashed twice)", async () => {
+    const r = rng(12);
+    const xs = sd.tensor(r.array(5 * 3, -2, 2), [5, 3]);
+    const same = async (plain: sd.Sequential, ending: sd.Sequential, target: number) => {
+      for (const method of ['integratedGradients', 'gradient'] as const) {
+        const want = await sd.explain(plain, xs, { method, output: 'probability', target, steps: 16 });
+        const got = await sd.explain(ending, xs, { method, output: 'probability', target, steps: 16 });
+        // Equal but for rounding: exp(logSoftmax(z)) is another path to softmax(z) (exp is a 'transcendental'
+        // op, 4 ulp, and its derivative reads the rounded y), so 2 × 4 ulp of the largest attribution. Before
+        // the fix, the second softmax changed every value by far more (a squashed softmax is nearly flat).
+        const scale = Math.max(...want.attributions.map(Math.abs));
+        for (let i = 0; i < want.attributions.length; i++) expect(Math.abs(got.attributions[i] - want.attributions[i])).toBeLessThanOrEqual(8 * 2 ** -23 * scale);
+      }
+      plain.dispose();
+      ending.dispose();
+    };
+    // Same seeds, same weights: the ending is the only difference.
+    await same(sd.mlp([3, 5, 3], { seed: 2 }), sd.mlp([3, 5, 3], { seed: 2, outputActivation: 'softmax' }), 1);
+    await same(sd.mlp([3, 5, 3], { seed: 2 }), sd.mlp([3, 5, 3], { seed: 2, outputActivation: 'logSoftmax' }), 2);
+    await same(sd.mlp([3, 5, 1], { seed: 2 }), sd.mlp([3, 5, 1], { seed: 2, outputActivation: 'sigmoid' }), 0);
+    xs.dispose();
+  }, 300_000);
+
+  it_('permutation importance of a one-output classifier scores accuracy (class: logit > 0, or sigmoid > 0.5)', async () => {
+    const r = rng(13);
+    const n = 400, F = 3;
+    const xs = r.array(n * F, -1, 1);
+    const x = sd.tensor(xs, [n, F]), y = sd.tensor(Float32Array.from({ length: n }, (_, i) => (xs[i * F] > 0 ? 1 : 0)));
+    for (const outputActivation of ['linear', 'sigmoid'] as const) {
+      // y = [x0 > 0]: a logit of 5·x0, or its sigmoid.
+      const model = sd.sequential(outputActivation === 'linear' ? [sd.layers.linear(F, 1)] : [sd.layers.linear(F, 1, { activation: 'sigmoid' })]);
+      model.setWeights([[5, 0, 0], [0]]);
+      model.preprocessing = { task: 'classification' };
+      const perm = await sd.explain(model, x, { method: 'permutation', y, repeats: 2, seed: 1 });
+      expect(perm.permutation!.metric).toBe('accuracy');
+      expect(perm.permutation!.score).toBe(1);
+      expect(perm.attributions[0]).toBeGreaterThan(0.3); // about half the rows flip
+      expect(perm.attributions[1]).toBe(0);
+      expect(perm.attributions[2]).toBe(0);
+      model.dispose();
+    }
+    sd.dispose([x, y]);
+  }, 300_000);
+
   it_('bad input gets a clear Error naming the fix, and leaves nothing behind', async () => {
     const model = sd.mlp([3, 4, 2], { seed: 1 });
     const before = sd.memory().tensors;
