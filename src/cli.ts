@@ -1,8 +1,9 @@
-// The `simdnn` command line: `train`, `predict`, `info`. bin/simdnn.mjs calls main() from the bundle
+// The `simdnn` command line: `train`, `predict`, `explain`, `info`. bin/simdnn.mjs calls main() from the bundle
 // dist/cli.js, which imports the library from dist/index.js (one copy of the runtime, shared with
 // anyone importing 'simdnn' in the same process). main() returns the exit code rather than exiting,
 // and takes its writers as arguments, so tests run it in-process.
 import { closest } from './cli/args.js';
+import { explain, explainHelp } from './cli/explain.js';
 import { mainHelp, trainHelp, predictHelp, infoHelp } from './cli/help.js';
 import { info } from './cli/info.js';
 import { defaultIO, EXIT, oneLine, UsageError, version, type CliIO } from './cli/io.js';
@@ -14,6 +15,8 @@ export { UsageError } from './cli/io.js';
 
 const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = { train, predict, info };
 const HELP: Record<string, () => string> = { train: trainHelp, predict: predictHelp, info: infoHelp };
+COMMANDS.explain = explain;
+HELP.explain = explainHelp;
 
 /**
  * Runs the CLI on `argv` (the arguments after the program name) and resolves with the exit code:

@@ -8,6 +8,7 @@ export function mainHelp(): string {
 Usage:
   simdnn train [data.csv] [options]                 train an MLP on a CSV table
   simdnn predict model.safetensors data.csv [--out predictions.csv]
+  simdnn explain model.safetensors data.csv [--method ig|gradient|gradientXInput|permutation]
   simdnn info [--backend B] [--json]                the backend and features here
   simdnn help [command] | --help | --version
 
@@ -18,6 +19,7 @@ Examples:
   simdnn train data/iris.csv --target species --epochs 100
   simdnn train data/diabetes.csv --target progression --hidden 64,32 --out diabetes.safetensors
   simdnn predict model.safetensors new-rows.csv --out predictions.csv
+  simdnn explain model.safetensors new-rows.csv --rows 100 --out attributions.csv
 
 Exit codes: 0 done, 1 failed while running (e.g. training diverged), 2 bad usage or input.
 Run 'simdnn <command> --help' for a command's options.
@@ -60,6 +62,8 @@ Training
       --backend B         ${BACKENDS.join(' | ')} (default ${D.backend})
 Output
   -o, --out FILE          where to save the model (default ${D.out})
+      --explain           add the 10 most important features to the report: permutation importance
+                          on the test rows (the drop in accuracy or R² when a feature is shuffled)
   -q, --quiet             no progress bar or header; only the metrics and the saved path
   -h, --help              this help
 `;

@@ -11,6 +11,7 @@ import { trainHelp } from './help.js';
 import { asInput, oneLine, packageFile, UsageError, version, type CliIO } from './io.js';
 import { Progress, ReadProgress } from './progress.js';
 import { scoreModel } from './report.js';
+import { explainReport } from './explain.js';
 
 const CMD = 'simdnn train';
 
@@ -38,6 +39,7 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   out: { type: 'string', short: 'o' },
+  explain: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -238,6 +240,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       throw new Error(`scoring the model on the ${testX ? 'test set' : 'training rows'} failed (the model is saved, in ${display(out, io.cwd)}): ${oneLine(e)}`);
     }
     io.stdout(`\n${report}`);
+    if (v.explain) io.stdout(`\n${await explainReport(model, evalX, evalY, ds.columns, o.seed, testX ? `test set (${plural(rows, 'row')})` : 'training rows')}`);
     return 0;
   } finally {
     for (const t of owned.reverse()) t.dispose();
