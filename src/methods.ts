@@ -12,7 +12,7 @@ import { Tensor } from './core/tensor.js';
 import { backward, type BackwardOptions } from './autograd/graph.js';
 import { zeroGrad } from './autograd/api.js';
 import { Sequential } from './nn/model.js';
-import type { TensorLike } from './ops/creation.js';
+import type { TensorInput } from './ops/creation.js';
 import { fit, type FitOptions, type History } from './train/fit.js';
 import { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate.js';
 
@@ -79,9 +79,9 @@ P.zeroGrad = function () { zeroGrad(this); };
 declare module './nn/model.js' {
   interface Sequential {
     /** Trains the model; see fit() and FitOptions. */
-    fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
+    fit(x: TensorInput, y: TensorInput, options: FitOptions): Promise<History>;
     /** The loss (and accuracy) on labelled data; see evaluate(). */
-    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult>;
+    evaluate(x: TensorInput, y: TensorInput, options: EvaluateOptions): Promise<EvaluateResult>;
   }
 }
 Sequential.prototype.fit = function (x, y, options) {

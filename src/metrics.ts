@@ -4,10 +4,14 @@
 // arrays [[...], ...] or typed arrays. NaN in an input is an error, never a silent result.
 import { checkOptions } from './core/validate.js';
 import { Tensor } from './core/tensor.js';
+import { isShapedArray, type ShapedArray } from './ops/creation.js';
 
 type Flat = ArrayLike<number>;
-/** A Tensor, an array or typed array ([n]), or an array of rows ([n, k]). */
-export type MetricInput = Tensor | Flat | readonly (readonly number[] | Flat)[];
+/**
+ * What the metrics take, by the input rule of every data argument (TensorInput): a Tensor, an array or
+ * typed array ([n]), an array of rows ([n, k]), or a typed array with its shape ({data, shape}).
+ */
+export type MetricInput = Tensor | Flat | readonly (readonly number[] | Flat)[] | ShapedArray;
 
 interface Mat {
   v: Flat;
@@ -20,6 +24,16 @@ interface Mat {
 }
 
 function toMat(x: unknown, op: string, name: string): Mat {
+  if (isShapedArray(x)) {
+    // Checked by the same rule as tensor(data, shape), but read on the host in float64.
+    const { data, shape } = x;
+    if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 2) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new RangeError(`${op}: ${name}.shape must be [n] or [n, k], got ${JSON.stringify(shape)}.`);
+    const size = shape.reduce((a: number, b: number) => a * b, 1);
+    if (!data || typeof data.length !== 'number' || data.length !== size)
+      throw new RangeError(`${op}: ${name}.shape [${shape.join(', ')}] holds ${size} values but ${name}.data has ${data && typeof data.length === 'number' ? data.length : 'none'}.`);
+    return { v: data, rows: shape[0], cols: shape.length === 2 ? shape[1] : 1, matrix: shape.length === 2, f32: data instanceof Float32Array };
+  }
   if (x instanceof Tensor) {
     if (x.rank === 0 || x.rank > 2) throw new RangeError(`${op}: ${name} must be [n] or [n, k], got a tensor of shape [${x.shape.join(', ')}].`);
     const v = x.dataSync();
@@ -385,8 +399,11 @@ export interface ClassificationReport {
 }
 
 export interface ReportOptions extends ClassOptions {
-  /** Names of classes 0..k-1 (e.g. dataset.classes); their count sets k. */
-  classNames?: readonly string[];
+  /**
+   * Names of classes 0..k-1 (e.g. dataset.classes); their count sets k. null (a regression Dataset's
+   * classes) is the same as leaving it out: the classes are named 0..k-1.
+   */
+  classNames?: readonly string[] | null;
   /** The number of classes when classNames is not given (default: the largest class seen + 1). */
   numClasses?: number;
   /** Decimals in text (default 2). */
@@ -403,7 +420,7 @@ export function classificationReport(pred: MetricInput, labels: MetricInput, opt
   const o = checkOpts(options, ['classNames', 'numClasses', 'digits', 'threshold'], op);
   const digits = o.digits ?? 2;
   if (!Number.isInteger(digits) || digits < 0 || digits > 15) throw new RangeError(`${op}: digits must be an integer in 0..15.`);
-  let names: readonly string[] | undefined = o.classNames;
+  let names: readonly string[] | undefined = o.classNames ?? undefined;
   if (names !== undefined && (!Array.isArray(names) || !names.every((s) => typeof s === 'string')))
     throw new TypeError(`${op}: classNames must be an array of strings.`);
   const { p, t } = classPair(pred, labels, op, o.threshold);

@@ -1,4 +1,5 @@
 import { engine, type Held, type Storage } from './engine.js';
+import { formatValues, inspectAs } from './format.js';
 
 export type Shape = readonly number[];
 
@@ -114,13 +115,27 @@ export class Tensor {
     engine.untrack(this, s);
   }
 
+  /**
+   * The tensor as text: its shape, dtype and backend, then its values laid out as NumPy prints arrays
+   * (one precision for all, aligned columns; past 1000 values the first and last 3 of each axis, with
+   * '...'). `console.log(t)` shows the same in Node and Deno. On a backend that reads asynchronously
+   * (webgpu) the values are left out: `await t.data()` reads them.
+   */
   toString(): string {
-    if (this.isDisposed) return `Tensor #${this.id} [${this.shape.join(', ')}] (disposed)`;
+    const head = `shape=[${this.shape.join(', ')}], dtype=float32`;
+    if (this.isDisposed) return `Tensor(${head}, disposed)`;
     const b = this.storage!.backend;
-    const values = b.canReadSync ? Array.from(b.readSync(this.storage!.handle, Math.min(this.size, 8)), (v) => +v.toPrecision(5)) : null;
-    return `Tensor [${this.shape.join(', ')}]${values ? ` ${values.join(', ')}${this.size > 8 ? ', …' : ''}` : ''}`;
+    const grad = this.requiresGrad ? ', requiresGrad=true' : '';
+    if (!b.canReadSync) return `Tensor(${head}, backend=${b.name}${grad})\n(values on ${b.name}: read them with await t.data())`;
+    return `Tensor(${head}, backend=${b.name}${grad})\n${formatValues(b.readSync(this.storage!.handle, this.size), this.shape)}`;
+  }
+
+  /** Prints toString() to the console (as TF.js' t.print()). */
+  print(): void {
+    console.log(this.toString());
   }
 }
+inspectAs(Tensor.prototype);
 
 export function sizeOf(shape: Shape): number {
   let n = 1;

@@ -4,6 +4,7 @@
 // encoding) is in csv-read.ts and csv-stream.ts, which pages load only when they read a CSV (the 'csv'
 // part, see src/runtime/lazy.ts). The parser (Papa Parse, parseTable) stays here in the core: encodeRows takes
 // CSV text and is synchronous, so it cannot wait for a part to load.
+import type { BlobObject, UrlObject } from '../core/platform.js';
 import Papa from 'papaparse/papaparse.min.js'; // not 'papaparse': see papaparse.d.ts
 import { tensor } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
@@ -53,7 +54,7 @@ export const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n
 export type { CsvProgress } from './csv-stream.js';
 
 /** CSV text, a path or a URL (see readCsv), a File or Blob, or the file's bytes (ArrayBuffer, Uint8Array, a Node Buffer). */
-export type CsvSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type CsvSource = string | UrlObject | BlobObject | ArrayBuffer | ArrayBufferView;
 export type MissingStrategy = 'drop' | 'mean' | 'median' | 'mostFrequent' | 'error';
 export type Task = 'classification' | 'regression';
 

@@ -1,3 +1,4 @@
+import { inspectAs } from '../core/format.js';
 import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
 import { continueStream, rng, type Rng } from '../core/random.js';
@@ -67,6 +68,32 @@ export abstract class Layer {
   abstract config(): LayerConfig | CustomLayerConfig;
   dispose(): void {
     for (const p of this.params()) p.dispose();
+  }
+  /** One line, from config(): `Linear(64 → 128, relu)`, `Dropout(0.1)`, `Activation(softmax)`, or a custom layer's type and settings. */
+  toString(): string {
+    return describeLayer(this.config());
+  }
+}
+inspectAs(Layer.prototype);
+
+/** A layer's config as one line (Layer.toString). */
+function describeLayer(c: LayerConfig | CustomLayerConfig): string {
+  const alpha = (v: unknown) => (v === undefined ? '' : `, alpha=${v}`);
+  switch (c.type) {
+    case 'linear': {
+      const l = c as Extract<LayerConfig, { type: 'linear' }>;
+      return `Linear(${l.inFeatures} → ${l.outFeatures}${l.activation !== 'linear' ? `, ${l.activation}` : ''}${alpha(l.alpha)}${l.bias ? '' : ', bias=false'})`;
+    }
+    case 'activation': {
+      const l = c as Extract<LayerConfig, { type: 'activation' }>;
+      return `Activation(${l.activation}${alpha(l.alpha)})`;
+    }
+    case 'dropout':
+      return `Dropout(${(c as Extract<LayerConfig, { type: 'dropout' }>).rate})`;
+    default: {
+      const rest = Object.entries(c).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      return `${c.type}(${rest.join(', ')})`;
+    }
   }
 }
 

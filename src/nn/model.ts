@@ -1,7 +1,9 @@
 import { checkOptions } from '../core/validate.js';
 import { noGrad, zeroGrad } from '../autograd/api.js';
-import { tensor, type TensorLike } from '../ops/creation.js';
-import { argmax } from '../ops/reduce.js';
+import { release, toTensor, type TensorInput } from '../ops/creation.js';
+import { argmax, softmax } from '../ops/reduce.js';
+import { exp, sigmoid } from '../ops/unary.js';
+import { grouped, inspectAs } from '../core/format.js';
 import { reshape } from '../ops/shape.js';
 import { assertTensor, backend, fmtShape } from '../ops/util.js';
 import { tidy } from '../core/scope.js';
@@ -62,6 +64,14 @@ export class Sequential {
     // What a recorded pass depends on besides the weights' values.
     () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
   );
+  /** predictProba()'s: the same pass with the probability head after it, recorded as one program. */
+  private readonly probaPrograms = new ForwardPrograms(
+    (x) => {
+      const scaler = this.preprocessing.scaler;
+      return this.probabilities(this.forward(scaler ? scaler.transform(x) : x));
+    },
+    () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
+  );
 
   constructor(layers: Layer[], options: { seed?: number } = {}) {
     if (!Array.isArray(layers) || layers.length === 0) throw new TypeError('sequential: give a non-empty array of layers, e.g. [layers.linear(4, 8, {activation: "relu"}), layers.linear(8, 3)].');
@@ -112,28 +122,69 @@ export class Sequential {
   }
 
   /**
-   * Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients: the
-   * model's outputs as they are (logits for a model trained with a cross-entropy loss; see predictClasses).
-   * x may be a tensor, nested arrays, or a single row as a Float32Array. The forward pass of each batch size
-   * is recorded once and replayed after (nn/predict.ts).
+   * The model's raw outputs for raw features x [n, inputs] (the attached scaler is applied), without
+   * gradients: **logits** for a classifier trained with a cross-entropy loss (use predictProba() for
+   * probabilities, predictClasses() for class indices), values for a regression model. As PyTorch's
+   * `model(x)` under `torch.no_grad()`, or Keras' `model.predict(x)` on a model without a final softmax.
+   *
+   * x is any TensorInput: a tensor, nested arrays, a typed array with its shape ({data, shape}), or a
+   * single row as a Float32Array. The forward pass of each batch size is recorded once and replayed
+   * after (nn/predict.ts). The result is a new [n, outputs] tensor: dispose it.
    */
-  predict(x: Tensor | TensorLike): Tensor {
-    this.check('predict');
-    // One row of raw features, the common case of serving: no input tensor at all.
-    if (x instanceof Float32Array && x.length === this.inputSize) return this.programs.runRow(x, this.outputSize);
-    return noGrad(() =>
-      tidy(() => {
-        let t = x instanceof Tensor ? x : tensor(x as TensorLike);
-        if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
-        this.checkInput(t, 'predict');
-        if (t.shape[0] === 0) return this.forward(t);
-        return this.programs.run(t, this.outputSize);
-      }),
-    );
+  predict(x: TensorInput): Tensor {
+    return this.run(x, this.programs, 'predict');
   }
 
-  /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
-  predictClasses(x: Tensor | TensorLike): number[] {
+  /**
+   * Class probabilities for raw features x: softmax of the logits over the classes, [n, classes], each
+   * row summing to 1; for a model with one output, the sigmoid of its logit, [n, 1], the probability of
+   * class 1. A model that already ends in softmax or sigmoid is not squashed twice (logSoftmax is
+   * exponentiated). As scikit-learn's `predict_proba` (which gives binary models two columns) and Keras'
+   * `predict` on a softmax model. The head runs inside the recorded forward pass, so it costs one more
+   * kernel per call. A regression model (preprocessing.task 'regression') is an error.
+   */
+  predictProba(x: TensorInput): Tensor {
+    if (this.preprocessing.task === 'regression')
+      throw new Error("predictProba: this is a regression model (preprocessing.task is 'regression'), so its outputs are values, not classes; use predict().");
+    return this.run(x, this.probaPrograms, 'predictProba');
+  }
+
+  private run(x: TensorInput, programs: ForwardPrograms, op: string): Tensor {
+    this.check(op);
+    // One row of raw features, the common case of serving: no input tensor at all.
+    if (x instanceof Float32Array && x.length === this.inputSize) return programs.runRow(x, this.outputSize);
+    const input = toTensor(x, op, 'x');
+    try {
+      return noGrad(() =>
+        tidy(() => {
+          let t = input.t;
+          t.handle(op);
+          if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
+          this.checkInput(t, op);
+          if (t.shape[0] === 0) return programs === this.probaPrograms ? this.probabilities(this.forward(t)) : this.forward(t);
+          return programs.run(t, this.outputSize);
+        }),
+      );
+    } finally {
+      release(input);
+    }
+  }
+
+  /** The probability head for the model's outputs y (predictProba). */
+  private probabilities(y: Tensor): Tensor {
+    const last = this.layers[this.layers.length - 1];
+    const act = last instanceof ActivationLayer ? last.activation : last instanceof Linear ? last.activation : null;
+    if (this.outputSize === 1) return act === 'sigmoid' ? y : sigmoid(y);
+    if (act === 'softmax') return y;
+    if (act === 'logSoftmax') return exp(y);
+    return softmax(y, 1);
+  }
+
+  /**
+   * Class indices, one per row: the argmax of the outputs; for one output, output > 0.5 after a sigmoid
+   * or > 0 for a logit. As scikit-learn's `predict` of a classifier.
+   */
+  predictClasses(x: TensorInput): number[] {
     return tidy(() => {
       const y = this.predict(x);
       if (y.shape[1] === 1) {
@@ -187,11 +238,32 @@ export class Sequential {
     return [...lines, `total parameters: ${total}`].join('\n');
   }
 
+  /**
+   * The model as text, one layer a line, as PyTorch prints a module:
+   * `Sequential(64 → 10, 9,610 parameters)` then `(0) Linear(64 → 128, relu)`, … and what its
+   * preprocessing holds. `console.log(model)` shows the same.
+   */
+  toString(): string {
+    if (this.disposed) return 'Sequential(disposed)';
+    let count = 0;
+    for (const l of this.layers) for (const p of l.params()) count += p.size;
+    const lines = [`Sequential(${this.inputSize} → ${this.outputSize}, ${grouped(count)} parameters)`];
+    this.layers.forEach((l, i) => lines.push(`  (${i}) ${l.toString()}`));
+    const p = this.preprocessing;
+    const pre: string[] = [];
+    if (p.scaler) pre.push(`scaler ${(p.scaler as { kind?: string }).kind ?? 'custom'}`);
+    if (p.classes?.length) pre.push(`classes ${p.classes.length > 6 ? `${p.classes.slice(0, 6).join(', ')}, … (${p.classes.length})` : p.classes.join(', ')}`);
+    if (p.target) pre.push(`target ${p.target}`);
+    if (pre.length) lines.push(`  preprocessing: ${pre.join('; ')}`);
+    return lines.join('\n');
+  }
+
   /** Frees the parameters, their gradients and the recorded forward passes. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.programs.clear();
+    this.probaPrograms.clear();
     for (const l of this.layers) l.dispose();
   }
 
@@ -232,6 +304,8 @@ export interface MlpOptions {
 }
 
 const MLP_KEYS = new Set(['activation', 'outputActivation', 'dropout', 'seed', 'init', 'alpha']);
+
+inspectAs(Sequential.prototype);
 
 /** A multilayer perceptron: mlp([inputs, ...hidden, outputs], options). */
 export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {

@@ -1,3 +1,4 @@
+import type { UrlObject, WasmModule } from '../core/platform.js';
 import { checkOptions } from '../core/validate.js';
 import type { Backend, BackendName } from '../core/backend.js';
 import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from '../backend/features.js';
@@ -6,7 +7,8 @@ import { WasmBackend } from '../backend/wasm/backend.js';
 import type { WasmThreadsBackend } from '../backend/threads/backend.js';
 import { MAX_THREADS } from '../backend/threads/control.js';
 import type { WebGpuBackend } from '../backend/webgpu/backend.js';
-import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
+import type { WebGpuStart } from '../backend/webgpu/device.js';
+import type { GpuEntry } from '../backend/webgpu/entry.js';
 import type { BinaryName } from '../backend/wasm/binaries.js';
 import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
@@ -17,7 +19,7 @@ export interface InitOptions {
   /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
   relaxedSimd?: boolean;
   /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
-  module?: WebAssembly.Module;
+  module?: WasmModule;
   /** Upper bound of the wasm memory in MiB (default 4096). */
   maxMemoryMB?: number;
   /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
@@ -31,7 +33,7 @@ export interface InitOptions {
    * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
    * Needed only when a build setup moves it.
    */
-  workerUrl?: string | URL;
+  workerUrl?: string | UrlObject;
   /**
    * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
    * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
@@ -137,6 +139,13 @@ function checkInitOptions(options: InitOptions): void {
     throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
     throw new RangeError(`init: threads must be a positive integer (1..${MAX_THREADS}), got ${String(options.threads)}.`);
+  if (options.module !== undefined && !(typeof WebAssembly === 'object' && options.module instanceof WebAssembly.Module)) {
+    const got = options.module === null ? 'null' : ArrayBuffer.isView(options.module) || options.module instanceof ArrayBuffer ? 'bytes' : typeof options.module;
+    throw new TypeError(
+      `init: module must be a compiled WebAssembly.Module of simdnn's kernels, got ${got}. It is for runtimes that forbid compiling wasm at run time ` +
+        `(compile the kernel file ahead, e.g. a Cloudflare Workers .wasm import, see examples/edge); elsewhere leave it out: the kernels are inlined in the bundle.`,
+    );
+  }
   if (options.workerUrl !== undefined && typeof options.workerUrl !== 'string' && !(options.workerUrl instanceof URL))
     throw new TypeError(`init: workerUrl must be a string or a URL, got ${typeof options.workerUrl}.`);
   if (options.gpu !== undefined && (typeof options.gpu !== 'object' || options.gpu === null || typeof (options.gpu as any).requestAdapter !== 'function'))

@@ -2,7 +2,7 @@
 import type { LossName } from '../nn/losses.js';
 import { getLoss } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
-import type { TensorLike } from '../ops/creation.js';
+import type { TensorInput } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
 import { asTensor, checkData } from './data.js';
 import { CLASS_LOSSES, posInt } from './options.js';
@@ -22,7 +22,7 @@ export interface EvaluateResult {
 }
 
 /** Loss (and accuracy for classification losses) of the model on x, y, without training. */
-export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult> {
+export async function evaluate(model: Sequential, xIn: TensorInput, yIn: TensorInput, options: EvaluateOptions): Promise<EvaluateResult> {
   model.check('evaluate');
   if (!options || typeof options !== 'object') throw new TypeError("evaluate: options {loss} are required, e.g. {loss: 'mse'}.");
   getLoss(options.loss, 'evaluate');

@@ -1,11 +1,12 @@
 // fit()'s options: their types, and their checks, all made before any work is done (a typo in an option
 // must fail at once, not after an epoch). fitSettings() turns the options into the settings the loop
 // runs with, defaults applied.
+import type { AbortSignalObject } from '../core/platform.js';
 import { checkOptions } from '../core/validate.js';
 import type { LossName } from '../nn/losses.js';
 import { getLoss } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
-import type { TensorLike } from '../ops/creation.js';
+import type { TensorInput } from '../ops/creation.js';
 import { adam } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
@@ -62,7 +63,7 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Fraction of the rows held out for validation (stratified for class labels), taken before training. */
   validationSplit?: number;
-  validationData?: [Tensor | TensorLike, Tensor | TensorLike] | { x: Tensor | TensorLike; y: Tensor | TensorLike };
+  validationData?: [TensorInput, TensorInput] | { x: TensorInput; y: TensorInput };
   schedule?: Schedule;
   earlyStopping?: EarlyStopping | boolean;
   callbacks?: Callbacks;
@@ -75,7 +76,7 @@ export interface FitOptions {
   /** Give the event loop a turn at least this often, in ms (default 16), so a page stays responsive. */
   yieldEvery?: number;
   /** Stops training between batches when aborted (fit then resolves with the history so far). */
-  signal?: AbortSignal;
+  signal?: AbortSignalObject;
 }
 
 export interface History {
@@ -119,7 +120,7 @@ export interface FitSettings {
   yieldEvery: number;
   shuffle: boolean;
   verbose: boolean;
-  signal: AbortSignal | undefined;
+  signal: AbortSignalObject | undefined;
   validationSplit: number | undefined;
   validationData: FitOptions['validationData'];
   early: Early | null;
