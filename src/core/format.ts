@@ -48,7 +48,12 @@ function numberFormat(values: ArrayLike<number>): (v: number) => string {
     const s = values[i].toFixed(4).replace(/0+$/, '');
     decimals = Math.max(decimals, s.length - s.indexOf('.') - 1);
   }
-  return (v) => (Number.isFinite(v) ? v.toFixed(decimals) : special(v));
+  // "2.5" and "1. " (not "1.0"): each value's own digits, padded to the common decimals so points align.
+  return (v) => {
+    if (!Number.isFinite(v)) return special(v);
+    const full = v.toFixed(decimals);
+    return full.replace(/0+$/, '').padEnd(full.length);
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
 // (created on a parameter's first step, reused after), optional clipping by global gradient norm, and one
 // fused backend.optimStep per parameter. The update equations are torch.optim's; the `hyper` layouts are
 // the op table's (src/core/optable.ts, OPTIM), written here by name through HYPER.
+import { inspectAs } from '../core/format.js';
 import type { Backend } from '../core/backend.js';
 import { HYPER, HYPER_MAX, Optim, Reduce } from '../core/optable.js';
 import { engine } from '../core/engine.js';
@@ -74,6 +75,8 @@ export interface Optimizer<K extends OptimizerKind = OptimizerKind> {
   /** Frees the state tensors; a later step() starts fresh state, as after reset(). */
   dispose(): void;
   toJSON(): OptimizerJSON;
+  /** The kind and its options as one line, e.g. `Adam(lr=0.001, betas=[0.9, 0.999], eps=1e-8, amsgrad=false)`. */
+  toString(): string;
   /** Bytes held by the per-parameter state tensors. */
   stateBytes(): number;
 }
@@ -261,6 +264,11 @@ export class OptimizerImpl<K extends OptimizerKind> implements Optimizer<K> {
     return n * 4;
   }
 
+  /** `Adam(lr=0.001, betas=[0.9, 0.999], eps=1e-8, …)`: the kind and its options (the current lr when a schedule changed it). */
+  toString(): string {
+    return `${optionText(this.kind, { ...this.options, lr: this.lr })}${this.steps ? ` after ${this.steps} steps` : ''}`;
+  }
+
   toJSON(): OptimizerJSON {
     const options: Record<string, unknown> = { ...this.options };
     if ('betas' in options) options.betas = [...(options.betas as number[])];
@@ -277,4 +285,15 @@ function describe(v: unknown): string {
 
 export function isOptimizer(v: unknown): v is Optimizer {
   return v instanceof OptimizerImpl;
+}
+
+inspectAs(OptimizerImpl.prototype);
+
+/** `Kind(key=value, …)` for an optimizer's or a schedule's toString. */
+export function optionText(kind: string, options: Readonly<Record<string, unknown>>): string {
+  const name = kind.charAt(0).toUpperCase() + kind.slice(1);
+  const parts = Object.entries(options)
+    .filter(([, v]) => v !== undefined && typeof v !== 'function')
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`);
+  return `${name}(${parts.join(', ')})`;
 }

@@ -1,3 +1,5 @@
+import { inspectAs } from '../core/format.js';
+import { optionText } from './optimizer.js';
 import { checkOptions } from '../core/validate.js';
 // Learning-rate schedules. fit() drives every schedule through the same three calls: begin() once with
 // the shape of the run, lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
@@ -50,6 +52,8 @@ export interface Schedule {
   /** Forgets what observe() learnt (no-op for the stateless schedules). */
   reset(): void;
   toJSON(): ScheduleJSON;
+  /** The kind and its options as one line, e.g. `Cosine(tMax=40, warmup=2, …)`. */
+  toString(): string;
 }
 
 // ------------------------------------------------------------------------------------------ validation
@@ -109,7 +113,7 @@ function checkRun(op: string, run: ScheduleRun): void {
  */
 function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<string, unknown>, f: (base: number, t: number) => number, cover?: (run: ScheduleRun) => void): Schedule {
   const frozen = Object.freeze({ ...options });
-  return {
+  const sched: Schedule = {
     kind,
     unit,
     options: frozen,
@@ -124,7 +128,10 @@ function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<strin
     endEpoch() {},
     reset() {},
     toJSON: () => ({ kind, options: { ...frozen } }),
+    toString: () => optionText(kind, frozen),
   };
+  inspectAs(sched); // console.log shows toString()
+  return sched;
 }
 
 // ------------------------------------------------------------------------------------------- schedules
@@ -347,7 +354,9 @@ export function reduceOnPlateau(options?: PlateauScheduleOptions): Schedule {
       runBase = null;
     },
     toJSON: () => ({ kind: 'reduceOnPlateau', options: { ...frozen } }),
+    toString: () => optionText('reduceOnPlateau', frozen),
   };
+  inspectAs(self);
   return self;
 }
 
