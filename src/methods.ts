@@ -29,22 +29,39 @@ const binaryFns: { readonly [K in BinaryApiName]: (a: Operand, b: Operand) => Te
 
 declare module './core/tensor.js' {
   interface Tensor extends UnaryMethods, BinaryMethods {
+    /** alpha·x + beta, elementwise (affine()). */
     affine(alpha: number, beta?: number): Tensor;
+    /** alpha·x (scale()). */
     scale(alpha: number): Tensor;
+    /** The matrix product with b (matmul()). */
     matmul(b: Tensor, options?: la.MatmulOptions): Tensor;
+    /** The sum over axis (all axes by default) (sum()). */
     sum(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The mean over axis (mean()). */
     mean(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The maximum over axis (max()). */
     max(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The minimum over axis (min()). */
     min(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The index of the maximum along axis (argmax()). */
     argmax(axis?: number, keepDims?: boolean): Tensor;
+    /** The index of the minimum along axis (argmin()). */
     argmin(axis?: number, keepDims?: boolean): Tensor;
+    /** The sum of squares over axis (sumSquares()). */
     sumSquares(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** Softmax along axis (softmax()). */
     softmax(axis?: number): Tensor;
+    /** Log-softmax along axis (logSoftmax()). */
     logSoftmax(axis?: number): Tensor;
+    /** The same values in a new shape (reshape()). */
     reshape(shape: readonly number[]): Tensor;
+    /** The values as one axis (flatten()). */
     flatten(): Tensor;
+    /** The transpose of a 2-D tensor (transpose()). */
     transpose(): Tensor;
+    /** A copy (clone()). */
     clone(): Tensor;
+    /** The same values, cut from the autograd graph (detach()). */
     detach(): Tensor;
     /** Backpropagates from this single-value tensor into the .grad of every leaf that requires it. */
     backward(options?: BackwardOptions): void;

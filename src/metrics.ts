@@ -85,6 +85,7 @@ const checkOpts = checkOptions;
 
 // ---- classification ----
 
+/** Options shared by the classification metrics. */
 export interface ClassOptions {
   /**
    * The cut-off for single-column predictions ([n, 1], or [n] with values that are not all integers):
@@ -219,8 +220,11 @@ export function confusionMatrix(pred: MetricInput, labels: MetricInput, numClass
 export interface ConfusionCounts {
   /** Classes 0..numClasses-1 (default: the largest class seen + 1). */
   numClasses: number;
+  /** The true class of each cell. */
   truth: Int32Array;
+  /** The predicted class of each cell. */
   pred: Int32Array;
+  /** How many rows fall in each cell. */
   count: Int32Array;
 }
 
@@ -250,8 +254,10 @@ export function confusionCounts(pred: MetricInput, labels: MetricInput, numClass
   return { numClasses: classes, truth: Int32Array.from(truth), pred: Int32Array.from(predicted), count: Int32Array.from(count) };
 }
 
+/** How per-class scores are averaged, as scikit-learn's `average`. */
 export type Average = 'macro' | 'micro' | 'weighted' | 'binary';
 
+/** The options of precision, recall and f1. */
 export interface PRFOptions extends ClassOptions {
   /**
    * 'macro' (default): the unweighted mean over classes; 'weighted': weighted by each class's support;
@@ -375,19 +381,27 @@ export function f1(pred: MetricInput, labels: MetricInput, options?: PRFOptions)
   return prf(pred, labels, options, 'f1', 'f1');
 }
 
+/** Precision, recall and F1 of one class or one average. */
 export interface ClassScores {
+  /** Of the rows predicted as the class, the share that are it. */
   precision: number;
+  /** Of the rows of the class, the share predicted as it. */
   recall: number;
+  /** The harmonic mean of precision and recall. */
   f1: number;
   /** Rows of this class in labels (for averages: all rows). */
   support: number;
 }
 
+/** What classificationReport returns: per-class and averaged scores, the confusion matrix, and the text table. */
 export interface ClassificationReport {
   /** One entry per class 0..k-1. */
   classes: (ClassScores & { name: string })[];
+  /** The share of rows predicted right. */
   accuracy: number;
+  /** The unweighted mean over the classes. */
   macro: ClassScores;
+  /** The mean over the classes weighted by their support. */
   weighted: ClassScores;
   /**
    * The confusion matrix (rows = truth), or null past MAX_CONFUSION_CLASSES classes, where a dense
@@ -398,6 +412,7 @@ export interface ClassificationReport {
   text: string;
 }
 
+/** The options of classificationReport. */
 export interface ReportOptions extends ClassOptions {
   /**
    * Names of classes 0..k-1 (e.g. dataset.classes); their count sets k. null (a regression Dataset's
@@ -478,6 +493,7 @@ function fixed(v: number, digits: number): string {
   return plain;
 }
 
+/** The options of logLoss. */
 export interface LogLossOptions {
   /** Probabilities are clipped to [eps, 1 − eps]. 'auto' (default): float32 epsilon (2⁻²³) for Tensors and Float32Arrays, else float64's, as scikit-learn's eps='auto'. */
   eps?: number | 'auto';
@@ -567,6 +583,7 @@ export function mae(pred: MetricInput, target: MetricInput): number {
   return s / P.v.length;
 }
 
+/** The options of r2. */
 export interface R2Options {
   /** For [n, k]: 'uniform' (default) averages the R² of the outputs; 'varianceWeighted' weights them by the target's variance. */
   multioutput?: 'uniform' | 'varianceWeighted';

@@ -1,6 +1,7 @@
 import { engine, type Held, type Storage } from './engine.js';
 import { formatValues, inspectAs } from './format.js';
 
+/** A tensor's sizes along each axis. */
 export type Shape = readonly number[];
 
 /** What the core knows of an autograd node (src/autograd/graph.ts): it is let go with its tensor. */
@@ -17,8 +18,11 @@ export type NestedArray = number | NestedArray[];
  * drops when that happens, so tests and loops should dispose explicitly.
  */
 export class Tensor {
+  /** Sizes along each axis. */
   readonly shape: Shape;
+  /** The number of values (the product of the shape). */
   readonly size: number;
+  /** A number unique to this tensor in the process (shown in error messages). */
   readonly id: number;
   /** @internal */
   storage: Storage | null;
@@ -62,10 +66,12 @@ export class Tensor {
     return this.node === null;
   }
 
+  /** The number of axes. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether dispose() was called (the tensor can no longer be used). */
   get isDisposed(): boolean {
     return this.storage === null;
   }
@@ -98,6 +104,7 @@ export class Tensor {
     return nest(await this.data(), this.shape);
   }
 
+  /** The values as nested arrays, synchronously (not on webgpu). */
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape);
   }

@@ -3,6 +3,7 @@ import { fmtShape } from '../ops/util.js';
 import { Tensor } from '../core/tensor.js';
 import { checkTensor, readSync, sortLabels } from './util.js';
 
+/** What data.labelEncode returns: class indices and the class names in index order. */
 export interface LabelEncoding {
   /** The class index of each value, as floats (what the losses and metrics take). */
   indices: Float32Array;

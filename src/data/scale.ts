@@ -9,7 +9,9 @@ import type { Tensor } from '../core/tensor.js';
 import { checkOptions, readSync } from './util.js';
 import { release, toTensor, type TensorInput } from '../ops/creation.js';
 
+/** A standard scaler as JSON. */
 export interface StandardScalerJSON {
+  /** Marks a standard scaler. */
   kind: 'standard';
   /** Per-feature means. */
   mean: number[];
@@ -17,17 +19,24 @@ export interface StandardScalerJSON {
   std: number[];
 }
 
+/** A min-max scaler as JSON. */
 export interface MinMaxScalerJSON {
+  /** Marks a min-max scaler. */
   kind: 'minmax';
+  /** Each feature's minimum in the training data. */
   min: number[];
+  /** Each feature's maximum in the training data. */
   max: number[];
   /** The target interval [lo, hi]. */
   range: [number, number];
 }
 
+/** A scaler as JSON (toJSON and scalerFromJSON). */
 export type ScalerJSON = StandardScalerJSON | MinMaxScalerJSON;
 
+/** A fitted feature scaler (data.standardize, data.minMaxScale): as scikit-learn's fitted scalers. */
 export interface Scaler {
+  /** Which scaler. */
   readonly kind: 'standard' | 'minmax';
   /** The number of features it was fitted on. */
   readonly features: number;
@@ -102,6 +111,7 @@ function makeStandard(mean: Float32Array, std: Float32Array): Scaler {
   };
 }
 
+/** The options of data.minMaxScale. */
 export interface MinMaxOptions {
   /** The interval the training data is mapped onto (default [0, 1]). */
   range?: [number, number];

@@ -7,6 +7,7 @@ import { checkSeed, rng, type Rng } from '../core/random.js';
 import { apportion, groupByClass, MAX_ROWS } from '../core/stratify.js';
 import { checkOptions, checkRowsMatch, checkTensor, gatherRows, readSync, rowShape } from './util.js';
 
+/** The options of data.split. */
 export interface SplitOptions {
   /** Fraction of the rows for the test set, in (0, 1) (default 0.2). */
   test?: number;
@@ -25,14 +26,21 @@ export interface SplitOptions {
   shuffle?: boolean;
 }
 
+/** One part of a split: its rows of x and y. */
 export interface Part {
+  /** The part's features. */
   x: Tensor;
+  /** The part's targets. */
   y: Tensor;
 }
 
+/** What data.split returns. */
 export interface Split {
+  /** The rows to train on. */
   train: Part;
+  /** The rows held out for testing. */
   test: Part;
+  /** The validation rows, when options.validation was given. */
   validation?: Part;
   /** The original row numbers of each part, in the order of its rows. */
   indices: { train: Uint32Array; test: Uint32Array; validation?: Uint32Array };
@@ -206,6 +214,7 @@ function tooFew(op: string, part: string, want: number, from: string, caps: numb
   );
 }
 
+/** The options of data.batches. */
 export interface BatchOptions {
   /** Rows per batch, a positive integer. */
   batchSize: number;
@@ -217,7 +226,9 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** One mini-batch from data.batches. */
 export interface Batch {
+  /** The batch's rows of x. */
   x: Tensor;
   /** The batch's rows of y, or null when y was null. */
   y: Tensor | null;
@@ -225,6 +236,7 @@ export interface Batch {
   indices: Uint32Array;
 }
 
+/** What data.batches returns: iterate it for the batches of one pass. */
 export interface Batches extends Iterable<Batch> {
   /** The number of batches one pass yields. */
   readonly length: number;

@@ -14,6 +14,7 @@ import { downloadBytes } from './storage.js';
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
 
+/** The options of save(). */
 export interface SaveOptions {
   /**
    * 'simdnn' (default): our names (layers.{i}.weight) and layout (weight [in, out]). 'torch': a state

@@ -14,7 +14,9 @@ import { ForwardPrograms } from './predict.js';
 
 /** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
 export interface ScalerLike {
+  /** Scales raw features as the model was trained on them. */
   transform(x: Tensor): Tensor;
+  /** The scaler as JSON (saved with the model). */
   toJSON(): unknown;
 }
 
@@ -24,16 +26,25 @@ export interface ScalerLike {
  * names, and the CSV encoding that turns raw rows into features.
  */
 export interface Preprocessing {
+  /** The scaler fitted on the training features (fit, predict and evaluate apply it). */
   scaler?: ScalerLike | null;
+  /** Class names in index order. */
   classes?: string[] | null;
+  /** The feature names. */
   columns?: string[] | null;
+  /** The target column's name. */
   target?: string | null;
+  /** Classification or regression (predictProba refuses regression). */
   task?: 'classification' | 'regression' | null;
+  /** The CSV encoding of raw rows (a Dataset's encoding). */
   encoding?: unknown;
 }
 
+/** A model's topology as save() stores it. */
 export interface ModelConfig {
+  /** Each layer's config, in order. */
   layers: (LayerConfig | CustomLayerConfig)[];
+  /** The model's seed. */
   seed: number;
 }
 
@@ -48,8 +59,11 @@ function scalerId(s: ScalerLike | null | undefined): number {
 
 /** A stack of layers applied in order: the model type of simdnn. */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: Layer[];
+  /** Seed of the initial weights and of dropout. */
   readonly seed: number;
+  /** What travels with the model besides its weights (scaler, class and column names, encoding). */
   preprocessing: Preprocessing = {};
   /** Set to true (e.g. from a callback) to end fit() after the current batch. */
   stopTraining = false;
@@ -92,6 +106,7 @@ export class Sequential {
     return first.inFeatures!;
   }
 
+  /** Outputs per row (classes for a classifier). */
   get outputSize(): number {
     let n = this.inputSize;
     for (const l of this.layers) n = l.outFeatures(n);
@@ -213,10 +228,12 @@ export class Sequential {
     weights.forEach((w, i) => backend().write(params[i].handle('setWeights'), w instanceof Float32Array ? w : Float32Array.from(w)));
   }
 
+  /** Frees the parameters' gradients (before a new backward pass in a hand-written loop). */
   zeroGrad(): void {
     for (const p of this.parameters()) zeroGrad(p);
   }
 
+  /** The topology (layers and seed), as save() stores it. */
   config(): ModelConfig {
     return { layers: this.layers.map((l) => l.config()), seed: this.seed };
   }
@@ -267,6 +284,7 @@ export class Sequential {
     for (const l of this.layers) l.dispose();
   }
 
+  /** Whether dispose() was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -289,6 +307,7 @@ export class Sequential {
   }
 }
 
+/** The options of mlp(). */
 export interface MlpOptions {
   /** Hidden activation (default 'relu'). */
   activation?: Activation;
@@ -298,6 +317,7 @@ export interface MlpOptions {
   dropout?: number;
   /** Seed of the initial weights and dropout masks (default 0). */
   seed?: number;
+  /** Weight initialisation (default: 'he' for relu-like activations, 'glorot' otherwise). */
   init?: Init;
   /** Slope of leakyRelu / alpha of elu. */
   alpha?: number;

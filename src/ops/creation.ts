@@ -6,7 +6,9 @@ export type TensorLike = NestedArray | ArrayLike<number> | Float32Array | Float6
 
 /** A flat array or typed array with the shape it holds, row-major: `{data: float32Array, shape: [rows, 64]}`. */
 export interface ShapedArray {
+  /** The values, row-major. */
   data: ArrayLike<number>;
+  /** The shape they hold. */
   shape: readonly number[];
 }
 
@@ -106,6 +108,7 @@ function flatten(data: unknown, out: Float32Array, offset: number, shape: number
   return offset;
 }
 
+/** A tensor of `shape` filled with `value` (torch.full). */
 export function full(shape: readonly number[], value: number): Tensor {
   const s = checkShape(shape, 'full');
   if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}.`);
@@ -114,10 +117,12 @@ export function full(shape: readonly number[], value: number): Tensor {
   return t;
 }
 
+/** A tensor of zeros (torch.zeros). */
 export function zeros(shape: readonly number[]): Tensor {
   return full(shape, 0);
 }
 
+/** A tensor of ones (torch.ones). */
 export function ones(shape: readonly number[]): Tensor {
   return full(shape, 1);
 }

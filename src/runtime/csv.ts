@@ -34,9 +34,11 @@ export interface DatasetInfo {
   file: string;
   /** The target column. */
   target: string;
+  /** Classification or regression. */
   task: Task;
   /** Data rows and feature columns. */
   rows: number;
+  /** Feature columns. */
   features: number;
   /** One line: what the table is and where it comes from (licenses in the package's data/README.md). */
   description: string;

@@ -8,6 +8,7 @@ import type { Bytes } from '../io/safetensors.js';
 import type { IdbOptions } from '../io/storage.js';
 import { loadStorage } from './lazy.js';
 
+/** What load() reads a model from: its bytes, a Blob or File, a URL, or a file path (Node, Deno). */
 export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | BlobObject | string | UrlObject;
 
 /**

@@ -13,44 +13,63 @@ import type { BinaryName } from '../backend/wasm/binaries.js';
 import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
 
+/**
+ * The options of init(). PyTorch and Keras pick their device and thread count with `torch.device` /
+ * `torch.set_num_threads` and `tf.config`; TF.js with `tf.setBackend`.
+ */
 export interface InitOptions {
-  /** Which backend to run: 'auto' (default) picks the fastest that works here. */
+  /**
+   * Which backend to run. Default 'auto': the fastest that works here (wasm-threads, wasm, js; webgpu
+   * only with `webgpu: true`), with the reasons in info().notes. PyTorch: `torch.device`; TF.js: `tf.setBackend`.
+   */
   backend?: 'auto' | BackendName;
-  /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
+  /** Use relaxed SIMD (fused multiply-add) where the engine validates it. Default true. No PyTorch/Keras equivalent (a build choice there). */
   relaxedSimd?: boolean;
-  /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
+  /**
+   * A precompiled kernel module (a WebAssembly.Module of simdnn's kernels), for runtimes that forbid
+   * compiling wasm bytes at run time. Default: none (the kernels are inlined in the bundle). No PyTorch/Keras
+   * equivalent; TF.js: `setWasmPaths`.
+   */
   module?: WasmModule;
-  /** Upper bound of the wasm memory in MiB (default 4096). */
+  /** Upper bound of the wasm memory in MiB. Default 4096. No PyTorch/Keras equivalent (TF's `memory_limit` of a logical device is the nearest). */
   maxMemoryMB?: number;
-  /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
+  /**
+   * Warn on the console when the finalizer has to free a tensor that was never disposed. Default false.
+   * TF.js: `tf.enableDebugMode` (which checks more); no PyTorch/Keras equivalent (they are garbage-collected).
+   */
   debug?: boolean;
   /**
    * Threads that run kernels on the wasm-threads backend, the calling thread included (an integer in
-   * 1..64; default: the number of cores, at most 8).
+   * 1..64). Default: the number of cores, at most 8. PyTorch: `torch.set_num_threads`; TF: `tf.config.threading.set_intra_op_parallelism_threads`.
    */
   threads?: number;
   /**
-   * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
-   * Needed only when a build setup moves it.
+   * Where the wasm-threads worker script is. Default: `worker.js` beside the bundle (dist/worker.js).
+   * Needed only when a build setup moves it (README: Bundlers). TF.js: `setWasmPaths` for its threaded build.
    */
   workerUrl?: string | UrlObject;
   /**
    * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
-   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
+   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn). Default:
+   * navigator.gpu. No PyTorch/Keras equivalent (`torch.device('cuda')` finds its driver itself).
    */
   gpu?: GpuEntry;
   /**
-   * Whether 'auto' may pick WebGPU (default false). true: use it whenever a device starts, on a software
+   * Whether 'auto' may pick WebGPU. Default false. true: use it whenever a device starts, on a software
    * (fallback) adapter too. It is opt-in because reads are asynchronous on webgpu: `await t.data()`
-   * works, while dataSync(), predictClasses(), getWeights() and save() throw there.
+   * works, while dataSync(), predictClasses(), getWeights() and save() throw there. PyTorch: choosing
+   * `torch.device('cuda')` when available.
    */
   webgpu?: boolean;
 }
 
+/** What info() and init() return: the backend that runs, and why. */
 export interface Info {
   /** The backend that runs. */
   backend: BackendName;
+  /** Where simdnn runs. */
   runtime: RuntimeName;
+  /** What the engine offers (SIMD, relaxed SIMD, threads, WebGPU). */
   features: Features;
   /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
   binary: BinaryName | null;
@@ -291,6 +310,7 @@ export function info(): Info {
   return { ...current, features: { ...current.features }, notes };
 }
 
+/** What memory() returns. */
 export interface MemoryInfo {
   /** Tensors alive (not disposed and not yet reclaimed). */
   tensors: number;
@@ -298,9 +318,11 @@ export interface MemoryInfo {
   bytes: number;
   /** Tensors the finalizer net freed because they were dropped without dispose(). */
   reclaimed: number;
+  /** Bytes in use and reserved by the backend. */
   backend: { allocatedBytes: number; reservedBytes: number };
 }
 
+/** Live tensors and the backend's memory: what a leak check compares before and after (as tf.memory()). */
 export function memory(): MemoryInfo {
   const b = engine.backend;
   return {

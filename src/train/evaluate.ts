@@ -8,7 +8,9 @@ import { asTensor, checkData } from './data.js';
 import { CLASS_LOSSES, posInt } from './options.js';
 import { Steps } from './step.js';
 
+/** The options of evaluate(). */
 export interface EvaluateOptions {
+  /** The loss to report (as fit's). */
   loss: LossName;
   /** Rows per step (default 256). */
   batchSize?: number;
@@ -16,8 +18,11 @@ export interface EvaluateOptions {
   delta?: number;
 }
 
+/** What evaluate() returns (as Keras' model.evaluate). */
 export interface EvaluateResult {
+  /** The mean loss over the rows. */
   loss: number;
+  /** The share of rows classified right (classification losses only). */
   accuracy?: number;
 }
 
