@@ -30,6 +30,14 @@ describe.each(['js', 'wasm'] as const)('usability on %s', (name) => {
       expect(ds.classes).toEqual(['setosa', 'versicolor', 'virginica']);
       sd.dispose([ds.x, ds.y]);
       await expect(sd.data.load('iris', { url: new URL('file:///no/such/iris.csv') })).rejects.toThrow(/no\/such\/iris\.csv/);
+      // A bundler's asset URL can be a data: URL (Vite inlines small files): fetched, not read as CSV text.
+      const text = 'a,b,species\n1,2,x\n3,4,y\n';
+      const inline = await sd.data.load('iris', { url: `data:text/csv;base64,${Buffer.from(text).toString('base64')}` });
+      expect(inline.x.shape).toEqual([2, 2]);
+      sd.dispose([inline.x, inline.y]);
+      const byPath = await sd.data.load('iris', { url: new URL(sd.data.datasetUrl('iris').href).pathname });
+      expect(byPath.x.shape).toEqual([150, 4]);
+      sd.dispose([byPath.x, byPath.y]);
     });
   });
 

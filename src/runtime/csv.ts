@@ -93,7 +93,14 @@ export async function load(name: DatasetName, options?: DatasetOptions): Promise
   const { url, ...rest } = checkOptions(options, LOAD_KEYS, op);
   const info = DATASETS[name];
   const read = (source: string | UrlObject) => readCsv(source, { ...rest, target: info.target });
-  if (url !== undefined) return read(url);
+  if (url !== undefined) {
+    // A URL as a URL object, so readCsv fetches it: a bundler's asset URL may be a data: URL, whose comma
+    // would otherwise read as CSV text. A plain path stays a path (Node, Deno) or is relative to the page.
+    if (typeof url !== 'string') return read(url);
+    const page = (globalThis as { location?: { href?: string } }).location?.href;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[a-z]:[\\/]/i.test(url)) return read(new URL(url));
+    return typeof page === 'string' ? read(new URL(url, page)) : readCsv(url, { ...rest, target: info.target, from: 'path' });
+  }
   const tried: string[] = [];
   let first: unknown;
   for (const candidate of candidates(name)) {
