@@ -9,7 +9,7 @@ export type { BackendName } from './core/backend.js';
 export { Tensor } from './core/tensor.js';
 export type { Shape, NestedArray } from './core/tensor.js';
 export { tensor, zeros, ones, full, fullLike } from './ops/creation.js';
-export type { TensorLike } from './ops/creation.js';
+export type { TensorLike, TensorInput, ShapedArray } from './ops/creation.js';
 // One function per public unary op of the op table (src/core/optable.ts).
 export * from './ops/unary.js';
 export { affine, scale, add, sub, mul, div, maximum, minimum, pow, greater, greaterEqual, equal } from './ops/elementwise.js';
@@ -45,6 +45,7 @@ export type { ExplainOptions, ExplainMethod, Explanation } from './explain/expla
 export * as data from './api/data.js';
 export * as metrics from './metrics.js';
 export type { Dataset, ReadCsvOptions, CsvEncoding, CsvReport, MissingStrategy, Task, Scaler, ScalerJSON, Split, SplitOptions, Batch, BatchOptions, Rng } from './data/index.js';
+export type { DatasetName, DatasetInfo, DatasetOptions } from './runtime/csv.js';
 export type { MetricInput, PRFOptions, ClassificationReport, ReportOptions, LogLossOptions, R2Options } from './metrics.js';
 export { save, loadBytes, download } from './io/model.js';
 export { load, saveFile, saveIndexedDB, loadIndexedDB, writeFileAtomic, readFileBytes, fetchBytes, idbSave, idbLoad, idbDelete, idbList } from './runtime/files.js';

@@ -74,7 +74,7 @@ describe('simdnn: help, version, info', () => {
     for (const args of [['--help'], [], ['help']]) {
       const r = await cli(args);
       expect(r.code).toBe(0);
-      expect(r.out).toMatch(/simdnn train \[data\.csv\]/);
+      expect(r.out).toMatch(/simdnn train \[data\.csv \| digits \| iris \| diabetes\]/);
       expect(r.out).toMatch(/simdnn predict model\.safetensors data\.csv/);
     }
     const t = await cli(['help', 'train']);

@@ -6,7 +6,7 @@ export function mainHelp(): string {
   return `simdnn ${version()}: train and run neural networks on WebAssembly SIMD
 
 Usage:
-  simdnn train [data.csv] [options]                 train an MLP on a CSV table
+  simdnn train [data.csv | digits | iris | diabetes] train an MLP on a CSV table or a built-in one
   simdnn predict model.safetensors data.csv [--out predictions.csv]
   simdnn explain model.safetensors data.csv [--method ig|gradient|gradientXInput|permutation]
   simdnn info [--backend B] [--json]                the backend and features here
@@ -16,8 +16,9 @@ With no file, train uses the built-in digits dataset (1,797 8×8 handwritten dig
   simdnn train                                       ≈ 0.98 test accuracy in seconds
 
 Examples:
-  simdnn train data/iris.csv --target species --epochs 100
-  simdnn train data/diabetes.csv --target progression --hidden 64,32 --out diabetes.safetensors
+  simdnn train iris --hidden 16 --epochs 100 --lr 0.01 --out iris.safetensors
+  simdnn train diabetes --hidden 64,32 --out diabetes.safetensors
+  simdnn train my-table.csv --target price
   simdnn predict model.safetensors new-rows.csv --out predictions.csv
   simdnn explain model.safetensors new-rows.csv --rows 100 --out attributions.csv
 
@@ -27,15 +28,15 @@ Run 'simdnn <command> --help' for a command's options.
 }
 
 export function trainHelp(): string {
-  return `Usage: simdnn train [data.csv] [options]
+  return `Usage: simdnn train [data.csv | digits | iris | diabetes] [options]
 
 Reads a CSV with a header row (showing its progress), splits it (stratified for classes),
 standardizes the features, trains an MLP with a live progress bar, saves the model (weights,
 topology and preprocessing in one safetensors file), then prints test metrics. With no file: the
-built-in digits data.
+built-in digits data; 'digits', 'iris' or 'diabetes' name a table shipped with simdnn.
 
 Data
-  -t, --target COL        the column to predict (default: the last column; 'digit' for the built-in data)
+  -t, --target COL        the column to predict (default: the last column; the built-in tables know theirs)
       --features A,B,...  the feature columns (default: every other column)
       --task T            classification | regression (default: guessed from the target)
       --missing M         drop | mean | median | mostFrequent | error (default: drop rows)

@@ -51,9 +51,19 @@ const CLASS_LOSSES: readonly string[] = ['softmaxCrossEntropy', 'binaryCrossEntr
 const MISSING = ['drop', 'mean', 'median', 'mostFrequent', 'error'] as const;
 const SCALES = ['standard', 'minmax', 'none'] as const;
 
-/** The built-in dataset, shipped in the package (data/digits.csv, with its attribution in data/README.md). */
-export function builtInDataset(): string {
-  return packageFile('data/digits.csv');
+/**
+ * A dataset shipped in the package (data/<name>.csv, with its attribution in data/README.md): digits when
+ * no file is given, or the one named (`simdnn train iris`), with its target column.
+ */
+export function builtInDataset(name: sd.DatasetName = 'digits'): { file: string; target: string } {
+  const d = sd.data.DATASETS[name];
+  return { file: packageFile(d.file), target: d.target };
+}
+
+/** A positional that names a built-in dataset (and no file of that name is in the way). */
+function builtInName(arg: string | undefined, cwd: string): sd.DatasetName | null {
+  if (arg === undefined) return 'digits';
+  return Object.hasOwn(sd.data.DATASETS, arg) && !existsSync(resolve(cwd, arg)) ? (arg as sd.DatasetName) : null;
 }
 
 export async function train(argv: string[], io: CliIO): Promise<number> {
@@ -95,9 +105,11 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError(`${CMD}: --dp-delta and --dp-clip set up private training, which --dp-epsilon turns on; give --dp-epsilon too.`);
   const privacy = o.dpEpsilon === undefined ? undefined : { targetEpsilon: o.dpEpsilon, delta: o.dpDelta ?? 1e-5, maxGradNorm: o.dpClip ?? 1 };
 
-  const builtIn = positionals.length === 0;
-  const file = builtIn ? builtInDataset() : resolve(io.cwd, positionals[0]);
-  const target = str(v.target) ?? (builtIn ? 'digit' : undefined);
+  const named = builtInName(positionals[0], io.cwd);
+  const builtIn = named !== null;
+  const shipped = named ? builtInDataset(named) : null;
+  const file = shipped ? shipped.file : resolve(io.cwd, positionals[0]);
+  const target = str(v.target) ?? shipped?.target;
   if (str(v.target) === '') throw new UsageError(`${CMD}: --target needs a column name.`);
   checkFile(file, builtIn ? 'the built-in dataset' : positionals[0], builtIn);
   const out = resolve(io.cwd, o.out);

@@ -1,6 +1,7 @@
 import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
 import type { StreamState } from './random.js';
 
+/** The backends simdnn can run on (see init and info). */
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
 
 /**

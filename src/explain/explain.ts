@@ -24,8 +24,10 @@ import { reshape } from '../ops/shape.js';
 import { tidy } from '../core/scope.js';
 import { Tensor } from '../core/tensor.js';
 
+/** The attribution methods of explain(). */
 export type ExplainMethod = 'integratedGradients' | 'gradient' | 'gradientXInput' | 'permutation';
 
+/** The options of explain(). */
 export interface ExplainOptions {
   /** Default 'integratedGradients'. */
   method?: ExplainMethod;
@@ -65,10 +67,13 @@ export interface ExplainOptions {
   seed?: number;
 }
 
+/** What explain() returns: one attribution per row and feature. */
 export interface Explanation {
+  /** The method used. */
   method: ExplainMethod;
   /** Rows explained and features per row. */
   rows: number;
+  /** Features per row. */
   features: number;
   /** Feature names: the model's columns (model.preprocessing.columns), else 'x0', 'x1', …. */
   featureNames: string[];

@@ -14,6 +14,7 @@ import { downloadBytes } from './storage.js';
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
 
+/** The options of save(). */
 export interface SaveOptions {
   /**
    * 'simdnn' (default): our names (layers.{i}.weight) and layout (weight [in, out]). 'torch': a state
@@ -402,7 +403,7 @@ function readPreprocessing(raw: unknown, inputs: number, outputs: number, where:
     } catch (e) {
       throw fail(`${where}.scaler: ${(e as Error).message.replace(/^scalerFromJSON: /, '')}`);
     }
-    if (sc.features !== inputs) throw fail(`${where}.scaler has ${sc.features} features but the model takes ${inputs} inputs.`);
+    if (sc.features !== inputs) throw fail(`${where}.scaler has ${sc.features} feature${sc.features === 1 ? '' : 's'} but the model takes ${inputs} input${inputs === 1 ? '' : 's'}.`);
     // scalerFromJSON checks finiteness in float64; as float32 (what transform uses) 1e39 is Infinity.
     const p = sc.params as Record<string, Float32Array>;
     for (const [k, a] of Object.entries(p)) {

@@ -8,28 +8,38 @@
 // A model file may come from anywhere, so the reader treats it as hostile: every size and offset is
 // checked against the bytes actually present before anything is allocated from it.
 
+/** A named tensor to write with encodeSafetensors. */
 export interface SafetensorsEntry {
+  /** The tensor's name in the file. */
   name: string;
+  /** Its shape. */
   shape: number[];
+  /** Its values, row-major. */
   data: Float32Array;
 }
 
+/** A tensor read by decodeSafetensors. */
 export interface DecodedTensor {
   /** The dtype stored in the file; `data` holds the values converted to float32 whatever it was. */
   dtype: string;
+  /** Its shape. */
   shape: number[];
+  /** Its values as float32, row-major. */
   data: Float32Array;
 }
 
+/** What decodeSafetensors returns. */
 export interface DecodedSafetensors {
   /** In the file's header order. */
   tensors: Map<string, DecodedTensor>;
+  /** The file's __metadata__ (string to string). */
   metadata: Record<string, string>;
 }
 
 /** A file's bytes in any container: a Uint8Array (a Node Buffer too) or DataView at any offset, or a whole buffer. */
 export type Bytes = Uint8Array | DataView | ArrayBuffer | SharedArrayBuffer;
 
+/** The options of decodeSafetensors. */
 export interface DecodeOptions {
   /** Largest header accepted, in bytes. Default 100,000,000 (the reference implementation's limit). */
   maxHeaderBytes?: number;
@@ -39,6 +49,7 @@ export interface DecodeOptions {
   label?: string;
 }
 
+/** The options of encodeSafetensors. */
 export interface EncodeOptions {
   /** Names the operation in error messages. Default 'save'. */
   label?: string;

@@ -120,6 +120,7 @@ export function fromTorchLayout(file: ParsedSafetensors, names: ReadonlyMap<stri
   };
 }
 
+/** The options of loading a PyTorch state dict (load with a topology). */
 export interface TorchLoadOptions {
   /** The file is a PyTorch state dict of an nn.Sequential MLP (safetensors.torch.save_file). */
   from: 'torch';

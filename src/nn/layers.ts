@@ -1,3 +1,4 @@
+import { inspectAs } from '../core/format.js';
 import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
 import { continueStream, rng, type Rng } from '../core/random.js';
@@ -29,6 +30,7 @@ export interface CustomLayerConfig {
   [key: string]: unknown;
 }
 
+/** What a built-in layer's config() returns and save() stores. */
 export type LayerConfig =
   | { type: 'linear'; inFeatures: number; outFeatures: number; activation: Activation; alpha?: number; bias: boolean }
   | { type: 'activation'; activation: LayerActivation; alpha?: number }
@@ -60,13 +62,41 @@ export abstract class Layer {
   paramNames(): string[] {
     return [];
   }
+  /** The layer's output for x (through the ops, so autograd and fit's recording see it). */
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
   /** Output features for `inFeatures` input features (throws when they don't fit). */
   abstract outFeatures(inFeatures: number): number;
   /** What save() stores to rebuild the layer (a custom layer gives its own; see layers.register). */
   abstract config(): LayerConfig | CustomLayerConfig;
+  /** Frees the layer's parameters. */
   dispose(): void {
     for (const p of this.params()) p.dispose();
+  }
+  /** One line, from config(): `Linear(64 → 128, relu)`, `Dropout(0.1)`, `Activation(softmax)`, or a custom layer's type and settings. */
+  toString(): string {
+    return describeLayer(this.config());
+  }
+}
+inspectAs(Layer.prototype);
+
+/** A layer's config as one line (Layer.toString). */
+function describeLayer(c: LayerConfig | CustomLayerConfig): string {
+  const alpha = (v: unknown) => (v === undefined ? '' : `, alpha=${v}`);
+  switch (c.type) {
+    case 'linear': {
+      const l = c as Extract<LayerConfig, { type: 'linear' }>;
+      return `Linear(${l.inFeatures} → ${l.outFeatures}${l.activation !== 'linear' ? `, ${l.activation}` : ''}${alpha(l.alpha)}${l.bias ? '' : ', bias=false'})`;
+    }
+    case 'activation': {
+      const l = c as Extract<LayerConfig, { type: 'activation' }>;
+      return `Activation(${l.activation}${alpha(l.alpha)})`;
+    }
+    case 'dropout':
+      return `Dropout(${(c as Extract<LayerConfig, { type: 'dropout' }>).rate})`;
+    default: {
+      const rest = Object.entries(c).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      return `${c.type}(${rest.join(', ')})`;
+    }
   }
 }
 
@@ -83,13 +113,17 @@ function checkSize(n: unknown, op: string, name: string): number {
   return n;
 }
 
+/** The options of layers.linear (and new Linear). */
 export interface LinearOptions {
+  /** Activation fused after x·W + b (default 'linear': none). */
   activation?: Activation;
   /** Slope of leakyRelu (default 0.01) or alpha of elu (default 1). */
   alpha?: number;
+  /** Whether the layer has a bias (default true). */
   bias?: boolean;
   /** Default: 'he' for relu-like activations, 'glorot' otherwise. */
   init?: Init;
+  /** Seed of the initial weights (default 0). */
   seed?: number;
 }
 
@@ -99,10 +133,15 @@ const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
 export class Linear extends Layer {
   readonly type = 'linear';
   private readonly inFeatures_: number;
+  /** @internal */
   readonly outFeatures_: number;
+  /** The fused activation. */
   readonly activation: Activation;
+  /** Slope of leakyRelu / alpha of elu, when set. */
   readonly alpha: number | undefined;
+  /** The weights W [in, out]. */
   readonly weight: Tensor;
+  /** The bias b [out], or null without one. */
   readonly bias: Tensor | null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
@@ -153,6 +192,7 @@ export class Linear extends Layer {
   override paramNames(): string[] {
     return this.bias ? ['weight', 'bias'] : ['weight'];
   }
+  /** act(x·W + b) for x [rows, in]. */
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures)
       throw new RangeError(`linear: input ${fmtShape(x.shape)} does not fit a layer with ${this.inFeatures} inputs; give [batch, ${this.inFeatures}].`);
@@ -235,7 +275,9 @@ export function parameter(shape: readonly number[], init: Init | 'zeros' | 'ones
 /** A standalone activation (softmax and logSoftmax work along the last axis). */
 export class ActivationLayer extends Layer {
   readonly type = 'activation';
+  /** The activation applied. */
   readonly activation: LayerActivation;
+  /** Slope of leakyRelu / alpha of elu, when set. */
   readonly alpha: number | undefined;
   constructor(activation: LayerActivation, alpha?: number) {
     super();
@@ -246,6 +288,7 @@ export class ActivationLayer extends Layer {
   get code(): UnaryCode | null {
     return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : Unary[activationOp(this.activation)];
   }
+  /** The activation of x. */
   forward(x: Tensor): Tensor {
     assertTensor(x, 'activation');
     switch (this.activation) {
@@ -267,12 +310,14 @@ export class ActivationLayer extends Layer {
 /** Inverted dropout while training (identity at inference); masks are reproducible from the model's seed. */
 export class Dropout extends Layer {
   readonly type = 'dropout';
+  /** The share of values zeroed while training. */
   readonly rate: number;
   constructor(rate: number) {
     super();
     if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new RangeError(`layers.dropout: rate must be in [0, 1), got ${String(rate)}.`);
     this.rate = rate;
   }
+  /** x with dropout applied while training (scaled by 1/(1 − rate)), x itself otherwise. */
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     if (!ctx.training || this.rate === 0) return x;
     const y = dropout(x, this.rate, ctx.seed, ctx.offset);

@@ -8,6 +8,7 @@ import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { assertTensor, backend, empty, fmtShape } from './util.js';
 
+/** The options of matmul(). */
 export interface MatmulOptions {
   /** Use aᵀ: a is stored [k, m]. */
   transposeA?: boolean;

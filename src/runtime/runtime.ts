@@ -1,3 +1,4 @@
+import type { UrlObject, WasmModule } from '../core/platform.js';
 import { checkOptions } from '../core/validate.js';
 import type { Backend, BackendName } from '../core/backend.js';
 import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from '../backend/features.js';
@@ -6,49 +7,69 @@ import { WasmBackend } from '../backend/wasm/backend.js';
 import type { WasmThreadsBackend } from '../backend/threads/backend.js';
 import { MAX_THREADS } from '../backend/threads/control.js';
 import type { WebGpuBackend } from '../backend/webgpu/backend.js';
-import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
+import type { WebGpuStart } from '../backend/webgpu/device.js';
+import type { GpuEntry } from '../backend/webgpu/entry.js';
 import type { BinaryName } from '../backend/wasm/binaries.js';
 import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
 
+/**
+ * The options of init(). PyTorch and Keras pick their device and thread count with `torch.device` /
+ * `torch.set_num_threads` and `tf.config`; TF.js with `tf.setBackend`.
+ */
 export interface InitOptions {
-  /** Which backend to run: 'auto' (default) picks the fastest that works here. */
+  /**
+   * Which backend to run. Default 'auto': the fastest that works here (wasm-threads, wasm, js; webgpu
+   * only with `webgpu: true`), with the reasons in info().notes. PyTorch: `torch.device`; TF.js: `tf.setBackend`.
+   */
   backend?: 'auto' | BackendName;
-  /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
+  /** Use relaxed SIMD (fused multiply-add) where the engine validates it. Default true. No PyTorch/Keras equivalent (a build choice there). */
   relaxedSimd?: boolean;
-  /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
-  module?: WebAssembly.Module;
-  /** Upper bound of the wasm memory in MiB (default 4096). */
+  /**
+   * A precompiled kernel module (a WebAssembly.Module of simdnn's kernels), for runtimes that forbid
+   * compiling wasm bytes at run time. Default: none (the kernels are inlined in the bundle). No PyTorch/Keras
+   * equivalent; TF.js: `setWasmPaths`.
+   */
+  module?: WasmModule;
+  /** Upper bound of the wasm memory in MiB. Default 4096. No PyTorch/Keras equivalent (TF's `memory_limit` of a logical device is the nearest). */
   maxMemoryMB?: number;
-  /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
+  /**
+   * Warn on the console when the finalizer has to free a tensor that was never disposed. Default false.
+   * TF.js: `tf.enableDebugMode` (which checks more); no PyTorch/Keras equivalent (they are garbage-collected).
+   */
   debug?: boolean;
   /**
    * Threads that run kernels on the wasm-threads backend, the calling thread included (an integer in
-   * 1..64; default: the number of cores, at most 8).
+   * 1..64). Default: the number of cores, at most 8. PyTorch: `torch.set_num_threads`; TF: `tf.config.threading.set_intra_op_parallelism_threads`.
    */
   threads?: number;
   /**
-   * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
-   * Needed only when a build setup moves it.
+   * Where the wasm-threads worker script is. Default: `worker.js` beside the bundle (dist/worker.js).
+   * Needed only when a build setup moves it (README: Bundlers). TF.js: `setWasmPaths` for its threaded build.
    */
-  workerUrl?: string | URL;
+  workerUrl?: string | UrlObject;
   /**
    * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
-   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
+   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn). Default:
+   * navigator.gpu. No PyTorch/Keras equivalent (`torch.device('cuda')` finds its driver itself).
    */
   gpu?: GpuEntry;
   /**
-   * Whether 'auto' may pick WebGPU (default false). true: use it whenever a device starts, on a software
+   * Whether 'auto' may pick WebGPU. Default false. true: use it whenever a device starts, on a software
    * (fallback) adapter too. It is opt-in because reads are asynchronous on webgpu: `await t.data()`
-   * works, while dataSync(), predictClasses(), getWeights() and save() throw there.
+   * works, while dataSync(), predictClasses(), getWeights() and save() throw there. PyTorch: choosing
+   * `torch.device('cuda')` when available.
    */
   webgpu?: boolean;
 }
 
+/** What info() and init() return: the backend that runs, and why. */
 export interface Info {
   /** The backend that runs. */
   backend: BackendName;
+  /** Where simdnn runs. */
   runtime: RuntimeName;
+  /** What the engine offers (SIMD, relaxed SIMD, threads, WebGPU). */
   features: Features;
   /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
   binary: BinaryName | null;
@@ -137,6 +158,13 @@ function checkInitOptions(options: InitOptions): void {
     throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
     throw new RangeError(`init: threads must be a positive integer (1..${MAX_THREADS}), got ${String(options.threads)}.`);
+  if (options.module !== undefined && !(typeof WebAssembly === 'object' && options.module instanceof WebAssembly.Module)) {
+    const got = options.module === null ? 'null' : ArrayBuffer.isView(options.module) || options.module instanceof ArrayBuffer ? 'bytes' : typeof options.module;
+    throw new TypeError(
+      `init: module must be a compiled WebAssembly.Module of simdnn's kernels, got ${got}. It is for runtimes that forbid compiling wasm at run time ` +
+        `(compile the kernel file ahead, e.g. a Cloudflare Workers .wasm import, see examples/edge); elsewhere leave it out: the kernels are inlined in the bundle.`,
+    );
+  }
   if (options.workerUrl !== undefined && typeof options.workerUrl !== 'string' && !(options.workerUrl instanceof URL))
     throw new TypeError(`init: workerUrl must be a string or a URL, got ${typeof options.workerUrl}.`);
   if (options.gpu !== undefined && (typeof options.gpu !== 'object' || options.gpu === null || typeof (options.gpu as any).requestAdapter !== 'function'))
@@ -282,6 +310,7 @@ export function info(): Info {
   return { ...current, features: { ...current.features }, notes };
 }
 
+/** What memory() returns. */
 export interface MemoryInfo {
   /** Tensors alive (not disposed and not yet reclaimed). */
   tensors: number;
@@ -289,9 +318,11 @@ export interface MemoryInfo {
   bytes: number;
   /** Tensors the finalizer net freed because they were dropped without dispose(). */
   reclaimed: number;
+  /** Bytes in use and reserved by the backend. */
   backend: { allocatedBytes: number; reservedBytes: number };
 }
 
+/** Live tensors and the backend's memory: what a leak check compares before and after (as tf.memory()). */
 export function memory(): MemoryInfo {
   const b = engine.backend;
   return {

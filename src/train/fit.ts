@@ -4,7 +4,7 @@
 import { rng } from '../core/random.js';
 import { engine } from '../core/engine.js';
 import type { Sequential } from '../nn/model.js';
-import type { TensorLike } from '../ops/creation.js';
+import type { TensorInput } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
 import { fitData, type FitData } from './data.js';
 import { EarlyStopper } from './early.js';
@@ -36,7 +36,7 @@ const training = new WeakSet<object>();
  * completed step and leave training as it would have been. Disposing the model during fit() stops it
  * with an error saying so.
  */
-export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: FitOptions): Promise<History> {
+export async function fit(model: Sequential, xIn: TensorInput, yIn: TensorInput, options: FitOptions): Promise<History> {
   model.check('fit');
   if (model.layers.some((l) => training.has(l))) throw new Error('fit: fit is already running on this model; await the first fit() or train a copy (load(save(model))).');
   for (const l of model.layers) training.add(l);
@@ -73,7 +73,7 @@ class Run {
     this.classify = CLASS_LOSSES.includes(s.loss);
   }
 
-  async go(xIn: Tensor | TensorLike, yIn: Tensor | TensorLike): Promise<History> {
+  async go(xIn: TensorInput, yIn: TensorInput): Promise<History> {
     try {
       const d = await fitData(this.model, xIn, yIn, this.s, this.owned, this.settle);
       return await this.loop(d);

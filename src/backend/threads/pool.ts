@@ -98,7 +98,9 @@ function resolveUrl(url: string | URL | undefined): { url: string | URL | undefi
 }
 
 /** The fix, for every message about a worker script that did not start. */
-const FIX = "pass init({ workerUrl }) the URL of simdnn's worker script (dist/worker.js in the package, exported as 'simdnn/worker')";
+const FIX =
+  "copy simdnn's worker script (node_modules/simdnn/dist/worker.js, exported as 'simdnn/worker') beside your bundle, or pass its URL as " +
+  'init({ workerUrl }); bundlers that follow new URL(..., import.meta.url) (Vite, webpack 5) copy it themselves, esbuild does not (README: Bundlers)';
 
 interface Spawned {
   worker: PoolWorker;
@@ -142,7 +144,7 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
     const w = browserWorker(where.url);
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault?.();
-      die(`worker ${setup.id} failed: ${e.message || 'could not load the worker script (see the console)'}`);
+      die(`worker ${setup.id} failed: ${e.message || `could not load the worker script ${where.href}`}; ${FIX}`);
     });
     w.addEventListener('messageerror', () => die(`worker ${setup.id}: a message could not be deserialised`));
     endpoint = w as unknown as Comlink.Endpoint;
