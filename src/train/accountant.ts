@@ -136,6 +136,7 @@ export function epsilonOf(q: number, sigma: number, steps: number, delta: number
   return best;
 }
 
+/** What privacy.epsilon needs to know of a training run. */
 export interface AccountingOptions {
   /** Rows of the training set. */
   n: number;
@@ -143,8 +144,9 @@ export interface AccountingOptions {
   batchSize: number;
   /** σ: the noise's standard deviation over the clipping norm. */
   noiseMultiplier: number;
-  /** Training length in epochs (steps = epochs · n / batchSize); or give steps. */
+  /** Training length in epochs (steps = ⌈epochs · n / batchSize⌉); give this or steps. */
   epochs?: number;
+  /** Training length in steps (batches); give this or epochs. */
   steps?: number;
   /** δ of (ε, δ)-DP: the chance the guarantee fails; take it well below 1/n (1e-5 is customary). */
   delta: number;
