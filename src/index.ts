@@ -37,6 +37,8 @@ export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, EarlyStoppin
 export type { EvaluateOptions, EvaluateResult } from './train/evaluate.js';
 export * from './optim/index.js';
 export { explain, quadrature } from './explain/explain.js';
+export * as privacy from './api/privacy.js';
+export type { PrivacyOptions } from './train/privacy.js';
 export type { ExplainOptions, ExplainMethod, Explanation } from './explain/explain.js';
 
 // Data, metrics, saving and loading.

@@ -438,6 +438,35 @@ describe.each(list.map((c) => [c.name, c] as const))('%s conforms to the js orac
     await s.done();
   });
 
+  it('addNormal adds the counter-based Gaussian stream of the oracle (Box–Muller in float32: within 2e-6·(1 + |z|)), tiled or not', async () => {
+    const s = session();
+    for (const n of [1, 3, 4, 5, 16, 17, 1000, 4099]) for (const [seed, offset, std] of [[0, 0, 1], [7, 12345, 0.5], [0xdeadbeef, 0xfffffff0, 3]]) {
+      const y0 = rng(n + seed).array(n);
+      const want = oracle(n, (be, o) => {
+        be.write(o, y0);
+        be.addNormal(n, o, std, seed, offset);
+      });
+      const h = s.put(y0);
+      b.addNormal(n, h, std, seed, offset);
+      // z = √(−2 ln u1)·cos(2πt), |z| ≤ 6.8: float32 log, sqrt and the cos polynomial leave a few 1e-7·(1 + |z|).
+      // WGSL's log is only promised to 2^-21 absolute near u1 = 1, where √ amplifies it by 1/√(−2 ln u1) ≤ 1/|z|:
+      // hence the second term, which matters only where |z| is small.
+      const tol = (i: number) => {
+        const z = Math.abs((want[i] - y0[i]) / std);
+        return std * (2e-6 * (1 + z) + 2 ** -20 / Math.max(z, 2 ** -10)) + 2e-7 * Math.abs(y0[i]);
+      };
+      s.check(`addNormal n=${n} seed=${seed} offset=${offset}`, h, n, want, tol, false);
+    }
+    // Slices of one stream: two calls at offsets o and o + k draw what one call draws.
+    const whole = s.put(new Float32Array(100)), a = s.put(new Float32Array(37)), c = s.put(new Float32Array(63));
+    b.addNormal(100, whole, 1, 5, 1000);
+    b.addNormal(37, a, 1, 5, 1000);
+    b.addNormal(63, c, 1, 5, 1037);
+    const [w, x1, x2] = await Promise.all([s.read(whole, 100, false), s.read(a, 37, false), s.read(c, 63, false)]);
+    expect(Array.from(w)).toEqual([...x1, ...x2]);
+    await s.done();
+  });
+
   // ---------------------------------------------------------------------------------------------- optimizers
   describe('optimizer kinds of the table', () => {
     const l1 = 0.003, gs = 0.7;

@@ -57,6 +57,9 @@ Training
       --loss L            softmaxCrossEntropy | binaryCrossEntropy | mse | mae | huber
                           (default: softmaxCrossEntropy for classes, mse for numbers)
       --patience N        stop when the validation loss has not improved for N epochs; keep the best
+      --dp-epsilon E      train with differential privacy (DP-SGD), spending at most ε = E
+      --dp-delta D        δ of the privacy guarantee (default 1e-5; must be below 1/rows)
+      --dp-clip C         clip each sample's gradient to norm C (default 1)
       --backend B         ${BACKENDS.join(' | ')} (default ${D.backend})
 Output
   -o, --out FILE          where to save the model (default ${D.out})

@@ -30,6 +30,9 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   'weight-decay': { type: 'string' },
   loss: { type: 'string' },
   patience: { type: 'string' },
+  'dp-epsilon': { type: 'string' },
+  'dp-delta': { type: 'string' },
+  'dp-clip': { type: 'string' },
   scale: { type: 'string' },
   val: { type: 'string' },
   test: { type: 'string' },
@@ -89,11 +92,18 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     scale: choice(CMD, 'scale', str(v.scale), 'standard', SCALES),
     patience: v.patience === undefined ? undefined : int(CMD, 'patience', str(v.patience), 5, 1),
     features: nameList(str(v.features)),
+    // Private training: the ε to spend, δ and the clipping norm (see the README's section on privacy).
+    dpEpsilon: v['dp-epsilon'] === undefined ? undefined : real(CMD, 'dp-epsilon', str(v['dp-epsilon']), 3, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: 'a positive number (the ε to spend)' }),
+    dpDelta: v['dp-delta'] === undefined ? undefined : real(CMD, 'dp-delta', str(v['dp-delta']), 1e-5, { lo: 0, hi: 1, openLo: true, openHi: true, what: 'a number in (0, 1), below 1/rows' }),
+    dpClip: v['dp-clip'] === undefined ? undefined : real(CMD, 'dp-clip', str(v['dp-clip']), 1, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: 'a positive number (the per-sample gradient norm)' }),
     out: str(v.out) ?? DEFAULTS.out,
     quiet: !!v.quiet,
   };
   if (o.patience !== undefined && o.val === 0) throw new UsageError(`${CMD}: --patience (early stopping) watches the validation loss; give --val > 0.`);
   if (o.features && o.features.length === 0) throw new UsageError(`${CMD}: --features needs at least one column name.`);
+  if (o.dpEpsilon === undefined && (o.dpDelta !== undefined || o.dpClip !== undefined))
+    throw new UsageError(`${CMD}: --dp-delta and --dp-clip set up private training, which --dp-epsilon turns on; give --dp-epsilon too.`);
+  const privacy = o.dpEpsilon === undefined ? undefined : { targetEpsilon: o.dpEpsilon, delta: o.dpDelta ?? 1e-5, maxGradNorm: o.dpClip ?? 1 };
 
   const named = builtInName(positionals[0], io.cwd);
   const builtIn = named !== null;
@@ -209,6 +219,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       seed: o.seed,
       ...(o.val > 0 ? { validationSplit: o.val } : {}),
       ...(o.patience ? { earlyStopping: { patience: o.patience, restoreBest: true } } : {}),
+      ...(privacy ? { privacy } : {}),
       callbacks: progress.callbacks(),
     });
     if (task === 'regression') unscaleOutput(model, yMean, yStd);
@@ -218,6 +229,13 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       `\ntraining ${plural(done, 'epoch')}${stopped}, ${plural(history.steps, 'step')} in ${seconds(history.ms)} · ` +
         `${rate(progress.samplesPerSecond)} samples/s on ${describeBackend(info)}\n`,
     );
+    if (privacy) {
+      const sigma = sd.privacy.noiseFor({ targetEpsilon: privacy.targetEpsilon, delta: privacy.delta, n: nTrain - nVal, batchSize: o.batchSize, steps: o.epochs * Math.ceil((nTrain - nVal) / o.batchSize) });
+      io.stdout(
+        `privacy  (ε = ${history.epsilon.at(-1)!.toFixed(2)}, δ = ${privacy.delta < 1e-3 ? privacy.delta.toExponential() : privacy.delta})-differentially private: DP-SGD, per-sample gradients clipped to ${privacy.maxGradNorm}, ` +
+          `noise σ = ${sigma.toFixed(3)}, Poisson-sampled batches of ${o.batchSize} expected rows (target ε ${privacy.targetEpsilon})\n`,
+      );
+    }
 
     // ---- save, then evaluate ----
     await sd.saveFile(model, out);

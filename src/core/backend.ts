@@ -101,6 +101,12 @@ export interface Backend {
    */
   dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void;
   /**
+   * y[i] += std·z(offset + i), z the counter-based Gaussian stream of `seed` (src/backend/math.ts,
+   * normalAt: Box–Muller from hashes of the counter). Pure in the same sense as dropout: the same seed and
+   * counters give the same noise, so replays and tiles draw exactly what one call would.
+   */
+  addNormal(n: number, y: Handle, std: number, seed: number, offset: number): void;
+  /**
    * One fused optimizer update of n parameters from their gradient. s1/s2 are the optimizer's state
    * buffers (null when the kind needs fewer); `hyper` holds the kind's named scalars (the op table's OPTIM and HYPER,
    * src/core/optable.ts).

@@ -11,6 +11,7 @@ import { EarlyStopper } from './early.js';
 import { constantLoss, DivergenceGuard } from './guard.js';
 import { CLASS_LOSSES, fitSettings, type EpochLogs, type FitOptions, type FitSettings, type History } from './options.js';
 import { Steps } from './step.js';
+import { bucket, checkPrivacy, noiseSeed, poissonRows, spent, type Privacy } from './privacy.js';
 
 export type { BatchLogs, Callbacks, EarlyStopping, EpochLogs, FitOptions, History } from './options.js';
 export { BLOW_UP } from './guard.js';
@@ -58,11 +59,12 @@ class Run {
   private readonly owned: Tensor[] = [];
   private steps: Steps | null = null;
   private guard: DivergenceGuard | null = null;
-  private readonly history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
+  private readonly history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epsilon: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
   /** Where training is, for the message when the model is disposed under it (numbers: a string per batch would cost). */
   private readonly at = { epoch: 0, batch: 0, phase: 'start' as Phase };
   private readonly classify: boolean;
   private readonly syncReads = engine.requireBackend().canReadSync;
+  private privacy: Privacy | null = null;
 
   constructor(
     private readonly model: Sequential,
@@ -107,7 +109,18 @@ class Run {
     const { optimizer, callbacks: cb, schedule, batchSize, epochs } = s;
     const n = d.trainRows.length;
     const stepOptions = { loss: s.loss, delta: s.delta, inFeatures: model.inputSize, targetCols: d.targetCols };
-    const steps = (this.steps = new Steps(model.layers, { ...stepOptions, maxRows: Math.min(batchSize, Math.max(n, d.valRows?.length ?? 0)) }));
+    // Private training: checked against the training rows before anything is trained.
+    const privacy = s.privacy === undefined ? null : checkPrivacy(s.privacy, n, batchSize, epochs);
+    this.privacy = privacy;
+    const poisson = privacy?.sampling === 'poisson';
+    // Poisson batches vary around batchSize: buffers for 6 standard deviations above it (a larger batch,
+    // rarer than 1e-9, grows them), in buckets of 16 rows (privacy.ts).
+    const maxRows = poisson ? Math.min(bucket(n), bucket(batchSize + Math.ceil(6 * Math.sqrt(batchSize)))) : Math.min(batchSize, n);
+    const steps = (this.steps = new Steps(model.layers, {
+      ...stepOptions,
+      maxRows: Math.max(maxRows, Math.min(batchSize, d.valRows?.length ?? 0)),
+      ...(privacy ? { privacy: { ...privacy, expected: batchSize, seed: noiseSeed(s.seed) } } : {}),
+    }));
     steps.setDropoutSeed(s.seed);
     const params = steps.params;
     // The blow-up test's probe measures weights over the training rows with steps of its own (the
@@ -128,6 +141,7 @@ class Run {
     await this.settle(schedule?.begin({ epochs, stepsPerEpoch, baseLr }));
     const shuffler = rng(s.seed);
     const batchRows = new Float32Array(Math.min(batchSize, n)); // a batchSize above the row count is one batch
+    const sampled = { rows: new Float32Array(maxRows) };
     const t0 = performance.now();
     let lastYield = t0;
     model.stopTraining = false;
@@ -138,17 +152,26 @@ class Run {
       at.epoch = epoch;
       at.phase = 'epoch';
       await this.settle(cb.onEpochBegin?.(epoch));
-      const order = s.shuffle ? shuffler.shuffleInPlace(d.trainRows.slice()) : d.trainRows;
+      const order = s.shuffle && !poisson ? shuffler.shuffleInPlace(d.trainRows.slice()) : d.trainRows;
       let seen = 0, lr = optimizer.lr, epochSum = 0;
       steps.resetTotals();
       for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
-        const rows = Math.min(batchSize, n - start);
-        const idx = batchRows.subarray(0, rows);
-        idx.set(order.subarray(start, start + rows));
+        let rows = Math.min(batchSize, n - start);
         lr = schedule ? schedule.lr(baseLr, { epoch, step: history.steps }) : optimizer.lr;
         optimizer.lr = lr;
-        steps.gather(d.x, d.y, idx);
-        steps.computeGradients(rows);
+        if (poisson) {
+          // Each training row joins this step's batch with probability batchSize / n.
+          rows = poissonRows(shuffler, n, batchSize / n, sampled);
+          const picked = sampled.rows.subarray(0, rows);
+          for (let i = 0; i < rows; i++) picked[i] = d.trainRows[picked[i]];
+          steps.gatherPadded(d.x, d.y, picked, bucket(rows));
+          steps.computeGradients(bucket(rows));
+        } else {
+          const idx = batchRows.subarray(0, rows);
+          idx.set(order.subarray(start, start + rows));
+          steps.gather(d.x, d.y, idx);
+          steps.computeGradients(rows);
+        }
         // Backends that read synchronously check every batch; the others once per epoch (recordEpoch).
         const batchLoss = this.syncReads ? steps.lastLoss() : NaN;
         if (this.syncReads) {
@@ -213,6 +236,10 @@ class Run {
     const logs: EpochLogs = { epoch, loss: lossMean, lr, ms: 0 };
     history.loss.push(lossMean);
     history.lr.push(lr);
+    if (this.privacy) {
+      logs.epsilon = spent(this.privacy, history.steps);
+      history.epsilon.push(logs.epsilon);
+    }
     if (this.classify) {
       logs.accuracy = acc;
       history.accuracy.push(acc);
@@ -254,5 +281,6 @@ function formatEpoch(l: EpochLogs, epochs: number): string {
   if (l.accuracy !== undefined) s += `  acc ${l.accuracy.toFixed(4)}`;
   if (l.valLoss !== undefined) s += `  val_loss ${l.valLoss.toFixed(4)}`;
   if (l.valAccuracy !== undefined) s += `  val_acc ${l.valAccuracy.toFixed(4)}`;
+  if (l.epsilon !== undefined) s += `  ε ${l.epsilon.toFixed(2)}`;
   return `${s}  lr ${l.lr.toPrecision(3)}  ${l.ms.toFixed(0)} ms`;
 }

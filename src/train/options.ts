@@ -10,6 +10,7 @@ import type { TensorInput } from '../ops/creation.js';
 import { adam } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
+import type { PrivacyOptions } from './privacy.js';
 import type { Tensor } from '../core/tensor.js';
 
 /** What fit() reports after each epoch (onEpochEnd, verbose lines, History.epochs). As Keras' `logs` dict. */
@@ -26,6 +27,8 @@ export interface EpochLogs {
   valAccuracy?: number;
   /** The learning rate at the epoch's end. */
   lr: number;
+  /** Private training: the ε spent so far. */
+  epsilon?: number;
   /** Wall time of the epoch in ms. */
   ms: number;
 }
@@ -120,6 +123,13 @@ export interface FitOptions {
    * none. No PyTorch/Keras equivalent (Keras: `model.stop_training = True`, here `model.stopTraining`).
    */
   signal?: AbortSignalObject;
+  /**
+   * Differentially private training (DP-SGD): per-sample gradients clipped to maxGradNorm, Gaussian noise
+   * of noiseMultiplier·maxGradNorm, Poisson-sampled batches of expected size batchSize; the ε spent is in
+   * the history after every epoch. See PrivacyOptions and the README's section on privacy. Default: off.
+   * PyTorch: Opacus `PrivacyEngine.make_private`; Keras: TensorFlow Privacy's `DPKerasSGDOptimizer`.
+   */
+  privacy?: PrivacyOptions;
 }
 
 /** What fit() resolves with: one entry per epoch trained, as Keras' `History.history`. */
@@ -136,6 +146,8 @@ export interface History {
   lr: number[];
   /** Every epoch's logs. */
   epochs: EpochLogs[];
+  /** Private training: the ε spent by the end of each epoch (δ as in the privacy option). */
+  epsilon: number[];
   /** Batches trained. */
   steps: number;
   /** Whether early stopping, a callback, stopTraining or the signal ended training before the last epoch. */
@@ -149,7 +161,7 @@ export interface History {
 /** The losses that have an accuracy. */
 export const CLASS_LOSSES: readonly LossName[] = ['softmaxCrossEntropy', 'binaryCrossEntropy'];
 
-const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal'];
+const FIT_KEYS = ['loss', 'optimizer', 'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'schedule', 'earlyStopping', 'callbacks', 'seed', 'verbose', 'delta', 'yieldEvery', 'signal', 'privacy'];
 const EARLY_KEYS = ['patience', 'restoreBest', 'monitor', 'minDelta'];
 const MONITORS = ['loss', 'valLoss', 'accuracy', 'valAccuracy'] as const;
 export type Monitor = (typeof MONITORS)[number];
@@ -181,6 +193,8 @@ export interface FitSettings {
   optimizer: Optimizer;
   /** An optimizer fit() creates is fit()'s to free; one passed in keeps its state for the next fit(). */
   ownOptimizer: boolean;
+  /** The privacy option as given (checked against the data in fit, see privacy.ts), or undefined. */
+  privacy: PrivacyOptions | undefined;
 }
 
 export function posInt(v: unknown, name: string, def: number, op = 'fit'): number {
@@ -223,6 +237,7 @@ export function fitSettings(model: Sequential, options: FitOptions): FitSettings
     schedule: options.schedule ?? null,
     optimizer: options.optimizer ?? adam({ lr: 1e-3 }),
     ownOptimizer,
+    privacy: options.privacy,
   };
 }
 

@@ -1,6 +1,6 @@
 import { checkCode, LabelMode, Reduce } from '../../core/optable.js';
 import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
-import { BINARY_REF_BY_CODE, dropoutKeep, UNARY_REF_BY_CODE } from '../math.js';
+import { BINARY_REF_BY_CODE, dropoutKeep, hash32, normalAt, UNARY_REF_BY_CODE } from '../math.js';
 import { optimStepRef } from './optim.js';
 
 type H = Float32Array;
@@ -187,6 +187,10 @@ export class JsBackend implements Backend {
       ms[i] = dropoutKeep(seed, offset, i, keep) ? scale : 0;
       ys[i] = xs[i] * ms[i];
     }
+  }
+  addNormal(n: number, y: unknown, std: number, seed: number, offset: number): void {
+    const ys = y as H, key = hash32(seed >>> 0);
+    for (let i = 0; i < n; i++) ys[i] += std * normalAt(key, (offset + i) >>> 0);
   }
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
     checkCode('optimizer', kind);

@@ -402,6 +402,9 @@ function tiledKernels(d: Dispatcher): KernelExports {
   k.f32_dropout = chunked('f32_dropout', 0, [1, 2, 3], mem, (row, o, i0) => {
     row[o + 6] = (row[o + 6] + i0) | 0; // the mask of element i hashes (seed, offset + i)
   });
+  k.f32_add_normal = chunked('f32_add_normal', 0, [1], () => gr.math, (row, o, i0) => {
+    row[o + 4] = (row[o + 4] + i0) | 0; // the noise of element i hashes (seed, offset + i)
+  });
   k.f32_sgd_step = chunked('f32_sgd_step', 0, [1, 2, 3], optim);
   k.f32_adam_step = chunked('f32_adam_step', 0, [1, 2, 3, 4, 5], optim);
   k.f32_rmsprop_step = chunked('f32_rmsprop_step', 0, [1, 2, 3, 4, 5], optim);

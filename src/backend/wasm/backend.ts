@@ -233,6 +233,9 @@ export class WasmBackend implements Backend {
   dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
     if (n > 0) this.k.f32_dropout(n, x as number, y as number, mask as number, keep, seed | 0, offset | 0);
   }
+  addNormal(n: number, y: unknown, std: number, seed: number, offset: number): void {
+    if (n > 0) this.k.f32_add_normal(n, y as number, std, seed | 0, offset | 0);
+  }
   /**
    * `hyper` is read by name (the op table's HYPER layouts); the kernels take the same scalars as arguments
    * in the table's order. Packed state (s2) is split here into pointers.
