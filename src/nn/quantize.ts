@@ -477,6 +477,7 @@ export function checkQLinearConfig(c: unknown): QLinearConfig {
   };
   const inFeatures = size('inFeatures'), outFeatures = size('outFeatures');
   if (inFeatures > MAX_QK) throw new RangeError(`inFeatures ${inFeatures} is above the ${MAX_QK} an int8 layer takes.`);
+  if (inFeatures * outFeatures > 2 ** 30) throw new RangeError(`a ${inFeatures}×${outFeatures} layer has more than the 2^30 weights a layer may have.`);
   if (typeof o.activation !== 'string' || !ACTIVATION_NAMES.includes(o.activation)) throw new TypeError(`activation must be one of ${ACTIVATION_NAMES.join(', ')}, got ${show(o.activation)}.`);
   if (o.alpha !== undefined && (typeof o.alpha !== 'number' || !Number.isFinite(o.alpha))) throw new TypeError(`alpha must be a finite number, got ${show(o.alpha)}.`);
   if (typeof o.bias !== 'boolean') throw new TypeError(`bias must be true or false, got ${show(o.bias)}.`);

@@ -12,6 +12,7 @@ export const MAX_QK = 65536;
 /** Largest |float bias / scale| kept as an int32 bias; beyond it the bias is clamped (it would swamp any product anyway). */
 export const MAX_QBIAS = 2 ** 30;
 
+/** x rounded up to a multiple of 4 (x < 2^31: the kernels' sizes are i32). */
 export const roundUp4 = (x: number) => (x + 3) & ~3;
 
 /** Bytes of packed weights for a k×n layer. */
