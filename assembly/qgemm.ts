@@ -226,7 +226,7 @@ import { U_IDENTITY, U_LEAKY_RELU, U_RELU } from './codes';
 
 /**
  * The epilogue of 16 finished columns of one row: a function of its own, so that the k loop before it
- * keeps its registers (inlined, it cost ~5%).
+ * keeps its registers (inlined, it measured a few % slower).
  */
 function row16(x0: v128, x1: v128, x2: v128, x3: v128, j: i32, c: usize, s: usize, bi: usize, act: i32, al: f32, out: i32, os: f32, oz: i32): void {
   let sA = f32x4.splat(al), sO = f32x4.splat(os), zO = i16x8.splat(<i16>oz);
@@ -254,7 +254,8 @@ function row16(x0: v128, x1: v128, x2: v128, x3: v128, j: i32, c: usize, s: usiz
   row16(y0, y1, y2, y3, j, c + ldc, s, bi, act, al, out, os, oz);
 }
 
-// One non-inlined function per variant: each hot loop alone in its function (see gemm.ts).
+// One function per variant. Unlike gemm.ts's, the ones with a single call site (1×16, 2×16, 1×4) are
+// inlined into q8_gemm by binaryen; keeping them apart (a second call site) measured 10–25% slower.
 function t2x16(g: i32, a: usize, lda: usize, b: usize, bs: usize, c: usize, ldc: usize, j: i32, s: usize, bi: usize, act: i32, al: f32, out: i32, os: f32, oz: i32): void { if (ASC_FEATURE_RELAXED_SIMD) tile2x16Relaxed(g, a, lda, b, bs, c, ldc, j, s, bi, act, al, out, os, oz); }
 function t1x16(g: i32, a: usize, lda: usize, b: usize, bs: usize, c: usize, ldc: usize, j: i32, nv: i32, s: usize, bi: usize, act: i32, al: f32, out: i32, os: f32, oz: i32): void { tile(1, 16, g, a, lda, b, bs, c, ldc, j, nv, s, bi, act, al, out, os, oz); }
 function t1x8(g: i32, a: usize, lda: usize, b: usize, bs: usize, c: usize, ldc: usize, j: i32, nv: i32, s: usize, bi: usize, act: i32, al: f32, out: i32, os: f32, oz: i32): void { tile(1, 8, g, a, lda, b, bs, c, ldc, j, nv, s, bi, act, al, out, os, oz); }
