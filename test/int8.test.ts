@@ -346,6 +346,22 @@ describe('quantize() on a trained digits model', () => {
   }, 60_000);
 });
 
+describe('safetensors I8', () => {
+  it('writes an Int8Array as I8 (its bytes as they are), reads it back exactly, and as float32 values', () => {
+    const w = Int8Array.from([-127, -1, 0, 1, 127, 5]);
+    const bytes = encodeSafetensors([{ name: 's', shape: [2], data: Float32Array.from([0.5, -2]) }, { name: 'w', shape: [2, 3], data: w }], { a: 'b' });
+    const { header, data } = split(bytes);
+    expect(header.w).toEqual({ dtype: 'I8', shape: [2, 3], data_offsets: [8, 14] });
+    expect(header.s).toEqual({ dtype: 'F32', shape: [2], data_offsets: [0, 8] });
+    expect(Array.from(new Int8Array(data.buffer, data.byteOffset + 8, 6))).toEqual(Array.from(w));
+    const p = parseSafetensors(bytes);
+    expect(Array.from(p.readInt8('w'))).toEqual(Array.from(w));
+    expect(Array.from(p.read('w'))).toEqual(Array.from(w));
+    expect(() => p.readInt8('s')).toThrow(/tensor 's' is F32, not I8/);
+    expect(() => encodeSafetensors([{ name: 'u', shape: [1], data: Uint8Array.of(1) as any }])).toThrow(/needs its data as a Float32Array \(or an Int8Array for I8\), got an object/);
+  });
+});
+
 describe('a backend without int8 kernels (webgpu)', () => {
   afterAll(() => sd.shutdown());
   /** The js backend minus its int8 methods, standing in for webgpu (which has none; see the conformance suite). */

@@ -36,7 +36,7 @@ export interface GemmArgs {
  * Arguments of one int8 dense product (the js backend's src/backend/js/qgemm.ts is the reference):
  *   C[i, j] = epilogue(Σ_p A[i, p]·B[p, j] + bias[j])
  * A: "u7" bytes in [0, 127] (quantized activations), row i at byte i·lda; B: int8 weights in
- * [-127, 127], packed (src/nn/quantize.ts, packWeights: k padded to a multiple of 4, columns in panels of
+ * [-127, 127], packed (packWeights in src/backend/js/qgemm.ts: k padded to a multiple of 4, columns in panels of
  * 16); bias: int32; scale: float32. Epilogue in float32, one rounding per step, no fused multiply-add:
  * v = f32(acc + bias[j])·scale[j], then act (identity, relu, leakyRelu with alpha), then either the
  * float32 v (out 'f32', C rows of ldc floats) or the byte clamp(nearest(v·outScale) + outZero, 0, 127)
