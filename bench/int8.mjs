@@ -12,24 +12,25 @@
 //     (the CLI's defaults; 20% stratified test split);
 //   - file size of save() for both;
 //   - batch 1: predict() from a Float32Array row to the output values, each call timed (p50, p99);
-//   - batch 1024: predict() of a 1024-row tensor, rows/s;
+//   - batch 1024: predict() of a 1024-row tensor, rows/s (calls alternating between the systems);
 // for simdnn float32, simdnn int8 and tfjs-wasm float32 (@tensorflow/tfjs-backend-wasm: XNNPACK; the same
-// weights), in rounds that interleave the systems; the table shows the median over rounds, and each ratio
-// is the median of the per-round ratios (the machine is shared: a ratio measured in one round is fairer
-// than two figures measured minutes apart). Then both simdnn models again on the plain-SIMD kernels
+// weights), in rounds that interleave the systems; the table shows the median over rounds (and the best
+// round's batch-1 p50: on a shared machine the speed of the whole core changes from second to second, by
+// ~1.6× here, for every system alike), and each ratio is the median of the per-round ratios (a ratio
+// measured in one round is fairer than two figures measured minutes apart). Then both simdnn models again on the plain-SIMD kernels
 // (relaxedSimd: false), as engines without relaxed SIMD run them.
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSplit, PIXELS } from './lib/mnist.mjs';
-import { median, percentile, timeCall } from './lib/timing.mjs';
+import { median, percentile } from './lib/timing.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const jsonOut = argv.find((a) => a.startsWith('--json='))?.slice(7);
 const cfg = quick
-  ? { nTrain: 2000, nTest: 500, epochs: 1, calib: 200, rounds: 3, latCalls: 1000, latMs: 400, warmMs: 150, batchSamples: 3 }
-  : { nTrain: 8000, nTest: 2000, epochs: 3, calib: 500, rounds: 7, latCalls: 3000, latMs: 1500, warmMs: 300, batchSamples: 5 };
+  ? { nTrain: 2000, nTest: 500, epochs: 1, calib: 200, rounds: 3, latCalls: 1000, latMs: 400, warmMs: 150, batchSamples: 5 }
+  : { nTrain: 8000, nTest: 2000, epochs: 3, calib: 500, rounds: 7, latCalls: 3000, latMs: 1500, warmMs: 300, batchSamples: 9 };
 const say = (m) => process.stderr.write(`${m}\n`);
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 
@@ -134,7 +135,22 @@ function latency(sys) {
   }
   return { p50: median(lat), p99: percentile(lat, 99) };
 }
-const throughput = (sys) => 1024 / timeCall(sys.predictBatch, { samples: cfg.batchSamples, sampleMs: 0, capMs: 8000, warm: 1, minSamples: 3 }).sec;
+/**
+ * Rows/s at batch 1024 of each system: calls alternate between the systems (A B C A B C …), each timed
+ * alone, and each system's median is kept; alternating call by call, a burst of load from other
+ * processes falls on all of them rather than on whichever ran during it.
+ */
+function throughput(systems) {
+  const names = Object.keys(systems), times = names.map(() => []);
+  names.forEach((k) => systems[k].predictBatch()); // warm
+  for (let i = 0; i < cfg.batchSamples; i++)
+    names.forEach((k, j) => {
+      const t = performance.now();
+      systems[k].predictBatch();
+      times[j].push(performance.now() - t);
+    });
+  return Object.fromEntries(names.map((k, j) => [k, 1024 / (median(times[j]) / 1000)]));
+}
 
 /** Rounds over the systems; per system the per-round figures. */
 function measure(systems) {
@@ -144,8 +160,9 @@ function measure(systems) {
       const l = latency(sys);
       r[k].p50.push(l.p50);
       r[k].p99.push(l.p99);
-      r[k].rps.push(throughput(sys));
     }
+    const t = throughput(systems);
+    for (const k of Object.keys(systems)) r[k].rps.push(t[k]);
     say(`  round ${round + 1}/${cfg.rounds}: ${Object.entries(r).map(([k, v]) => `${k} ${v.p50.at(-1).toFixed(1)} µs, ${Math.round(v.rps.at(-1))} rows/s`).join('; ')}`);
   }
   return r;
@@ -172,8 +189,9 @@ const lines = [];
 const out = (l = '') => lines.push(l);
 const table = (r, binary) => {
   out(`kernels: ${binary}`);
-  out(`  ${'system'.padEnd(12)} ${'batch 1 p50 µs'.padStart(15)} ${'p99 µs'.padStart(8)} ${'batch 1024 rows/s'.padStart(18)}`);
-  for (const k of Object.keys(r)) out(`  ${k.padEnd(12)} ${fmt(med(r, k, 'p50')).padStart(15)} ${fmt(med(r, k, 'p99')).padStart(8)} ${fmt(med(r, k, 'rps'), 0).padStart(18)}`);
+  out(`  ${'system'.padEnd(12)} ${'batch 1 p50 µs'.padStart(15)} ${'(best round)'.padStart(12)} ${'p99 µs'.padStart(8)} ${'batch 1024 rows/s'.padStart(18)}`);
+  for (const k of Object.keys(r))
+    out(`  ${k.padEnd(12)} ${fmt(med(r, k, 'p50')).padStart(15)} ${`(${fmt(Math.min(...r[k].p50))})`.padStart(12)} ${fmt(med(r, k, 'p99')).padStart(8)} ${fmt(med(r, k, 'rps'), 0).padStart(18)}`);
   const lat = perRound(r.f32.p50, r.int8.p50, (a, b) => a / b), thr = perRound(r.int8.rps, r.f32.rps, (a, b) => a / b);
   out(`  int8 vs f32: batch 1 ${fmt(lat, 2)}× faster (p50), batch 1024 ${fmt(thr, 2)}× the throughput (medians of per-round ratios)`);
   if (r['tfjs-wasm']) {
@@ -198,7 +216,7 @@ const p50 = med(main, 'int8', 'p50');
 const check = (ok) => (ok ? 'met' : 'MISSED');
 out('targets (on the first table):');
 out(`  file ≤ 0.27× of f32:                      ${fmt(sizeRatio, 3)}×  ${check(sizeRatio <= 0.27)}`);
-out(`  batch-1 p50 ≤ 15 µs (1 thread):           ${fmt(p50)} µs  ${check(p50 <= 15)}`);
+out(`  batch-1 p50 ≤ 15 µs (1 thread):           ${fmt(p50)} µs (median of rounds; best round ${fmt(Math.min(...main.int8.p50))} µs)  ${check(p50 <= 15)}`);
 out(`  batch-1024 ≥ 1.8× f32 throughput:         ${fmt(rm.thr, 2)}×  ${check(rm.thr >= 1.8)}`);
 out(`  accuracy within 0.5 points of f32:        MNIST ${fmt(mnist.int8 - mnist.f32, 2)}, digits ${fmt(digits.int8 - digits.f32, 2)}  ${check(Math.abs(mnist.int8 - mnist.f32) <= 0.5 && Math.abs(digits.int8 - digits.f32) <= 0.5)}`);
 console.log(lines.join('\n'));
