@@ -28,6 +28,8 @@ export { dropout } from './ops/dropout.js';
 export { mlp, sequential, Sequential } from './nn/model.js';
 export type { MlpOptions, Preprocessing, ModelConfig, ScalerLike } from './nn/model.js';
 export { layers, Layer, Linear, ActivationLayer, Dropout } from './nn/layers.js';
+export { quantize, QuantizedSequential, QuantizedLinear } from './nn/quantize.js';
+export type { QuantizeOptions, QLinearConfig } from './nn/quantize.js';
 export type { LayerConfig, LayerActivation, LinearOptions, Init } from './nn/layers.js';
 export * as losses from './nn/losses.js';
 export type { LossName, LossOptions } from './nn/losses.js';

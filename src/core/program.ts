@@ -18,7 +18,7 @@
 // that legitimately changes from step to step inside the calls is the counter of the random streams
 // (dropout masks, and the noise of private training: each step draws new ones); the recorder stores it
 // relative to the step's starting counter and replay shifts it.
-import type { Backend, BackendStats, GemmArgs, Handle, Strides } from './backend.js';
+import type { Backend, BackendStats, GemmArgs, Handle, QGemmArgs, Strides } from './backend.js';
 import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
 import { engine, type Storage, type StorageArena } from './engine.js';
 import type { Tensor } from './tensor.js';
@@ -100,9 +100,15 @@ class Recorder implements Backend {
   readonly name;
   readonly canReadSync;
   readonly calls: Call[] = [];
+  /** The optional int8 methods, present exactly when the backend has them (callers test for them). */
+  readonly qgemm?: (args: QGemmArgs) => void;
+  readonly qquantize?: (n: number, x: Handle, y: Handle, invScale: number, zero: number) => void;
   constructor(readonly inner: Backend, readonly arena: Arena, private readonly randomBase: number) {
     this.name = inner.name;
     this.canReadSync = inner.canReadSync;
+    const { qgemm, qquantize } = inner;
+    if (qgemm) this.qgemm = (args) => this.run(qgemm, [{ ...args }]);
+    if (qquantize) this.qquantize = (n, x, y, invScale, zero) => this.run(qquantize, [n, x, y, invScale, zero]);
   }
 
   private run(fn: (...args: any[]) => void, args: unknown[]): void {
@@ -194,12 +200,16 @@ export interface RecordOptions {
   randomOffset?: number;
 }
 
-/** Where a slot's handle sits in the calls: call i, argument j, and the key inside gemm's argument object. */
+/** Where a slot's handle sits in the calls: call i, argument j, and the key inside gemm's or qgemm's argument object. */
 interface Site {
   call: number;
   arg: number;
-  key: keyof GemmArgs | null;
+  key: string | null;
 }
+
+/** The handles inside the argument objects of gemm and qgemm (their other fields are numbers that may equal a handle). */
+const GEMM_HANDLES: readonly (keyof GemmArgs)[] = ['a', 'b', 'c', 'bias'];
+const QGEMM_HANDLES: readonly (keyof QGemmArgs)[] = ['a', 'b', 'c', 'scale', 'bias'];
 
 /** A recorded sequence of backend calls over fixed memory; run() repeats it. */
 export class Program<T = unknown> {
@@ -239,8 +249,8 @@ export class Program<T = unknown> {
     this.calls.forEach((c, i) =>
       c.args.forEach((a, j) => {
         if (a === h) sites.push({ call: i, arg: j, key: null });
-        else if (c.fn === this.be.gemm && j === 0)
-          for (const key of ['a', 'b', 'c', 'bias'] as const) if ((a as GemmArgs)[key] === h) sites.push({ call: i, arg: 0, key });
+        else if (j === 0 && (c.fn === this.be.gemm || c.fn === this.be.qgemm))
+          for (const key of c.fn === this.be.gemm ? GEMM_HANDLES : QGEMM_HANDLES) if ((a as Record<string, unknown>)[key] === h) sites.push({ call: i, arg: 0, key });
       }),
     );
     this.slots.push(sites);

@@ -117,6 +117,7 @@ export function fromTorchLayout(file: ParsedSafetensors, names: ReadonlyMap<stri
       const h = file.tensors.get(t)!;
       return name.endsWith('.weight') && names.has(name) && h.shape.length === 2 ? transposed(data, h.shape[0], h.shape[1]) : data;
     },
+    readInt8: (name: string) => file.readInt8(names.get(name) ?? name),
   };
 }
 

@@ -430,6 +430,68 @@ perBackend('training: readCsv → split → standardize → fit → save → loa
   // The data helpers read synchronously; webgpu trains through its own case (webgpu.mjs).
 }, { when: (opts, backend) => backend !== 'webgpu' });
 
+/**
+ * The outputs of an int8 model file for rows x, computed in plain JS from the file alone (the format and
+ * arithmetic README.md and src/core/backend.ts's QGemmArgs describe): each qlinear layer quantizes its
+ * input to bytes clamp(nearest(x·(1/inputScale)) + inputZero, 0, 127), sums bytes × int8 weights exactly,
+ * adds the int32 bias (float bias / column scale, rounded, minus the zero point's share), multiplies by
+ * the column scale (inputScale·weight_scale) and applies relu; every float step rounds to float32 once.
+ */
+function int8Reference(bytes, x, rows) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const tensor = (name, Ctor) => {
+    const [b, e] = header[name].data_offsets;
+    return new Ctor(bytes.slice(8 + n + b, 8 + n + e).buffer);
+  };
+  const f = Math.fround;
+  const nearest = (t) => { const r = Math.round(t); return r - t === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  let h = Array.from(x);
+  JSON.parse(header.__metadata__.topology).layers.forEach((c, i) => {
+    if (c.type !== 'qlinear') throw new Error(`int8Reference reads qlinear layers, not ${c.type}`);
+    const w = tensor(`layers.${i}.weight`, Int8Array), ws = tensor(`layers.${i}.weight_scale`, Float32Array);
+    const fb = c.bias ? tensor(`layers.${i}.bias`, Float32Array) : null;
+    const k = c.inFeatures, m = c.outFeatures, inv = f(1 / c.inputScale);
+    const q = h.map((v) => { const r = nearest(f(v * inv)); return Math.min(127, Math.max(0, (r !== r ? 0 : r) + c.inputZero)); });
+    const out = new Array(rows * m);
+    for (let j = 0; j < m; j++) {
+      const scale = f(c.inputScale * ws[j]);
+      let colSum = 0;
+      for (let p = 0; p < k; p++) colSum += w[p * m + j];
+      const bias = (fb ? Math.max(-(2 ** 30), Math.min(2 ** 30, nearest(fb[j] / scale))) : 0) - c.inputZero * colSum;
+      for (let r = 0; r < rows; r++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += q[r * k + p] * w[p * m + j];
+        const v = f(f(acc + bias) * scale);
+        out[r * m + j] = c.activation === 'relu' ? (v > 0 ? v : 0) : v;
+      }
+    }
+    h = out;
+  });
+  return Float32Array.from(h);
+}
+
+perBackend('int8: quantize → predict equals a plain-JS reference of the saved file bit for bit; load → the same bits', async ({ sn, keep }) => {
+  const model = sn.mlp([12, 24, 20, 5], { seed: 4 });
+  const q = sn.quantize(model, { weights: 'int8', calibration: keep(sn.tensor(randomF32(40 * 12, 5), [40, 12])) });
+  try {
+    const x = randomF32(9 * 12, 6).map((v) => 1.3 * v); // partly outside the calibrated range: clamping too
+    const got = await keep(q.predict(keep(sn.tensor(x, [9, 12])))).data();
+    const bytes = sn.save(q);
+    const want = int8Reference(bytes, x, 9);
+    const bits = (a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    assert.deepEqual(bits(got), bits(want), 'int8 outputs (float32 bits)');
+    const back = await sn.load(bytes);
+    try {
+      assert.deepEqual(bits(await keep(back.predict(keep(sn.tensor(x, [9, 12])))).data()), bits(want), 'loaded int8 outputs');
+    } finally { back.dispose(); }
+  } finally {
+    q.dispose();
+    model.dispose();
+  }
+}, { when: (opts, backend) => backend !== 'webgpu' }); // webgpu has no int8 kernels (quantize() says so)
+
 // ---------------------------------------------------------------------------------------------
 
 // What the per-backend cases run on: a backend name, or {backend, label, options (more init

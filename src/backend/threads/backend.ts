@@ -28,6 +28,8 @@
 //   reduce           ranges of the outer axis (the inner axis is the kernel's stride too, so it stays whole).
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
+//   q8_gemm          rows of C in 8-row units, or 16-column panels of the packed weights when C has
+//                    fewer than 16 rows; q8_quantize: 16-aligned chunks (its output is bytes).
 import type { GemmArgs } from '../../core/backend.js';
 import { BINARY, BINARY_NAMES, Binary, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation } from '../../core/optable.js';
 import { Workspace, type Allocator } from '../wasm/allocator.js';
@@ -409,6 +411,46 @@ function tiledKernels(d: Dispatcher): KernelExports {
   k.f32_adam_step = chunked('f32_adam_step', 0, [1, 2, 3, 4, 5], optim);
   k.f32_rmsprop_step = chunked('f32_rmsprop_step', 0, [1, 2, 3, 4, 5], optim);
   k.f32_adagrad_step = chunked('f32_adagrad_step', 0, [1, 2, 3], optim);
+  // int8 (assembly/qgemm.ts): rows of C, else (fewer than two tiles of rows: batch 1) 16-column panels of
+  // the packed B. Integer sums are exact and the epilogue is per element, so any split gives the same bits.
+  // int8 runs about twice the multiply-adds per second of float32 here, so the gemm grain counts double.
+  const q8Op = opIndex('q8_gemm');
+  k.q8_gemm = (m: number, n: number, kk: number, a: number, lda: number, b: number, c: number, ldc: number, scale: number, bias: number, act: number, alpha: number, outScale: number, outZero: number, out: number) => {
+    d.check();
+    const work = 2 * m * n * kk, grain = 2 * gr.gemm;
+    const rows = m >= 2 * 8;
+    const units = rows ? Math.floor(m / 8) : Math.ceil(n / 16);
+    const tiles = tiledOn && work >= 2 * grain ? Math.min(MAX_TILES, units, Math.floor(work / grain), Math.max(T * gr.gemmPerThread, Math.ceil(work / gr.gemmMaxTile))) : 1;
+    if (tiles < 2) return raw.q8_gemm(m, n, kk, a, lda, b, c, ldc, scale, bias, act, alpha, outScale, outZero, out);
+    const r = ranges(units, tiles);
+    const unit = rows ? 8 : 16, whole = rows ? m : n, esize = out ? 1 : 4, kp = (kk + 3) & ~3;
+    const A = d.ctl.f64;
+    for (let t = 0; t < tiles; t++) {
+      const o = t * ARG_STRIDE;
+      const s = r[t] * unit, e = t === tiles - 1 ? whole : r[t + 1] * unit;
+      A[o] = rows ? e - s : m; A[o + 1] = rows ? n : e - s; A[o + 2] = kk;
+      A[o + 3] = rows ? a + s * lda : a; A[o + 4] = lda;
+      A[o + 5] = rows ? b : b + s * kp;
+      A[o + 6] = c + (rows ? s * ldc : s) * esize; A[o + 7] = ldc;
+      A[o + 8] = rows ? scale : scale + s * 4; A[o + 9] = rows ? bias : bias + s * 4;
+      A[o + 10] = act; A[o + 11] = alpha; A[o + 12] = outScale; A[o + 13] = outZero; A[o + 14] = out;
+    }
+    d.exec(q8Op, tiles);
+  };
+  // q8_quantize writes bytes: the chunks advance x by 4 bytes per element and y by 1.
+  const q8qOp = opIndex('q8_quantize');
+  k.q8_quantize = (n: number, x: number, y: number, invScale: number, zero: number) => {
+    d.check();
+    const plan = tiledOn ? chunking(n, gr.mem, gr, T) : null;
+    if (!plan) return raw.q8_quantize(n, x, y, invScale, zero);
+    const [tiles, chunk] = plan;
+    const A = d.ctl.f64;
+    for (let t = 0; t < tiles; t++) {
+      const o = t * ARG_STRIDE, i0 = t * chunk;
+      A[o] = Math.min(chunk, n - i0); A[o + 1] = x + i0 * 4; A[o + 2] = y + i0; A[o + 3] = invScale; A[o + 4] = zero;
+    }
+    d.exec(q8qOp, tiles);
+  };
   k.f32_binary = binary as Fn;
   k.f32_reduce = reduce as Fn;
   k.f32_softmax = byRows('f32_softmax', 0, math, (a) => [[2, a[1]], [3, a[1]]]);

@@ -1,6 +1,6 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
+import type { Backend, BackendStats, GemmArgs, QGemmArgs, Strides } from '../../core/backend.js';
 import type { StreamState } from '../../core/random.js';
-import { checkCode, HYPER, Optim } from '../../core/optable.js';
+import { checkCode, HYPER, Optim, Unary } from '../../core/optable.js';
 import { Allocator, Workspace } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
 import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
@@ -272,6 +272,18 @@ export class WasmBackend implements Backend {
       default:
         throw new Error(`simdnn internal error: the wasm backend lacks the optimizer ${kind} of the op table`);
     }
+  }
+
+  qgemm(g: QGemmArgs): void {
+    const { m, n, k } = g;
+    if (g.act !== Unary.identity && g.act !== Unary.relu && g.act !== Unary.leakyRelu)
+      throw new Error(`simdnn internal error: qgemm fuses identity, relu or leakyRelu, not unary code ${g.act}`);
+    if (m === 0 || n === 0) return;
+    const out = g.out === 'u7' ? 1 : 0;
+    this.k.q8_gemm(m, n, k, g.a as number, g.lda, g.b as number, g.c as number, g.ldc, g.scale as number, g.bias as number, g.act, g.alpha, out ? g.outScale : 0, out ? g.outZero : 0, out);
+  }
+  qquantize(n: number, x: unknown, y: unknown, invScale: number, zero: number): void {
+    if (n > 0) this.k.q8_quantize(n, x as number, y as number, invScale, zero);
   }
 
   fillNormal(n: number, y: unknown, mean: number, std: number, state: StreamState): void {

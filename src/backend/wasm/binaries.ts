@@ -1,7 +1,7 @@
 // The kernel modules of assembly/ (see asconfig.json and assembly/ABI.md), inlined into the bundle:
 //   core          every export, gemm included (plain SIMD, MR = 5)
 //   relaxed-gemm  gemm alone with relaxed SIMD (f32x4.relaxed_madd, MR = 6); instantiated after the
-//                 core on the same memory, it replaces the core's five gemm exports
+//                 core on the same memory, it replaces the core's five gemm exports and q8_gemm
 // Each is decoded from the bundle the first time it is needed (src/wasm.d.ts), and its shared-memory
 // variant (for the threads backend) is derived from the same bytes (patch.ts).
 import coreBytes from '../../../build/simdnn.simd.wasm';
