@@ -41,11 +41,17 @@ import { Sequential } from './model.js';
 
 /** What save() writes for a quantized dense layer (in the topology metadata). */
 export interface QLinearConfig extends CustomLayerConfig {
+  /** The layer kind in a saved topology. */
   type: 'qlinear';
+  /** Input features. */
   inFeatures: number;
+  /** Output features. */
   outFeatures: number;
+  /** The activation applied after the dense product. */
   activation: Activation;
+  /** Slope of leakyRelu / alpha of elu, when given. */
   alpha?: number;
+  /** Whether the layer adds a bias. */
   bias: boolean;
   /** Scale of the layer's input bytes (a float32 value): x ≈ inputScale·(q − inputZero). */
   inputScale: number;
@@ -63,6 +69,7 @@ export interface QuantizedParts {
   bias: Float32Array | null;
 }
 
+/** quantize()'s options. */
 export interface QuantizeOptions {
   /** 'int8', the one kind there is. */
   weights: 'int8';
@@ -88,9 +95,13 @@ function inputQuant(scale: number, zero: number) {
  */
 export class QuantizedLinear extends Layer {
   readonly type = 'qlinear';
+  /** The activation applied after the dense product (relu and leakyRelu fused into the kernel). */
   readonly activation: Activation;
+  /** Slope of leakyRelu / alpha of elu, when given. */
   readonly alpha: number | undefined;
+  /** Scale of the layer's input bytes: x ≈ inputScale·(q − inputZero). */
   readonly inputScale: number;
+  /** Zero point of the layer's input bytes, in [0, 127]. */
   readonly inputZero: number;
   /** Scale of each output column of the weights. */
   readonly weightScale: Float32Array;
