@@ -38,6 +38,8 @@ export async function loadThreads() {
     bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8',
     external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'warning', absWorkingDir: root,
     entryPoints: { index: 'src/index.ts', threads: 'src/backend/threads/backend.ts', wasm: 'src/backend/wasm/backend.ts', worker: 'src/backend/threads/worker.ts', optable: 'src/core/optable.ts' },
+    // Each entry is a bundle of its own: each installs where its copy of the backends finds the kernel bytes.
+    inject: ['src/runtime/kernels.ts'],
     outdir,
   });
   const url = (f) => pathToFileURL(join(outdir, f)).href;

@@ -6,6 +6,8 @@ import { detectFeatures } from '../src/backend/features.js';
 import type { BinaryName } from '../src/backend/wasm/binaries.js';
 import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
 import { startWebGpu, type GpuEntry } from '../src/backend/webgpu/device.js';
+// Where the kernel modules' bytes come from: init() has it installed; the backends made here directly need it too.
+import '../src/runtime/kernels.js';
 
 /** float32 machine epsilon (2^-23). */
 export const EPS = 2 ** -23;

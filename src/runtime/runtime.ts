@@ -10,6 +10,7 @@ import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
 import type { BinaryName } from '../backend/wasm/binaries.js';
 import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
+import './kernels.js'; // installs where the kernel modules' bytes come from
 
 export interface InitOptions {
   /** Which backend to run: 'auto' (default) picks the fastest that works here. */

@@ -36,7 +36,7 @@ export function compileModule(name: ModuleName, shared: boolean): Promise<WebAss
   const key = shared ? `${name}-shared` : name;
   let m = compiled.get(key);
   if (!m) {
-    const p = (async () => WebAssembly.compile(moduleBytes(name, shared) as BufferSource))();
+    const p = moduleBytes(name, shared).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(key, (m = p));
     // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
     p.catch(() => compiled.get(key) === p && compiled.delete(key));
