@@ -58,7 +58,14 @@ export async function candidates(): Promise<Candidate[]> {
     // (1 included), so the tile functions meet every tile edge; 3 threads oversubscribe this 2-core box.
     const binary: BinaryName = f.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
     for (const threads of [1, 2, 3])
-      list.push({ name: `wasm-threads(${threads}, ${binary})`, make: async () => WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() }) });
+      list.push({
+        name: `wasm-threads(${threads}, ${binary})`,
+        make: async () => {
+          const b = await WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() });
+          await b.startWorkers(); // now, not after its first 20 ms of work: every call is then split over the threads
+          return b;
+        },
+      });
   }
   const { gpu } = await testGpu();
   if (gpu)

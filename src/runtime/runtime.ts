@@ -4,7 +4,7 @@ import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type Runtime
 import { JsBackend } from '../backend/js/backend.js';
 import { WasmBackend } from '../backend/wasm/backend.js';
 import type { WasmThreadsBackend } from '../backend/threads/backend.js';
-import { MAX_THREADS } from '../backend/threads/control.js';
+import { MAX_THREADS, POOL_START_MS } from '../backend/threads/control.js';
 import type { WebGpuBackend } from '../backend/webgpu/backend.js';
 import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
 import type { BinaryName } from '../backend/wasm/binaries.js';
@@ -268,7 +268,7 @@ class Start {
     if (this.runtime === 'browser')
       this.notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
     if (b.keepsProcessAlive)
-      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
+      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive once started (they have no unref()): call shutdown() when done');
     return b;
   }
 }
@@ -277,10 +277,22 @@ class Start {
 export function info(): Info {
   if (!current) throw new Error('info: simdnn is not initialised: call `await init()` first.');
   const notes = current.notes.slice();
-  const failure = engine.backend?.name === 'wasm-threads' ? (engine.backend as WasmThreadsBackend).failure : null;
-  if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
+  let threads = current.threads;
+  if (engine.backend?.name === 'wasm-threads') {
+    // Where its workers stand now: they start after init() returns (src/backend/threads/backend.ts).
+    const b = engine.backend as WasmThreadsBackend;
+    if (b.pool === 'idle')
+      notes.push(
+        `wasm-threads: the workers start in the background once kernels large enough to split have run for ${POOL_START_MS} ms; ` +
+          'until they are ready every kernel runs on the calling thread (a process that predicts a few rows never starts them)',
+      );
+    if (b.pool === 'starting') notes.push('wasm-threads: the workers are starting; kernels run on the calling thread until they are ready');
+    if (b.startError) notes.push(`wasm-threads: ${b.startError}; kernels run on the calling thread only`);
+    threads = b.activeThreads;
+    if (b.failure) notes.push(`wasm-threads is unusable: ${b.failure}; call init() again`);
+  }
   if (engine.backend?.name === 'webgpu' && (engine.backend as WebGpuBackend).isLost) notes.push('webgpu: the GPU device was lost; call init() again');
-  return { ...current, features: { ...current.features }, notes };
+  return { ...current, features: { ...current.features }, threads, notes };
 }
 
 export interface MemoryInfo {
