@@ -165,12 +165,24 @@ function build(topology: Topology, file: ParsedSafetensors, pre: Preprocessing, 
     return data;
   });
 
-  // Only allocation can fail from here on (out of memory): free whatever was built.
+  // Only allocation can fail from here on (out of memory): free whatever was built. Each linear layer
+  // is built from its weights (topology.params lists them in layer order, weight then bias): drawing
+  // random ones first and overwriting them cost a cold start several milliseconds per MB of weights.
   const layers: Layer[] = [];
   try {
-    for (const c of topology.layers) layers.push(layerFromConfig(c));
+    let p = 0;
+    for (const c of topology.layers) {
+      if (c.type !== 'linear') {
+        layers.push(layerFromConfig(c));
+        continue;
+      }
+      const lc = c as LayerConfig & { type: 'linear' };
+      const weight = weights[p++];
+      const bias = lc.bias ? weights[p++] : null;
+      layers.push(layerFromConfig(c, 0, { weight, bias }));
+    }
+    if (p !== weights.length) throw new Error(`simdnn internal error: ${weights.length} tensors for ${p} linear parameters`);
     const model = new Sequential(layers, { seed: topology.seed });
-    model.setWeights(weights);
     model.preprocessing = pre;
     return model;
   } catch (e) {

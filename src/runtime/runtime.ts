@@ -17,8 +17,17 @@ export interface InitOptions {
   backend?: 'auto' | BackendName;
   /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
   relaxedSimd?: boolean;
-  /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
+  /**
+   * The kernel module precompiled (`simdnn/kernels.wasm`), for runtimes that forbid compiling wasm bytes
+   * at run time (Cloudflare Workers hand it over when you import the file).
+   */
   module?: WebAssembly.Module;
+  /**
+   * The relaxed-SIMD gemm module precompiled (`simdnn/kernels-relaxed-gemm.wasm`), beside `module`: used
+   * where relaxed SIMD is on. Without it such a runtime compiles it from bytes, or, where that is
+   * forbidden, runs the core's plain SIMD gemm (info().notes says so).
+   */
+  gemmModule?: WebAssembly.Module;
   /** Upper bound of the wasm memory in MiB (default 4096). */
   maxMemoryMB?: number;
   /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
@@ -60,7 +69,7 @@ export interface Info {
 }
 
 const KNOWN: readonly string[] = ['auto', 'js', 'wasm', 'wasm-threads', 'webgpu'];
-const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
+const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'gemmModule', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
 /** Default thread count cap: beyond ~8 threads an MLP's kernels stop scaling and memory bandwidth rules. */
 const DEFAULT_MAX_THREADS = 8;
 
@@ -134,6 +143,16 @@ function checkInitOptions(options: InitOptions): void {
   const want = options.backend ?? 'auto';
   if (!KNOWN.includes(want))
     throw new RangeError(`init: unknown backend '${String(want)}'; use one of ${KNOWN.map((k) => `'${k}'`).join(', ')}.`);
+  for (const key of ['module', 'gemmModule'] as const) {
+    const m = options[key];
+    if (m !== undefined && !(typeof WebAssembly === 'object' && m instanceof WebAssembly.Module))
+      throw new TypeError(
+        `init: ${key} must be a WebAssembly.Module compiled from simdnn's ${key === 'module' ? 'kernels.wasm' : 'kernels-relaxed-gemm.wasm'} ` +
+          `(import it from 'simdnn/${key === 'module' ? 'kernels.wasm' : 'kernels-relaxed-gemm.wasm'}' where the platform compiles it, or WebAssembly.compile its bytes), got ${m === null ? 'null' : typeof m}.`,
+      );
+  }
+  if (options.gemmModule !== undefined && options.module === undefined)
+    throw new TypeError("init: gemmModule goes with module (the core kernels, 'simdnn/kernels.wasm'); pass both, or neither.");
   if (options.maxMemoryMB !== undefined && (!Number.isFinite(options.maxMemoryMB) || options.maxMemoryMB < 1 || options.maxMemoryMB > 4096))
     throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
@@ -243,7 +262,7 @@ class Start {
 
   private async wasm(): Promise<Backend> {
     this.binary = this.wasmBinary();
-    return WasmBackend.create({ binary: this.binary, module: this.o.module, maxMemoryMB: this.o.maxMemoryMB });
+    return WasmBackend.create({ binary: this.binary, module: this.o.module, gemmModule: this.o.gemmModule, maxMemoryMB: this.o.maxMemoryMB });
   }
 
   private cores = 0;
@@ -258,7 +277,7 @@ class Start {
     const shared: BinaryName = this.wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
     const { WasmThreadsBackend } = await loadThreads('init');
     const o = this.o;
-    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
+    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, gemmModule: o.gemmModule, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
     this.binary = shared;
     this.threads = b.threads;
     this.notes.push(
