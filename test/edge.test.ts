@@ -83,3 +83,15 @@ describe('init() with precompiled kernel modules', () => {
     expect(Buffer.from(readFileSync(dist('kernels-relaxed-gemm.wasm'))).equals(Buffer.from(await moduleBytes('relaxed-gemm')))).toBe(true);
   });
 });
+
+describe('the seeded generator at start-up', () => {
+  it('fillUniform draws the stream uniform() draws, value for value, and leaves the same state', () => {
+    for (const [seed, n, lo, hi] of [[0, 0, 0, 1], [1, 1, -1, 1], [7, 2560, -0.14, 0.14], [2 ** 40 + 3, 1001, 5, 6]] as const) {
+      const bulk = sd.data.rng(seed), one = sd.data.rng(seed);
+      const got = bulk.fillUniform(new Float64Array(n), lo, hi);
+      const want = Float64Array.from({ length: n }, () => one.uniform(lo, hi));
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect([bulk.nextUint32(), bulk.normal(), bulk.nextUint32()]).toEqual([one.nextUint32(), one.normal(), one.nextUint32()]);
+    }
+  });
+});

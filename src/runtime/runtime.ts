@@ -118,9 +118,12 @@ async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runt
  */
 export async function init(options: InitOptions = {}): Promise<Info> {
   checkInitOptions(options);
+  const want = options.backend ?? 'auto';
+  // The threads part is likely needed: start loading it now (a file read or a fetch), so that it overlaps
+  // the feature probes and the kernels' compile instead of following them. A failure shows when awaited.
+  if ((want === 'auto' || want === 'wasm-threads') && options.threads !== 1 && typeof SharedArrayBuffer === 'function') loadThreads('init').catch(() => {});
   const notes: string[] = [];
   const s = new Start(options, notes, await detectFeatures(notes, options.relaxedSimd !== false));
-  const want = options.backend ?? 'auto';
   const chosen = want === 'auto' ? await s.auto() : await s.named(want);
   if (chosen instanceof WasmBackend) {
     // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.

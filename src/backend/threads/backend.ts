@@ -124,7 +124,9 @@ const MATH_UNARY = new Set<number>(UNARY_NAMES.filter((k) => isApproximation(UNA
 const MATH_BINARY = new Set<number>(BINARY_NAMES.filter((k) => isApproximation(BINARY[k].accuracy)).map((k) => Binary[k]));
 
 const g = globalThis as any;
-const now: () => number = typeof g.performance?.now === 'function' ? () => g.performance.now() : () => Date.now();
+// Looked up on first use: in Node, reading globalThis.performance loads perf_hooks (a dozen internal
+// modules, ~1 ms), which a process that never times a split-worthy call should not pay at init().
+const now = (): number => (typeof g.performance?.now === 'function' ? g.performance.now() : Date.now());
 
 /** True where Atomics.wait may block this thread (not on a browser page's main thread). */
 function canBlock(i32: Int32Array): boolean {

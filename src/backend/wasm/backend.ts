@@ -33,12 +33,21 @@ const FILL_CHUNK = 8192;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
+const gw = globalThis as any;
+/**
+ * Node and Deno compile on the calling thread (new WebAssembly.Module): with V8's lazy compilation that is
+ * only validation, ~1 ms for the core, where WebAssembly.compile's answer waits for a task on the event
+ * loop, later still on a busy machine (cold start, bench/lib/cold.mjs). Browsers refuse large synchronous
+ * compiles on the page's main thread, so they keep the asynchronous one.
+ */
+const compileOnThisThread = typeof gw.Deno?.version?.deno === 'string' || typeof gw.process?.versions?.node === 'string';
+
 /** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
 export function compileModule(name: ModuleName, shared: boolean): Promise<WebAssembly.Module> {
   const key = shared ? `${name}-shared` : name;
   let m = compiled.get(key);
   if (!m) {
-    const p = moduleBytes(name, shared).then((bytes) => WebAssembly.compile(bytes));
+    const p = moduleBytes(name, shared).then((bytes) => (compileOnThisThread ? new WebAssembly.Module(bytes) : WebAssembly.compile(bytes)));
     compiled.set(key, (m = p));
     // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
     p.catch(() => compiled.get(key) === p && compiled.delete(key));
@@ -53,7 +62,7 @@ export function compileModule(name: ModuleName, shared: boolean): Promise<WebAss
  */
 export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module, gemmModule?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
   const { shared, relaxed } = buildParts(binary);
-  // Both compiles start at once: V8 compiles in the background, so they overlap.
+  // Both compiles start at once (in browsers V8 compiles in the background, so they overlap).
   const gemm = !relaxed ? null : gemmModule ? Promise.resolve(gemmModule) : compileModule('relaxed-gemm', shared);
   gemm?.catch(() => {}); // awaited below, or dropped when the core fails
   const core = module ?? (await compileModule('core', shared));
