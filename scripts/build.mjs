@@ -92,7 +92,7 @@ const onePartCore = {
 };
 // papaparse is CommonJS: esbuild turns `import Papa from …` into a call at the importer's top level that
 // runs papaparse's whole factory, i.e. at `import 'simdnn'` (src/data/csv.ts is in the core), though only
-// the CSV functions use it: ~1 ms of every import (median of 15 imports, 2-core EPYC). This plugin stands a proxy in for the
+// the CSV functions use it: ~1 ms of every import (the fastest of 15 imports each way, 2-core EPYC). This plugin stands a proxy in for the
 // default import that runs the factory on first use (Papa.parse is all the sources call). Only the
 // bundle gets it; vitest runs the sources as written.
 const lazyPapaparse = {
