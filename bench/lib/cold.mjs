@@ -10,15 +10,17 @@
 //                                              the harness without a library measured in the same run
 //
 // Systems: node (bare `node -e 0`), harness (this script and the peer module, no library: Node's ESM
-// loader and the harness itself), simdnn-auto (init()), simdnn-wasm (init({backend: 'wasm'})), tfjs-wasm; with
-// --baseline=DIR also base-auto and base-wasm (DIR/dist/index.js, e.g. a worktree of an older commit).
+// loader and the harness itself), simdnn-auto (init()), simdnn-wasm (init({backend: 'wasm'})),
+// simdnn-load (init({backend: 'wasm'}), then load() of that model saved to a file instead of mlp(): what
+// an edge function does), tfjs-wasm; with --baseline=DIR also base-auto, base-wasm and base-load
+// (DIR/dist/index.js, e.g. a worktree of an older commit).
 //
 // Phases, from inside each launch (ms since the process started, performance.timeOrigin): `node`
 // until this script runs, `harness` until the peer module is loaded, then import, init (of which: wasm compile and instantiate, timed by wrapping
 // the WebAssembly API in this process, not inside the library), build, predict; `exit` is the rest of
 // the wall time measured from outside (process teardown, and for simdnn-auto any worker it started).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +29,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
 
 if (args.length >= 2 && !args[0].startsWith('--')) await launch(args[0], args[1]);
-else bench();
+else await bench();
 
 /** One launch: `peer` is a module of bench/peers/; variant '-' loads it and runs nothing (the harness alone). */
 async function launch(peer, variant) {
@@ -54,7 +56,7 @@ async function launch(peer, variant) {
   wrap(WebAssembly, 'instantiate', 'instantiate');
   wrap(WebAssembly, 'Instance', 'instantiate', true);
   const mark = (name) => (marks[name] = performance.now());
-  const { coldStart } = await import(`../peers/${peer}.mjs`);
+  const { coldStart } = peer === 'simdnn-load' ? { coldStart: loadStart } : await import(`../peers/${peer}.mjs`);
   mark('ready');
   if (variant !== '-') {
     const n = await coldStart(variant, mark);
@@ -67,6 +69,33 @@ async function launch(peer, variant) {
   process.exit(0);
 }
 
+/** simdnn-load: the saved model (SIMDNN_COLD_MODEL) loaded from its file and asked for one row. */
+async function loadStart(variant, mark) {
+  const s = await import(process.env.SIMDNN_BENCH_DIST || fileURLToPath(new URL('../../dist/index.js', import.meta.url)));
+  mark('import');
+  await s.init({ backend: variant });
+  mark('init');
+  const model = s.loadBytes(readFileSync(process.env.SIMDNN_COLD_MODEL));
+  mark('build');
+  const out = model.predict(new Float32Array(784).fill(0.5)).dataSync();
+  mark('predict');
+  s.shutdown();
+  return out.length;
+}
+
+/** The 784-512-256-10 model saved to a file (for simdnn-load); returns its path and a cleanup. */
+async function savedModel() {
+  const s = await import(fileURLToPath(new URL('../../dist/index.js', import.meta.url)));
+  await s.init({ backend: 'wasm' });
+  const model = s.mlp([784, 512, 256, 10], { seed: 0 });
+  const dir = mkdtempSync(join(os.tmpdir(), 'simdnn-cold-'));
+  const file = join(dir, 'mlp.safetensors');
+  writeFileSync(file, s.save(model));
+  model.dispose();
+  s.shutdown();
+  return { file, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 function median(xs) {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (!s.length) return NaN;
@@ -74,7 +103,7 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function bench() {
+async function bench() {
   const opt = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const runs = Number(opt('runs') ?? 9);
   const only = opt('only')?.split(',');
@@ -85,15 +114,18 @@ function bench() {
     { id: 'harness', args: [self, 'simdnn', '-'] },
     { id: 'simdnn-auto', args: [self, 'simdnn', 'auto'] },
     { id: 'simdnn-wasm', args: [self, 'simdnn', 'wasm'] },
+    { id: 'simdnn-load', args: [self, 'simdnn-load', 'wasm'] },
     { id: 'tfjs-wasm', args: [self, 'tfjs', 'wasm'] },
   ];
   if (baseline) {
     const dist = baseline.endsWith('.js') ? baseline : join(baseline, 'dist', 'index.js');
     if (!existsSync(dist)) throw new Error(`--baseline: ${dist} does not exist (build that checkout first)`);
     const env = { SIMDNN_BENCH_DIST: dist };
-    systems.splice(2, 0, { id: 'base-auto', args: [self, 'simdnn', 'auto'], env }, { id: 'base-wasm', args: [self, 'simdnn', 'wasm'], env });
+    systems.splice(2, 0, { id: 'base-auto', args: [self, 'simdnn', 'auto'], env }, { id: 'base-wasm', args: [self, 'simdnn', 'wasm'], env }, { id: 'base-load', args: [self, 'simdnn-load', 'wasm'], env });
   }
   const chosen = systems.filter((s) => !only || only.includes(s.id) || s.id === 'node' || s.id === 'harness');
+  const model = chosen.some((s) => s.args[1] === 'simdnn-load') ? await savedModel() : null;
+  for (const s of chosen) s.env = { ...s.env, SIMDNN_COLD_MODEL: model?.file ?? '' };
   const load0 = os.loadavg()[0];
   const rows = Object.fromEntries(chosen.map((s) => [s.id, { wall: [], cpu: [], phases: [] }]));
   process.stderr.write(`cold start: ${runs} launches of each of ${chosen.map((s) => s.id).join(', ')}, interleaved\n`);
@@ -113,8 +145,10 @@ function bench() {
       }
     }
   const load1 = os.loadavg()[0];
+  model?.done();
   const bare = median(rows.node.wall), harness = median(rows.harness.wall);
   const names = ['node', 'harness', 'import', 'init', '  compile', '  instantiate', 'build', 'predict', 'exit'];
+  // build: mlp() (simdnn-load: load() of the saved file; tfjs: the layers model)
   const cols = chosen.map((s) => s.id);
   const pad = (v, w = 12) => String(v).padStart(w);
   const fmt = (v) => (Number.isFinite(v) ? v.toFixed(1) : '—');
