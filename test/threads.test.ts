@@ -340,6 +340,35 @@ describe.runIf(available)('wasm-threads lifecycle', () => {
     expect(sd.info().notes.join('\n')).not.toMatch(/workers (start in|are starting)/);
   });
 
+  it('training whose workers join midway allocates nothing after its first step (their gemm workspaces come with it)', async () => {
+    await sd.init({ backend: 'wasm-threads', threads: 2, workerUrl });
+    const b = engine.backend as WasmThreadsBackend;
+    const r = rng(8);
+    const model = sd.mlp([784, 128, 10], { seed: 2 });
+    const x = sd.tensor(r.array(256 * 784), [256, 784]);
+    const y = sd.tensor(Array.from({ length: 256 }, () => r.int(10)));
+    const optimizer = sd.optimizers.adam({ lr: 1e-3 });
+    const snaps: { jobs: number; allocated: number; reserved: number; tensors: number }[] = [];
+    const seen = () => {
+      const m = sd.memory();
+      snaps.push({ jobs: b.jobs, allocated: m.backend.allocatedBytes, reserved: m.backend.reservedBytes, tensors: m.tensors });
+    };
+    // Until the workers have joined and split some steps (a few hundred ms at most on an idle machine).
+    let epochs = 0;
+    while (epochs < 400 && !(snaps.length && snaps[snaps.length - 1].jobs > 50)) {
+      await model.fit(x, y, { loss: 'softmaxCrossEntropy', epochs: 1, batchSize: 128, optimizer, callbacks: { onBatchEnd: seen } });
+      epochs++;
+    }
+    expect(snaps[0].jobs, 'the first step ran on the calling thread').toBe(0);
+    expect(snaps[snaps.length - 1].jobs, 'later steps were split over the threads').toBeGreaterThan(50);
+    // After the first step (each fit() call records its own step once: compare the steps of the same fit).
+    const after = snaps.slice(2);
+    for (const s of after) expect([s.allocated, s.reserved, s.tensors]).toEqual([after[0].allocated, after[0].reserved, after[0].tensors]);
+    sd.dispose([x, y]);
+    model.dispose();
+    optimizer.dispose();
+  }, 60_000);
+
   it('a process that predicts one row never starts a worker, and one that exits while its workers start is not kept alive', () => {
     const dir = bundle();
     const index = JSON.stringify(pathToFileURL(join(dir, 'index.js')).href);

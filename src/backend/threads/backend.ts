@@ -609,19 +609,21 @@ export class WasmThreadsBackend extends WasmBackend {
     const cap = Math.min(MAX_TILES, Math.max(Math.floor(flops / gr.gemm), 1), Math.max(T * gr.gemmPerThread, Math.ceil(flops / gr.gemmMaxTile)));
     const tiles = Math.min(rows ? rowTiles : colTiles, cap);
     if (tiles < 2) return super.gemm(g);
-    if (!d.live) return d.solo(() => super.gemm(g));
     const units = Math.floor((rows ? m : n) / 8);
     const r = ranges(units, tiles);
-    const lda = ta ? m : k, ldb = tb ? k : n;
-    const a = g.a as number, b = g.b as number, c = g.c as number, bias = (g.bias as number | null) ?? 0;
     const span = (t: number) => [r[t] * 8, t === tiles - 1 ? (rows ? m : n) : r[t + 1] * 8] as const;
-    // Every thread's workspace must fit the largest tile.
+    // Every thread's workspace must fit the largest tile. Grown at the first call of a shape even while the
+    // call still runs whole here (the workers have not joined yet): a training step then allocates nothing
+    // after its first, whenever they join.
     let need = 0;
     for (let t = 0; t < tiles; t++) {
       const [s, e] = span(t);
       need = Math.max(need, rows ? this.k.f32_gemm_workspace(e - s, n, k) : this.k.f32_gemm_workspace(m, e - s, k));
     }
-    d.ensureWorkspace(this.allocator, Math.max(need, 16));
+    if (d.state !== 'failed') d.ensureWorkspace(this.allocator, Math.max(need, 16));
+    if (!d.live) return d.solo(() => super.gemm(g));
+    const lda = ta ? m : k, ldb = tb ? k : n;
+    const a = g.a as number, b = g.b as number, c = g.c as number, bias = (g.bias as number | null) ?? 0;
     const A = d.ctl.f64;
     for (let t = 0; t < tiles; t++) {
       const o = t * ARG_STRIDE;
