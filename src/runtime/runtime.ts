@@ -62,7 +62,10 @@ export interface Info {
   features: Features;
   /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
   binary: BinaryName | null;
-  /** Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads. */
+  /**
+   * Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads, whose
+   * workers start in the background (the count includes them meanwhile; 1 once they could not start).
+   */
   threads: number;
   /** Why each faster option was left out, and anything else worth knowing. */
   notes: string[];
