@@ -35,19 +35,20 @@ const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 const gw = globalThis as any;
 /**
- * Node and Deno compile on the calling thread (new WebAssembly.Module): with V8's lazy compilation that is
- * only validation, ~1 ms for the core, where WebAssembly.compile's answer waits for a task on the event
- * loop, later still on a busy machine (cold start, bench/lib/cold.mjs). Browsers refuse large synchronous
- * compiles on the page's main thread, so they keep the asynchronous one.
+ * Node and Deno compile and instantiate on the calling thread (new WebAssembly.Module, new
+ * WebAssembly.Instance): with V8's lazy compilation that is only validation, ~1 ms for the core, where
+ * the promises' answers wait for a task on the event loop, later still on a busy machine (cold start,
+ * bench/lib/cold.mjs: compile 3–6 → 1.5 ms, instantiate 1.3 → 0.2 ms). Browsers refuse large synchronous
+ * compiles on the page's main thread, so they keep the asynchronous forms.
  */
-const compileOnThisThread = typeof gw.Deno?.version?.deno === 'string' || typeof gw.process?.versions?.node === 'string';
+const syncWasm = typeof gw.Deno?.version?.deno === 'string' || typeof gw.process?.versions?.node === 'string';
 
 /** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
 export function compileModule(name: ModuleName, shared: boolean): Promise<WebAssembly.Module> {
   const key = shared ? `${name}-shared` : name;
   let m = compiled.get(key);
   if (!m) {
-    const p = moduleBytes(name, shared).then((bytes) => (compileOnThisThread ? new WebAssembly.Module(bytes) : WebAssembly.compile(bytes)));
+    const p = moduleBytes(name, shared).then((bytes) => (syncWasm ? new WebAssembly.Module(bytes) : WebAssembly.compile(bytes)));
     compiled.set(key, (m = p));
     // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
     p.catch(() => compiled.get(key) === p && compiled.delete(key));
@@ -88,7 +89,8 @@ async function instantiate(module: WebAssembly.Module, given: Record<string, unk
         throw new Error(`simdnn internal error: kernel called the import ${imp.module}.${imp.name}`);
       };
   }
-  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
+  const imports = { env } as WebAssembly.Imports;
+  const instance = syncWasm ? new WebAssembly.Instance(module, imports) : await WebAssembly.instantiate(module, imports);
   return instance.exports as Record<string, unknown>;
 }
 
