@@ -1,5 +1,5 @@
 // The edge handler under Node: a tiny adapter from node:http to fetch(Request) → Response.
-//   node examples/edge/node.mjs [--port 8787] [--model PATH] [--wasm build/simdnn.simd.wasm]
+//   node examples/edge/node.mjs [--port 8787] [--model PATH] [--precompiled]
 //   curl -s localhost:8787/predict -d '{"rows": [[0,0,5,13,9,1,0,0, ...64 values...]]}'
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';

@@ -129,6 +129,12 @@ export interface LinearOptions {
 
 const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
 
+/** @internal A linear layer's parameter values, as load() reads them from a file. */
+export interface LinearValues {
+  weight: Float32Array;
+  bias: Float32Array | null;
+}
+
 /** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
 export class Linear extends Layer {
   readonly type = 'linear';
@@ -144,7 +150,8 @@ export class Linear extends Layer {
   /** The bias b [out], or null without one. */
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  /** @param values @internal the parameters' values (load()), instead of drawing them */
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}, values?: LinearValues) {
     super();
     const op = 'layers.linear';
     checkOptions(options, LINEAR_KEYS, op);
@@ -158,9 +165,22 @@ export class Linear extends Layer {
     // Refused before the weights are allocated: a huge layer would otherwise exhaust the JS heap.
     if (inFeatures * outFeatures > 2 ** 30)
       throw new RangeError(`${op}: a ${inFeatures}×${outFeatures} weight has ${inFeatures * outFeatures} elements; the limit is 2^30 (4 GiB of float32).`);
+    const shape = [inFeatures, outFeatures];
+    if (values) {
+      // load(): the file's values, without drawing (and writing) a random weight first.
+      if (values.weight.length !== inFeatures * outFeatures || (options.bias === false ? values.bias !== null : values.bias?.length !== outFeatures))
+        throw new RangeError(`${op}: the given values do not fit a ${inFeatures}×${outFeatures} layer${options.bias === false ? ' without bias' : ''}.`);
+      this.weight = param(values.weight, shape);
+      try {
+        this.bias = values.bias ? param(values.bias, [outFeatures]) : null;
+      } catch (e) {
+        this.weight.dispose();
+        throw e;
+      }
+      return;
+    }
     const r = rng(options.seed ?? 0);
     const fanIn = inFeatures, fanOut = outFeatures;
-    const shape = [inFeatures, outFeatures];
     const uniform = (a: number) => param(r.fillUniform(new Float32Array(inFeatures * outFeatures), -a, a), shape);
     switch (init) {
       case 'he': this.weight = normalParam(r, shape, Math.sqrt(2 / fanIn)); break;
@@ -397,7 +417,7 @@ export function checkLayerConfig(c: unknown): LayerConfig | CustomLayerConfig {
 }
 
 /** Rebuilds a layer from its config (weights are set separately); the config is checked first. */
-export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0): Layer {
+export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0, values?: LinearValues): Layer {
   const c = checkLayerConfig(config);
   const make = custom.get(c.type);
   if (make) {
@@ -410,7 +430,7 @@ export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 
   }
   const b = c as LayerConfig;
   switch (b.type) {
-    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed });
+    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed }, values);
     case 'activation': return new ActivationLayer(b.activation, b.alpha);
     case 'dropout': return new Dropout(b.rate);
   }

@@ -166,6 +166,29 @@ once('without cross-origin isolation, the fallback note and the error name the h
   assert.ok(info.notes.some((n) => /wasm-threads is unavailable: the page is not cross-origin isolated/.test(n) && headers.test(n)), `info().notes ${fmt(info.notes)} say why and which headers fix it`);
 }, { when: (opts) => opts.crossOriginIsolated === false });
 
+/**
+ * The workers of the wasm-threads backend start in the background, after kernels worth splitting have run
+ * for a while (init() does not wait for them): runs such work, yielding between calls, until info().notes
+ * say they run (no note about them starting) or could not start. Returns the note left, or null when they run.
+ */
+export async function untilWorkers(sn, ms = 30_000) {
+  const a = sn.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+  const t0 = Date.now();
+  let left = null;
+  try {
+    while (Date.now() - t0 < ms) {
+      a.matmul(a).dispose();
+      await new Promise((r) => setTimeout(r, 5));
+      const notes = sn.info().notes;
+      left = notes.find((n) => /^wasm-threads: (the workers (start in|are starting)|could not start)/.test(n)) ?? null;
+      if (!left || /could not start/.test(left)) break;
+    }
+  } finally {
+    a.dispose();
+  }
+  return left;
+}
+
 once('where threads are possible, auto picks wasm-threads and info() reports the threads', async ({ sn, opts, log }) => {
   const info = await sn.init({ threads: 2 });
   log(`# auto with threads: 2: backend=${info.backend} threads=${info.threads} binary=${info.binary}`);
@@ -175,6 +198,12 @@ once('where threads are possible, auto picks wasm-threads and info() reports the
   assert.ok(info.notes.some((n) => /wasm-threads: 2 threads run kernels/.test(n)), `info().notes ${fmt(info.notes)} say how many threads run`);
   if (opts.runtime === 'browser')
     assert.ok(info.notes.some((n) => /run training in a Worker/.test(n)), "on a page's main thread the notes recommend a Worker");
+  assert.ok(info.notes.some((n) => /the workers start in the background/.test(n)), `info().notes ${fmt(info.notes)} say the workers start later`);
+  // Below the split size, it runs on the calling thread before any worker started.
+  const before = sn.matmul(sn.tensor([[1, 2], [3, 4]]), sn.tensor([[5, 6], [7, 8]]));
+  assert.deepEqual(await before.data(), [19, 22, 43, 50], 'matmul before the workers start');
+  const left = await untilWorkers(sn);
+  assert.equal(left, null, 'the workers run after some work (info().notes say nothing about them starting)');
   // Above every threading threshold: this product and this softmax are split into tiles.
   const m = 96, k = 160, n = 200;
   const a = randomF32(m * k, 20), b = randomF32(k * n, 21);
@@ -192,10 +221,12 @@ once('in a module Worker of an isolated page, wasm-threads runs with blocking wa
   const code = `
     const sn = await import(${JSON.stringify(dist)});
     try {
+      const { untilWorkers } = await import(${JSON.stringify(new URL('./smoke.mjs', import.meta.url).href)});
       const info = await sn.init({ backend: 'wasm-threads', threads: 2 });
+      const left = await untilWorkers(sn);
       const a = new Float32Array(128 * 128).fill(1);
       const c = sn.matmul(sn.tensor(a, [128, 128]), sn.tensor(a, [128, 128]));
-      postMessage({ backend: info.backend, threads: info.threads, value: c.dataSync()[0], notes: info.notes });
+      postMessage({ backend: info.backend, threads: info.threads, value: c.dataSync()[0], notes: info.notes, left });
       sn.shutdown();
     } catch (e) { postMessage({ error: String(e && e.stack || e) }); }`;
   const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
@@ -209,6 +240,7 @@ once('in a module Worker of an isolated page, wasm-threads runs with blocking wa
     if (r.error) throw new Error(r.error);
     assert.equal(r.backend, 'wasm-threads', 'backend in the worker');
     assert.equal(r.threads, 2, 'threads in the worker');
+    assert.equal(r.left, null, 'the workers run in the worker');
     assert.equal(r.value, 128, 'matmul in the worker');
     assert.ok(!r.notes.some((n) => /run training in a Worker/.test(n)), 'no main-thread warning inside a worker');
   } finally {

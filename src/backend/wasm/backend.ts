@@ -9,10 +9,12 @@ export interface WasmOptions {
   /** Which build to run. */
   binary: BinaryName;
   /**
-   * A precompiled core module (build/simdnn.simd.wasm; edge runtimes that forbid compiling bytes at run
-   * time). A relaxed build still compiles its relaxed gemm from the bundle, or runs this module's gemm.
+   * A precompiled core module (dist/kernels.wasm; edge runtimes that forbid compiling bytes at run
+   * time). A relaxed build takes `gemmModule`, else compiles its relaxed gemm, else runs this module's gemm.
    */
   module?: WebAssembly.Module;
+  /** The relaxed gemm module precompiled (dist/kernels-relaxed-gemm.wasm), beside `module`. */
+  gemmModule?: WebAssembly.Module;
   /** Upper bound of the memory in MiB (default 4096, the wasm32 limit). */
   maxMemoryMB?: number;
 }
@@ -31,12 +33,22 @@ const FILL_CHUNK = 8192;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
+const gw = globalThis as any;
+/**
+ * Node and Deno compile and instantiate on the calling thread (new WebAssembly.Module, new
+ * WebAssembly.Instance): with V8's lazy compilation that is only validation, ~1 ms for the core, where
+ * the promises' answers wait for a task on the event loop, later still on a busy machine (cold start,
+ * bench/lib/cold.mjs: compile 3–6 → 1.5 ms, instantiate 1.3 → 0.2 ms). Browsers refuse large synchronous
+ * compiles on the page's main thread, so they keep the asynchronous forms.
+ */
+const syncWasm = typeof gw.Deno?.version?.deno === 'string' || typeof gw.process?.versions?.node === 'string';
+
 /** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
 export function compileModule(name: ModuleName, shared: boolean): Promise<WebAssembly.Module> {
   const key = shared ? `${name}-shared` : name;
   let m = compiled.get(key);
   if (!m) {
-    const p = (async () => WebAssembly.compile(moduleBytes(name, shared) as BufferSource))();
+    const p = moduleBytes(name, shared).then((bytes) => (syncWasm ? new WebAssembly.Module(bytes) : WebAssembly.compile(bytes)));
     compiled.set(key, (m = p));
     // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
     p.catch(() => compiled.get(key) === p && compiled.delete(key));
@@ -45,20 +57,23 @@ export function compileModule(name: ModuleName, shared: boolean): Promise<WebAss
 }
 
 /**
- * The compiled modules of a build. `module` (init's option) stands in for the core. When the relaxed
- * gemm does not compile here, the core's gemm runs instead and `note` says so.
+ * The compiled modules of a build. `module` and `gemmModule` (init's options) stand in for the core and
+ * the relaxed gemm. When the relaxed gemm does not compile here, the core's gemm runs instead and `note`
+ * says so.
  */
-export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
+export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module, gemmModule?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
   const { shared, relaxed } = buildParts(binary);
-  // Both compiles start at once: V8 compiles in the background, so they overlap.
-  const gemm = relaxed ? compileModule('relaxed-gemm', shared) : null;
+  // Both compiles start at once (in browsers V8 compiles in the background, so they overlap).
+  const gemm = !relaxed ? null : gemmModule ? Promise.resolve(gemmModule) : compileModule('relaxed-gemm', shared);
   gemm?.catch(() => {}); // awaited below, or dropped when the core fails
   const core = module ?? (await compileModule('core', shared));
   if (!gemm) return { modules: { core, gemm: null }, note: null };
   try {
     return { modules: { core, gemm: await gemm }, note: null };
   } catch (e) {
-    return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) };
+    // A runtime handed the core precompiled likely forbids compiling: say how to hand the gemm over too.
+    const hint = module ? "; pass it precompiled as init({ gemmModule }) ('simdnn/kernels-relaxed-gemm.wasm') to use it" : '';
+    return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) + hint };
   }
 }
 
@@ -74,7 +89,8 @@ async function instantiate(module: WebAssembly.Module, given: Record<string, unk
         throw new Error(`simdnn internal error: kernel called the import ${imp.module}.${imp.name}`);
       };
   }
-  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
+  const imports = { env } as WebAssembly.Imports;
+  const instance = syncWasm ? new WebAssembly.Instance(module, imports) : await WebAssembly.instantiate(module, imports);
   return instance.exports as Record<string, unknown>;
 }
 
@@ -143,7 +159,7 @@ export class WasmBackend implements Backend {
     const { shared } = buildParts(opts.binary);
     const maxPages = Math.min(MAX_PAGES, Math.max(16, Math.floor(((opts.maxMemoryMB ?? 4096) * 1048576) / 65536)));
     const memory = new WebAssembly.Memory({ initial: 32, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
-    const { modules, note } = await compileBuild(opts.binary, opts.module);
+    const { modules, note } = await compileBuild(opts.binary, opts.module, opts.gemmModule);
     const notes = note ? [note] : [];
     const exports = await instantiateKernels(modules, memory, (e) => {
       modules.gemm = null;
