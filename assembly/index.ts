@@ -9,6 +9,7 @@ export * from './misc';
 export * from './train';
 export * from './optim';
 export * from './random';
+export * from './qgemm';
 
 /** First byte above the module's static data: the JS allocator starts here. */
 export function heap_base(): usize {

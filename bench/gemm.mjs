@@ -191,6 +191,7 @@ function threadsBackend(name, target, threads) {
       if (!validates(target)) return 'does not validate here';
       const { WasmThreadsBackend } = await (threadsModule ??= import('./threads.mjs').then((m) => m.loadThreads()));
       b = await WasmThreadsBackend.create({ binary: target, threads });
+      await b.startWorkers(); // now, not after its first 20 ms of work
       if (b.build !== target) return `runs ${b.build} instead: ${b.notes.join('; ')}`;
       if (!checkSmall(this)) return 'WRONG RESULTS';
       const until = performance.now() + (quick ? 150 : 300);

@@ -19,6 +19,7 @@
 //   simdnn: each backend that starts here — wasm, wasm-threads with 1..cores threads, js — through the
 //           built bundle dist/index.js (run `npm run build` first; the header says how old it is);
 //   tfjs:   @tensorflow/tfjs 4.22 on tfjs-backend-wasm (XNNPACK, SIMD) and on the cpu backend;
+//   jax-js 0.1.25 (@jax-js/jax) on its wasm device: a jit-compiled Adam step per batch (bench/peers/jax.mjs);
 //   brain.js 1.6.1: per-sample training, capped in time (see bench/peers/brain.mjs).
 // Results go to bench/results/<date>-<quick|full>.json together with the machine they ran on.
 import { spawn, spawnSync } from 'node:child_process';
@@ -72,6 +73,7 @@ const SYSTEMS = [
   { id: 'simdnn-js', peer: 'simdnn', variant: 'js', head: 'simdnn\njs' },
   { id: 'tfjs-wasm', peer: 'tfjs', variant: 'wasm', head: 'tfjs\nwasm' },
   { id: 'tfjs-cpu', peer: 'tfjs', variant: 'cpu', head: 'tfjs\ncpu' },
+  { id: 'jax-wasm', peer: 'jax', variant: 'wasm', head: 'jax-js\nwasm' },
   { id: 'brain.js', peer: 'brain', variant: 'adam', head: 'brain.js\nadam', capped: true },
   ...(quick ? [] : [{ id: 'brain.js-sgd', peer: 'brain', variant: 'sgd', head: 'brain.js\nsgd', capped: true, trainOnly: true }]),
 ];
@@ -86,7 +88,7 @@ if (baseline) {
     { id: `base-threads-${cores}`, peer: 'simdnn', variant: `wasm-threads:${cores}`, head: `baseline\nthreads×${cores}`, threads: cores, env });
 }
 const REF = 'simdnn-wasm';
-const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'brain.js'];
+const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'jax-wasm', 'brain.js'];
 
 // ---- helpers ---------------------------------------------------------------------------------
 function runChild(sys, extra = {}, nodeArgs = []) {
@@ -338,6 +340,9 @@ if (!flag('no-cold')) {
   }
 }
 const bundle = bundleSizes();
+// jax-js ships unminified: bench/peers/jax.mjs minifies it as a page's bundler would before measuring.
+if (results['jax-wasm'] && !results['jax-wasm'].skipped && !results['jax-wasm'].error)
+  bundle['jax-wasm'] = await (await import('./peers/jax.mjs')).bundleSize().catch((e) => (notes.push(`jax-wasm: bundle size failed: ${e.message}`), undefined));
 const load1 = os.loadavg();
 const seconds = (performance.now() - t0) / 1000;
 

@@ -38,6 +38,8 @@ export async function loadThreads() {
     bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', plugins: [wasmInline()], charset: 'utf8',
     external: ['node:*'], mainFields: ['module', 'main'], logLevel: 'warning', absWorkingDir: root,
     entryPoints: { index: 'src/index.ts', threads: 'src/backend/threads/backend.ts', wasm: 'src/backend/wasm/backend.ts', worker: 'src/backend/threads/worker.ts', optable: 'src/core/optable.ts' },
+    // Each entry is a bundle of its own: each installs where its copy of the backends finds the kernel bytes.
+    inject: ['src/runtime/kernels.ts'],
     outdir,
   });
   const url = (f) => pathToFileURL(join(outdir, f)).href;
@@ -126,6 +128,7 @@ async function grains({ WasmThreadsBackend, optable }, quick) {
   const one = await WasmThreadsBackend.create({ binary, threads: 1 });
   // Split everything (no threshold), with the production tile shapes, always shared with the worker.
   const two = await WasmThreadsBackend.create({ binary, threads: 2, grain: { mem: 1, math: 1, optim: 1, gemm: 1, adapt: false } });
+  await two.startWorkers(); // now, not after its first 20 ms of work
   const big = 1 << 21;
   const alloc = (b, n, seed) => { const h = b.alloc(n); b.write(h, rand(n, seed, 0.1, 1)); return h; };
   const bufs = (b) => ({ x: alloc(b, big, 1), y: alloc(b, big, 2), z: alloc(b, big, 3), w: alloc(b, big, 4), v: alloc(b, 2 * big, 5) });

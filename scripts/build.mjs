@@ -1,9 +1,12 @@
 // Builds the package: AssemblyScript kernels → build/*.wasm (the core module and the relaxed-SIMD gemm
-// module, see asconfig.json and assembly/ABI.md), esbuild → dist/index.js (an ESM bundle with the wasm
-// inlined, split into the core and optional parts loaded on first use; dist/chunks.json lists the
-// files) and dist/worker.js, tsc → dist/types/*.d.ts. Reproducible from the repository alone.
+// module, see asconfig.json and assembly/ABI.md), copied to dist/kernels.wasm and
+// dist/kernels-relaxed-gemm.wasm (read beside the bundle where files can be read, and exported as
+// simdnn/kernels.wasm for runtimes that take precompiled modules); esbuild → dist/index.js (an ESM
+// bundle split into the core and optional parts loaded on first use, the wasm inlined in two of them;
+// dist/chunks.json lists the files) and dist/worker.js, tsc → dist/types/*.d.ts. Reproducible from the
+// repository alone.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -45,6 +48,13 @@ await Promise.all(stale.map(asc));
 if (!stale.length) console.log('build: kernels up to date (build/*.wasm newer than assembly/)');
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
+mkdirSync(join(root, 'dist'), { recursive: true });
+// The kernel modules as files, under the names src/backend/wasm/binaries.ts (MODULE_FILES) reads.
+const WASM_FILES = { simd: 'kernels.wasm', 'relaxed-gemm': 'kernels-relaxed-gemm.wasm' };
+for (const t of targets) {
+  if (!WASM_FILES[t]) throw new Error(`build: asconfig.json target '${t}' has no file name in dist/ (WASM_FILES)`);
+  copyFileSync(join(root, ascTargets[t].outFile), join(root, 'dist', WASM_FILES[t]));
+}
 const common = {
   bundle: true,
   format: 'esm',
@@ -80,8 +90,27 @@ const onePartCore = {
     });
   },
 };
+// papaparse is CommonJS: esbuild turns `import Papa from …` into a call at the importer's top level that
+// runs papaparse's whole factory, i.e. at `import 'simdnn'` (src/data/csv.ts is in the core), though only
+// the CSV functions use it: ~1 ms of every import (the fastest of 15 imports each way, 2-core EPYC). This plugin stands a proxy in for the
+// default import that runs the factory on first use (Papa.parse is all the sources call). Only the
+// bundle gets it; vitest runs the sources as written.
+const lazyPapaparse = {
+  name: 'simdnn-lazy-papaparse',
+  setup(b) {
+    b.onResolve({ filter: /^papaparse\/papaparse\.min\.js$/ }, (args) => (args.kind === 'import-statement' ? { path: 'papaparse', namespace: 'simdnn-lazy-cjs' } : null));
+    b.onLoad({ filter: /.*/, namespace: 'simdnn-lazy-cjs' }, () => ({
+      contents:
+        "let papa = null;\n" +
+        "const load = () => (papa ??= require('papaparse/papaparse.min.js'));\n" +
+        "export default new Proxy({}, { get: (_, key) => { const v = load()[key]; return typeof v === 'function' ? v.bind(load()) : v; }, has: (_, key) => key in load() });\n",
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
 const lib = await esbuild.build({
-  ...common, plugins: [...common.plugins, onePartCore], entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist'),
+  ...common, plugins: [...common.plugins, onePartCore, lazyPapaparse], entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist'),
   splitting: true, chunkNames: '[name]-[hash]', metafile: true, absWorkingDir: root,
 });
 const manifest = chunkManifest(lib.metafile);
@@ -107,9 +136,11 @@ await esbuild.build({
 
 /**
  * dist/chunks.json: which files a page loads. `core`: dist/index.js and the chunks it imports statically
- * (all fetched when simdnn is imported); `worker`: the wasm-threads worker script; `parts`: each optional
- * part (named after its entry in src/runtime/parts/) and the files it adds to the core. Service workers and
- * tools read it instead of guessing hashed names (examples/web/sw.js, bench/lib/bundle.mjs).
+ * (all fetched when simdnn is imported), then the 'kernels' and 'gemm' parts, the inlined kernel modules
+ * that init() loads wherever it cannot read `wasm` (every page that runs the wasm backends needs them);
+ * `worker`: the wasm-threads worker script; `parts`: each optional part (named after its entry in
+ * src/runtime/parts/) and the files it adds to the core; `wasm`: the kernel modules as files. Service
+ * workers and tools read it instead of guessing hashed names (examples/web/sw.js, bench/lib/bundle.mjs).
  */
 function chunkManifest(meta) {
   const dist = join(root, 'dist');
@@ -131,10 +162,15 @@ function chunkManifest(meta) {
     const m = o.entryPoint?.match(/^src\/runtime\/parts\/(\w+)\.ts$/);
     if (m) parts[m[1]] = closure(f, new Set(core));
   }
+  for (const kernels of ['kernels', 'gemm']) {
+    if (!parts[kernels]) throw new Error(`build: the '${kernels}' part (src/runtime/parts/${kernels}.ts) is missing`);
+    core.push(...parts[kernels]);
+    delete parts[kernels];
+  }
   const lazyFiles = new Set(Object.values(parts).flat());
   const stray = Object.keys(outputs).filter((f) => !core.includes(f) && !lazyFiles.has(f));
   if (stray.length) throw new Error(`build: ${stray.join(', ')} belong to neither the core nor a part in src/runtime/parts/; load optional code through src/runtime/lazy.ts`);
-  return { core, worker: 'worker.js', parts };
+  return { core, worker: 'worker.js', parts, wasm: Object.values(WASM_FILES) };
 }
 
 run(bin('tsc'), ['-p', 'tsconfig.json', '--emitDeclarationOnly', '--outDir', 'dist/types']);
@@ -142,8 +178,11 @@ writeFileSync(join(root, 'dist', 'README.txt'), 'Generated by scripts/build.mjs 
 
 const kb = (f) => (statSync(join(root, f)).size / 1024).toFixed(1);
 const sumKb = (files) => (files.reduce((s, f) => s + statSync(join(root, 'dist', f)).size, 0) / 1024).toFixed(1);
+const inlinedKernels = manifest.core.filter((f) => /^(kernels|gemm)-/.test(f));
+const imported = manifest.core.filter((f) => !inlinedKernels.includes(f));
 console.log(
-  `build: core (dist/${manifest.core.join(', dist/')}) ${sumKb(manifest.core)} KiB, ` +
+  `build: core (dist/${imported.join(', dist/')}) ${sumKb(imported)} KiB, ` +
+    `inlined kernels for runtimes without the .wasm files (dist/${inlinedKernels.join(', dist/')}) ${sumKb(inlinedKernels)} KiB, ` +
     `parts ${Object.entries(manifest.parts).map(([p, files]) => `${p} ${sumKb(files)} KiB`).join(', ')}, ` +
     `dist/worker.js ${kb('dist/worker.js')} KiB, dist/cli.js ${kb('dist/cli.js')} KiB, ` +
     `wasm ${targets.map((t) => `${t} ${kb(ascTargets[t].outFile)} KiB`).join(', ')} ` +

@@ -1,8 +1,9 @@
-// The `simdnn` command line: `train`, `predict`, `info`, `tune`. bin/simdnn.mjs calls main() from the bundle
+// The `simdnn` command line: `train`, `predict`, `explain`, `tune`, `info`. bin/simdnn.mjs calls main() from the bundle
 // dist/cli.js, which imports the library from dist/index.js (one copy of the runtime, shared with
 // anyone importing 'simdnn' in the same process). main() returns the exit code rather than exiting,
 // and takes its writers as arguments, so tests run it in-process.
 import { closest } from './cli/args.js';
+import { explain, explainHelp } from './cli/explain.js';
 import { mainHelp, trainHelp, predictHelp, infoHelp } from './cli/help.js';
 import { info } from './cli/info.js';
 import { defaultIO, EXIT, oneLine, UsageError, version, type CliIO } from './cli/io.js';
@@ -13,8 +14,8 @@ import { tune, tuneHelp } from './cli/tune.js';
 export type { CliIO } from './cli/io.js';
 export { UsageError } from './cli/io.js';
 
-const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = { train, predict, info, tune };
-const HELP: Record<string, () => string> = { train: trainHelp, predict: predictHelp, info: infoHelp, tune: tuneHelp };
+const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = { train, predict, explain, tune, info };
+const HELP: Record<string, () => string> = { train: trainHelp, predict: predictHelp, explain: explainHelp, tune: tuneHelp, info: infoHelp };
 
 /**
  * Runs the CLI on `argv` (the arguments after the program name) and resolves with the exit code:

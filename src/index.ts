@@ -9,7 +9,7 @@ export type { BackendName } from './core/backend.js';
 export { Tensor } from './core/tensor.js';
 export type { Shape, NestedArray } from './core/tensor.js';
 export { tensor, zeros, ones, full, fullLike } from './ops/creation.js';
-export type { TensorLike } from './ops/creation.js';
+export type { TensorLike, TensorInput, ShapedArray } from './ops/creation.js';
 // One function per public unary op of the op table (src/core/optable.ts).
 export * from './ops/unary.js';
 export { affine, scale, add, sub, mul, div, maximum, minimum, pow, greater, greaterEqual, equal } from './ops/elementwise.js';
@@ -28,6 +28,8 @@ export { dropout } from './ops/dropout.js';
 export { mlp, sequential, Sequential } from './nn/model.js';
 export type { MlpOptions, Preprocessing, ModelConfig, ScalerLike } from './nn/model.js';
 export { layers, Layer, Linear, ActivationLayer, Dropout } from './nn/layers.js';
+export { quantize, QuantizedSequential, QuantizedLinear } from './nn/quantize.js';
+export type { QuantizeOptions, QLinearConfig } from './nn/quantize.js';
 export type { LayerConfig, LayerActivation, LinearOptions, Init } from './nn/layers.js';
 export * as losses from './nn/losses.js';
 export type { LossName, LossOptions } from './nn/losses.js';
@@ -41,12 +43,15 @@ export { tune, DEFAULT_SPACE, FIXED_DEFAULTS } from './train/tune.js';
 export type { TuneOptions, TuneResult, TuneCallbacks, TuneMetric, TrialInfo, ModelBuilder, SearchSpace, TrialParams, Range, HiddenRange, TuneOptimizer } from './train/tune.js';
 export * from './optim/index.js';
 export { explain, quadrature } from './explain/explain.js';
+export * as privacy from './api/privacy.js';
+export type { PrivacyOptions } from './train/privacy.js';
 export type { ExplainOptions, ExplainMethod, Explanation } from './explain/explain.js';
 
 // Data, metrics, saving and loading.
 export * as data from './api/data.js';
 export * as metrics from './metrics.js';
 export type { Dataset, ReadCsvOptions, CsvEncoding, CsvReport, MissingStrategy, Task, Scaler, ScalerJSON, Split, SplitOptions, Batch, BatchOptions, Rng } from './data/index.js';
+export type { DatasetName, DatasetInfo, DatasetOptions } from './runtime/csv.js';
 export type { MetricInput, PRFOptions, ClassificationReport, ReportOptions, LogLossOptions, R2Options } from './metrics.js';
 export { save, loadBytes, download } from './io/model.js';
 export { load, saveFile, saveIndexedDB, loadIndexedDB, writeFileAtomic, readFileBytes, fetchBytes, idbSave, idbLoad, idbDelete, idbList } from './runtime/files.js';

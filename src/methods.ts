@@ -12,7 +12,7 @@ import { Tensor } from './core/tensor.js';
 import { backward, type BackwardOptions } from './autograd/graph.js';
 import { zeroGrad } from './autograd/api.js';
 import { Sequential } from './nn/model.js';
-import type { TensorLike } from './ops/creation.js';
+import type { TensorInput } from './ops/creation.js';
 import { fit, type FitOptions, type History } from './train/fit.js';
 import { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate.js';
 
@@ -29,22 +29,39 @@ const binaryFns: { readonly [K in BinaryApiName]: (a: Operand, b: Operand) => Te
 
 declare module './core/tensor.js' {
   interface Tensor extends UnaryMethods, BinaryMethods {
+    /** alpha·x + beta, elementwise (affine()). */
     affine(alpha: number, beta?: number): Tensor;
+    /** alpha·x (scale()). */
     scale(alpha: number): Tensor;
+    /** The matrix product with b (matmul()). */
     matmul(b: Tensor, options?: la.MatmulOptions): Tensor;
+    /** The sum over axis (all axes by default) (sum()). */
     sum(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The mean over axis (mean()). */
     mean(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The maximum over axis (max()). */
     max(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The minimum over axis (min()). */
     min(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** The index of the maximum along axis (argmax()). */
     argmax(axis?: number, keepDims?: boolean): Tensor;
+    /** The index of the minimum along axis (argmin()). */
     argmin(axis?: number, keepDims?: boolean): Tensor;
+    /** The sum of squares over axis (sumSquares()). */
     sumSquares(axis?: rd.Axis, keepDims?: boolean): Tensor;
+    /** Softmax along axis (softmax()). */
     softmax(axis?: number): Tensor;
+    /** Log-softmax along axis (logSoftmax()). */
     logSoftmax(axis?: number): Tensor;
+    /** The same values in a new shape (reshape()). */
     reshape(shape: readonly number[]): Tensor;
+    /** The values as one axis (flatten()). */
     flatten(): Tensor;
+    /** The transpose of a 2-D tensor (transpose()). */
     transpose(): Tensor;
+    /** A copy (clone()). */
     clone(): Tensor;
+    /** The same values, cut from the autograd graph (detach()). */
     detach(): Tensor;
     /** Backpropagates from this single-value tensor into the .grad of every leaf that requires it. */
     backward(options?: BackwardOptions): void;
@@ -79,9 +96,9 @@ P.zeroGrad = function () { zeroGrad(this); };
 declare module './nn/model.js' {
   interface Sequential {
     /** Trains the model; see fit() and FitOptions. */
-    fit(x: Tensor | TensorLike, y: Tensor | TensorLike, options: FitOptions): Promise<History>;
+    fit(x: TensorInput, y: TensorInput, options: FitOptions): Promise<History>;
     /** The loss (and accuracy) on labelled data; see evaluate(). */
-    evaluate(x: Tensor | TensorLike, y: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult>;
+    evaluate(x: TensorInput, y: TensorInput, options: EvaluateOptions): Promise<EvaluateResult>;
   }
 }
 Sequential.prototype.fit = function (x, y, options) {

@@ -4,10 +4,14 @@
 // arrays [[...], ...] or typed arrays. NaN in an input is an error, never a silent result.
 import { checkOptions } from './core/validate.js';
 import { Tensor } from './core/tensor.js';
+import { isShapedArray, type ShapedArray } from './ops/creation.js';
 
 type Flat = ArrayLike<number>;
-/** A Tensor, an array or typed array ([n]), or an array of rows ([n, k]). */
-export type MetricInput = Tensor | Flat | readonly (readonly number[] | Flat)[];
+/**
+ * What the metrics take, by the input rule of every data argument (TensorInput): a Tensor, an array or
+ * typed array ([n]), an array of rows ([n, k]), or a typed array with its shape ({data, shape}).
+ */
+export type MetricInput = Tensor | Flat | readonly (readonly number[] | Flat)[] | ShapedArray;
 
 interface Mat {
   v: Flat;
@@ -20,6 +24,16 @@ interface Mat {
 }
 
 function toMat(x: unknown, op: string, name: string): Mat {
+  if (isShapedArray(x)) {
+    // Checked by the same rule as tensor(data, shape), but read on the host in float64.
+    const { data, shape } = x;
+    if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 2) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new RangeError(`${op}: ${name}.shape must be [n] or [n, k], got ${JSON.stringify(shape)}.`);
+    const size = shape.reduce((a: number, b: number) => a * b, 1);
+    if (!data || typeof data.length !== 'number' || data.length !== size)
+      throw new RangeError(`${op}: ${name}.shape [${shape.join(', ')}] holds ${size} values but ${name}.data has ${data && typeof data.length === 'number' ? data.length : 'none'}.`);
+    return { v: data, rows: shape[0], cols: shape.length === 2 ? shape[1] : 1, matrix: shape.length === 2, f32: data instanceof Float32Array };
+  }
   if (x instanceof Tensor) {
     if (x.rank === 0 || x.rank > 2) throw new RangeError(`${op}: ${name} must be [n] or [n, k], got a tensor of shape [${x.shape.join(', ')}].`);
     const v = x.dataSync();
@@ -71,6 +85,7 @@ const checkOpts = checkOptions;
 
 // ---- classification ----
 
+/** Options shared by the classification metrics. */
 export interface ClassOptions {
   /**
    * The cut-off for single-column predictions ([n, 1], or [n] with values that are not all integers):
@@ -205,8 +220,11 @@ export function confusionMatrix(pred: MetricInput, labels: MetricInput, numClass
 export interface ConfusionCounts {
   /** Classes 0..numClasses-1 (default: the largest class seen + 1). */
   numClasses: number;
+  /** The true class of each cell. */
   truth: Int32Array;
+  /** The predicted class of each cell. */
   pred: Int32Array;
+  /** How many rows fall in each cell. */
   count: Int32Array;
 }
 
@@ -236,8 +254,10 @@ export function confusionCounts(pred: MetricInput, labels: MetricInput, numClass
   return { numClasses: classes, truth: Int32Array.from(truth), pred: Int32Array.from(predicted), count: Int32Array.from(count) };
 }
 
+/** How per-class scores are averaged, as scikit-learn's `average`. */
 export type Average = 'macro' | 'micro' | 'weighted' | 'binary';
 
+/** The options of precision, recall and f1. */
 export interface PRFOptions extends ClassOptions {
   /**
    * 'macro' (default): the unweighted mean over classes; 'weighted': weighted by each class's support;
@@ -361,19 +381,27 @@ export function f1(pred: MetricInput, labels: MetricInput, options?: PRFOptions)
   return prf(pred, labels, options, 'f1', 'f1');
 }
 
+/** Precision, recall and F1 of one class or one average. */
 export interface ClassScores {
+  /** Of the rows predicted as the class, the share that are it. */
   precision: number;
+  /** Of the rows of the class, the share predicted as it. */
   recall: number;
+  /** The harmonic mean of precision and recall. */
   f1: number;
   /** Rows of this class in labels (for averages: all rows). */
   support: number;
 }
 
+/** What classificationReport returns: per-class and averaged scores, the confusion matrix, and the text table. */
 export interface ClassificationReport {
   /** One entry per class 0..k-1. */
   classes: (ClassScores & { name: string })[];
+  /** The share of rows predicted right. */
   accuracy: number;
+  /** The unweighted mean over the classes. */
   macro: ClassScores;
+  /** The mean over the classes weighted by their support. */
   weighted: ClassScores;
   /**
    * The confusion matrix (rows = truth), or null past MAX_CONFUSION_CLASSES classes, where a dense
@@ -384,9 +412,13 @@ export interface ClassificationReport {
   text: string;
 }
 
+/** The options of classificationReport. */
 export interface ReportOptions extends ClassOptions {
-  /** Names of classes 0..k-1 (e.g. dataset.classes); their count sets k. */
-  classNames?: readonly string[];
+  /**
+   * Names of classes 0..k-1 (e.g. dataset.classes); their count sets k. null (a regression Dataset's
+   * classes) is the same as leaving it out: the classes are named 0..k-1.
+   */
+  classNames?: readonly string[] | null;
   /** The number of classes when classNames is not given (default: the largest class seen + 1). */
   numClasses?: number;
   /** Decimals in text (default 2). */
@@ -403,7 +435,7 @@ export function classificationReport(pred: MetricInput, labels: MetricInput, opt
   const o = checkOpts(options, ['classNames', 'numClasses', 'digits', 'threshold'], op);
   const digits = o.digits ?? 2;
   if (!Number.isInteger(digits) || digits < 0 || digits > 15) throw new RangeError(`${op}: digits must be an integer in 0..15.`);
-  let names: readonly string[] | undefined = o.classNames;
+  let names: readonly string[] | undefined = o.classNames ?? undefined;
   if (names !== undefined && (!Array.isArray(names) || !names.every((s) => typeof s === 'string')))
     throw new TypeError(`${op}: classNames must be an array of strings.`);
   const { p, t } = classPair(pred, labels, op, o.threshold);
@@ -461,6 +493,7 @@ function fixed(v: number, digits: number): string {
   return plain;
 }
 
+/** The options of logLoss. */
 export interface LogLossOptions {
   /** Probabilities are clipped to [eps, 1 − eps]. 'auto' (default): float32 epsilon (2⁻²³) for Tensors and Float32Arrays, else float64's, as scikit-learn's eps='auto'. */
   eps?: number | 'auto';
@@ -550,6 +583,7 @@ export function mae(pred: MetricInput, target: MetricInput): number {
   return s / P.v.length;
 }
 
+/** The options of r2. */
 export interface R2Options {
   /** For [n, k]: 'uniform' (default) averages the R² of the outputs; 'varianceWeighted' weights them by the target's variance. */
   multioutput?: 'uniform' | 'varianceWeighted';

@@ -74,7 +74,7 @@ describe('simdnn: help, version, info', () => {
     for (const args of [['--help'], [], ['help']]) {
       const r = await cli(args);
       expect(r.code).toBe(0);
-      expect(r.out).toMatch(/simdnn train \[data\.csv\]/);
+      expect(r.out).toMatch(/simdnn train \[data\.csv \| digits \| iris \| diabetes\]/);
       expect(r.out).toMatch(/simdnn predict model\.safetensors data\.csv/);
     }
     const t = await cli(['help', 'train']);
@@ -135,6 +135,26 @@ describe('simdnn train', () => {
     expect(r.out).toMatch(/training 30 epochs, 1,230 steps/);
     expect(figure(r.out, 'accuracy')).toBeGreaterThanOrEqual(0.97);
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('--dp-epsilon trains with differential privacy and reports the ε spent beside the accuracy; the other --dp options need it', async () => {
+    const out = tmp('digits-dp.safetensors');
+    const r = await cli(['train', '--dp-epsilon', '3', '--lr', '0.003', '--out', out, '--quiet']);
+    expect(r.code, r.err).toBe(0);
+    const m = /^privacy {2}\(ε = ([\d.]+), δ = 1e-5\)-differentially private: DP-SGD, per-sample gradients clipped to 1, noise σ = ([\d.]+)/m.exec(r.out);
+    expect(m, r.out).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(3);
+    expect(Number(m![1])).toBeGreaterThan(2.9);
+    expect(figure(r.out, 'accuracy')).toBeGreaterThan(0.85);
+    const bad = await cli(['train', '--dp-clip', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--dp-delta and --dp-clip set up private training, which --dp-epsilon turns on/);
+    const neg = await cli(['train', '--dp-epsilon', '0']);
+    expect(neg.code).toBe(2);
+    expect(neg.err).toMatch(/--dp-epsilon must be a positive number/);
+    const delta = await cli(['train', '--dp-epsilon', '3', '--dp-delta', '0.01', '--epochs', '1', '--out', tmp('x.safetensors')]);
+    expect(delta.code).toBe(1);
+    expect(delta.err).toMatch(/privacy.delta 0.01 is not below 1\/n/);
   });
 
   it('draws a live progress bar with \\r on a terminal', async () => {

@@ -16,6 +16,7 @@ import {
 } from '../src/core/optable.js';
 import { continueStream, rng as seeded, type StreamState } from '../src/core/random.js';
 import { EDGE_SIZES, EPS, candidates, hyper, mismatch, put, rng, ulp, type Candidate } from './helpers.js';
+import { packWeights, roundUp4 } from '../src/backend/js/qgemm.js';
 
 // ================================================================================ tolerances
 // One set for every backend, stated once. Per op, the accuracy class of the op table (TOLERANCE_ULP, whose
@@ -438,6 +439,35 @@ describe.each(list.map((c) => [c.name, c] as const))('%s conforms to the js orac
     await s.done();
   });
 
+  it('addNormal adds the counter-based Gaussian stream of the oracle (Box–Muller in float32: within 2e-6·(1 + |z|)), tiled or not', async () => {
+    const s = session();
+    for (const n of [1, 3, 4, 5, 16, 17, 1000, 4099]) for (const [seed, offset, std] of [[0, 0, 1], [7, 12345, 0.5], [0xdeadbeef, 0xfffffff0, 3]]) {
+      const y0 = rng(n + seed).array(n);
+      const want = oracle(n, (be, o) => {
+        be.write(o, y0);
+        be.addNormal(n, o, std, seed, offset);
+      });
+      const h = s.put(y0);
+      b.addNormal(n, h, std, seed, offset);
+      // z = √(−2 ln u1)·cos(2πt), |z| ≤ 6.8: float32 log, sqrt and the cos polynomial leave a few 1e-7·(1 + |z|).
+      // WGSL's log is only promised to 2^-21 absolute near u1 = 1, where √ amplifies it by 1/√(−2 ln u1) ≤ 1/|z|:
+      // hence the second term, which matters only where |z| is small.
+      const tol = (i: number) => {
+        const z = Math.abs((want[i] - y0[i]) / std);
+        return std * (2e-6 * (1 + z) + 2 ** -20 / Math.max(z, 2 ** -10)) + 2e-7 * Math.abs(y0[i]);
+      };
+      s.check(`addNormal n=${n} seed=${seed} offset=${offset}`, h, n, want, tol, false);
+    }
+    // Slices of one stream: two calls at offsets o and o + k draw what one call draws.
+    const whole = s.put(new Float32Array(100)), a = s.put(new Float32Array(37)), c = s.put(new Float32Array(63));
+    b.addNormal(100, whole, 1, 5, 1000);
+    b.addNormal(37, a, 1, 5, 1000);
+    b.addNormal(63, c, 1, 5, 1037);
+    const [w, x1, x2] = await Promise.all([s.read(whole, 100, false), s.read(a, 37, false), s.read(c, 63, false)]);
+    expect(Array.from(w)).toEqual([...x1, ...x2]);
+    await s.done();
+  });
+
   // ---------------------------------------------------------------------------------------------- optimizers
   describe('optimizer kinds of the table', () => {
     const l1 = 0.003, gs = 0.7;
@@ -627,6 +657,114 @@ describe.each(list.map((c) => [c.name, c] as const))('%s conforms to the js orac
       // and anywhere
       for (let i = 0; i < 2000; i++) await exact(craft(draw(), draw(), salt++), 'random draws');
     }, 60_000);
+  });
+
+  // ---------------------------------------------------------------------------------------------- int8
+  // The int8 dense product and its quantizer against the js oracle (src/backend/js/qgemm.ts): the sums are
+  // exact integers and every float step of the epilogue is one float32 rounding in a fixed order, so every
+  // backend must return the oracle's bits: the bytes of a 'u7' output and the float32 words of an 'f32' one,
+  // exactly. Sizes sit at the kernels' edges: k around the 4-byte groups, n around the 4-, 8- and 16-column
+  // tiles, m around the 1-row path, the 4-row tiles and the 64-row blocks; rows strided (lda > k, ldc > n),
+  // pointers off alignment where handles are byte offsets (wasm), and every byte of the output region that
+  // is not an output (row gaps, the guard after it) must keep its sentinel.
+  describe('int8 qgemm and qquantize, bit for bit (webgpu has none: quantize() refuses it)', () => {
+    const SENT = 0xa5;
+    /** Bytes into a fresh buffer at byte `shift` (wasm only), the rest of the words filled with the sentinel. */
+    function putBytes(held: unknown[], be: Backend, data: Uint8Array, shift = 0, guard = 16): unknown {
+      const words = Math.ceil((shift + data.length + guard) / 4);
+      const all = new Uint8Array(words * 4).fill(SENT);
+      all.set(data, shift);
+      const h = be.alloc(words);
+      held.push(h);
+      be.write(h, new Float32Array(all.buffer));
+      return shift ? (h as number) + shift : h;
+    }
+    async function readBytes(be: Backend, h: unknown, shift: number, count: number): Promise<Uint8Array> {
+      const base = shift ? (h as number) - shift : h;
+      const words = await be.read(base, Math.ceil((shift + count) / 4));
+      return new Uint8Array(words.buffer, words.byteOffset + shift, count);
+    }
+    const ACTS = [Unary.identity, Unary.relu, Unary.leakyRelu] as const;
+
+    it('qgemm at tile edges: u7 and f32 outputs, every fused activation, strided and unaligned', async () => {
+      if (!b.qgemm) {
+        expect(b.name).toBe('webgpu');
+        return;
+      }
+      const ks = [1, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64, 65, 129];
+      const ns = [1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 31, 32, 33, 65];
+      const ms = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 63, 64, 65, 129];
+      const cases: [number, number, number][] = [];
+      ms.forEach((m, i) => ns.forEach((n, j) => cases.push([m, n, ks[(i * 5 + j * 3) % ks.length]])));
+      ks.forEach((k, i) => cases.push([1 + (i % 5), 16 + (i % 3), k], [4, 8, k]));
+      cases.push([1, 512, 784], [1, 10, 256], [70, 40, 300], [129, 17, 5], [2, 0, 5], [0, 3, 5], [3, 4, 0]);
+      const r = rng(4242);
+      let done = 0;
+      for (const [t, [m, n, k]] of cases.entries()) {
+        const out = t % 2 ? ('u7' as const) : ('f32' as const);
+        const act = ACTS[Math.floor(t / 2) % 3];
+        const lda = k + (t % 3 === 2 ? 5 : 0), ldc = n + (t % 4 === 3 ? 3 : 0);
+        const shift = offsets && t % 5 === 4 ? 1 + (t % 3) : 0;
+        const a = new Uint8Array(m * lda).map(() => r.int(128));
+        const w = new Int8Array(k * n).map(() => r.int(255) - 127);
+        const np = roundUp4(n);
+        const scale = new Float32Array(np).map(() => Math.fround(1e-4 + r.next() * 1e-2));
+        const bias = new Int32Array(np).map(() => r.int(2_000_000) - 1_000_000);
+        if (n > 2) (bias[0] = 2 ** 30), (bias[1] = -(2 ** 30)); // the extremes of the contract
+        const alpha = Math.fround(0.01 + r.next()), outScale = Math.fround(0.5 + r.next() * 2), outZero = r.int(128);
+        const esize = out === 'u7' ? 1 : 4, cBytes = m * ldc * esize;
+        const run = async (be: Backend, sh: number) => {
+          const held: unknown[] = [];
+          const hc = putBytes(held, be, new Uint8Array(cBytes).fill(SENT), out === 'u7' ? sh : 0);
+          be.qgemm!({
+            m, n, k, a: putBytes(held, be, a, sh), lda, b: putBytes(held, be, new Uint8Array(packWeights(w, k, n).buffer)), c: hc, ldc,
+            scale: putBytes(held, be, new Uint8Array(scale.buffer)), bias: putBytes(held, be, new Uint8Array(bias.buffer)),
+            act, alpha, out, outScale, outZero,
+          });
+          const got = (await readBytes(be, hc, out === 'u7' ? sh : 0, cBytes + 16)).slice();
+          for (const h of held) be.free(h);
+          return got;
+        };
+        const want = await run(js, 0);
+        const got = await run(b, shift);
+        let bad = -1;
+        for (let i = 0; i < want.length && bad < 0; i++) if (got[i] !== want[i]) bad = i;
+        expect(bad, `m=${m} n=${n} k=${k} lda=${lda} ldc=${ldc} out=${out} act=${act} shift=${shift}: first differing byte ${bad} (${got[bad]} vs ${want[bad]})`).toBe(-1);
+        done++;
+      }
+      expect(done).toBe(cases.length);
+    });
+
+    it('qquantize at every edge size: ties to even, NaN, infinities, signed zeros, saturation, unaligned output', async () => {
+      if (!b.qquantize) {
+        expect(b.name).toBe('webgpu');
+        return;
+      }
+      const specials = [2.5, -2.5, 0.5, -0.5, 1.5, 126.5, 127.5, -0, 0, 1e-40, 3e38, -3e38, NaN, Infinity, -Infinity, 63.5, -63.5, 200, -200];
+      const r = rng(99);
+      for (const [invScale, zero] of [[1, 0], [1, 64], [Math.fround(127 / 3.7), 127], [Math.fround(0.37), 5]] as const)
+        for (const n of [...EDGE_SIZES, 1000, 40_001]) {
+          const x = r.array(n, -150 / invScale, 150 / invScale);
+          for (let i = 0; i < n; i += 2) x[i] = invScale === 1 ? specials[(i / 2) % specials.length] : x[i];
+          for (const shift of offsets ? [0, 3] : [0]) {
+            const run = async (be: Backend, sh: number) => {
+              const held: unknown[] = [];
+              const hx = be.alloc(Math.max(1, n));
+              held.push(hx);
+              if (n) be.write(hx, x);
+              const hy = putBytes(held, be, new Uint8Array(n).fill(SENT), sh);
+              be.qquantize!(n, hx, hy, invScale, zero);
+              const got = (await readBytes(be, hy, sh, n + 16)).slice();
+              for (const h of held) be.free(h);
+              return got;
+            };
+            const want = await run(js, 0), got = await run(b, shift);
+            let bad = -1;
+            for (let i = 0; i < want.length && bad < 0; i++) if (got[i] !== want[i]) bad = i;
+            expect(bad, `n=${n} invScale=${invScale} zero=${zero} shift=${shift}: byte ${bad} is ${got[bad]}, the oracle's ${want[bad]} (x = ${x[bad]})`).toBe(-1);
+          }
+        }
+    });
   });
 });
 

@@ -599,7 +599,7 @@ for (const name of ['js', 'wasm'] as const) {
         expect(() => data.standardize(none)).toThrow(/x has no rows/);
         expect(() => data.minMaxScale(ok, { range: [1, 0] })).toThrow(/range must be \[lo, hi\] with finite lo < hi/);
         expect(() => data.minMaxScale(ok, { rnage: [0, 1] } as any)).toThrow(/unknown option 'rnage'/);
-        expect(() => data.standardize([[1, 2]] as any)).toThrow(/x must be a Tensor, got an array/);
+        expect(() => data.standardize('x' as any)).toThrow(/standardize: x: data must be a number, an array of numbers or a typed array; got string/);
         expect(() => data.scalerFromJSON({ kind: 'robust' })).toThrow(/unknown scaler kind "robust"/);
         expect(() => data.scalerFromJSON({ kind: 'standard', mean: [0], std: [0] })).toThrow(/every std must be positive/);
         expect(() => data.scalerFromJSON({ kind: 'minmax', min: [0, 1], max: [1] })).toThrow(/min has 2 values but max has 1/);
@@ -718,8 +718,8 @@ for (const name of ['js', 'wasm'] as const) {
         expect(() => data.split(x, y, { seed: -1 })).toThrow(/seed must be a non-negative integer/);
         expect(() => data.split(x, y, { tset: 0.2 } as any)).toThrow(/unknown option 'tset'/);
         const x1 = sd.zeros([1, 2]), y1 = sd.zeros([1]);
-        expect(() => data.split(x1, y1)).toThrow(/1 rows are too few for this split \(train 0, test 1\)/);
-        expect(() => data.split([1, 2] as any, y)).toThrow(/x must be a Tensor, got an array/);
+        expect(() => data.split(x1, y1)).toThrow(/1 row is too few for this split \(train 0, test 1\)/);
+        expect(() => data.split({ data: [1, 2, 3], shape: [2, 2] }, y)).toThrow(/split: x: shape \[2, 2\] holds 4 values but the data has 3/);
         free(x, y, y9, yr, x1, y1);
         flat();
       });

@@ -6,6 +6,8 @@ import { detectFeatures } from '../src/backend/features.js';
 import type { BinaryName } from '../src/backend/wasm/binaries.js';
 import { WasmThreadsBackend } from '../src/backend/threads/backend.js';
 import { startWebGpu, type GpuEntry } from '../src/backend/webgpu/device.js';
+// Where the kernel modules' bytes come from: init() has it installed; the backends made here directly need it too.
+import '../src/runtime/kernels.js';
 
 /** float32 machine epsilon (2^-23). */
 export const EPS = 2 ** -23;
@@ -56,7 +58,14 @@ export async function candidates(): Promise<Candidate[]> {
     // (1 included), so the tile functions meet every tile edge; 3 threads oversubscribe this 2-core box.
     const binary: BinaryName = f.relaxedSimd ? 'relaxed-shared' : 'simd-shared';
     for (const threads of [1, 2, 3])
-      list.push({ name: `wasm-threads(${threads}, ${binary})`, make: async () => WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() }) });
+      list.push({
+        name: `wasm-threads(${threads}, ${binary})`,
+        make: async () => {
+          const b = await WasmThreadsBackend.create({ binary, threads, grain: 'fine', workerUrl: await threadsWorkerUrl() });
+          await b.startWorkers(); // now, not after its first 20 ms of work: every call is then split over the threads
+          return b;
+        },
+      });
   }
   const { gpu } = await testGpu();
   if (gpu)

@@ -39,7 +39,7 @@ describe('inline encoding', () => {
   });
 
   it('the generated module decodes on the first call only, and to the same array', async () => {
-    const bytes = moduleBytes('core');
+    const bytes = await moduleBytes('core');
     const src = wasmModuleSource(bytes);
     expect(src).toContain(WASM_TEXT_PREFIX);
     const mod = await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(src).toString('base64')}`);
@@ -49,16 +49,16 @@ describe('inline encoding', () => {
     expect(Buffer.from(first).equals(Buffer.from(bytes))).toBe(true);
   });
 
-  it('moduleBytes gives the build/ files, decoded once', () => {
-    expect(moduleBytes('core')).toBe(moduleBytes('core'));
-    for (const m of ['core', 'relaxed-gemm'] as const) expect([...moduleBytes(m).subarray(0, 4)]).toEqual([0x00, 0x61, 0x73, 0x6d]);
+  it('moduleBytes gives the build/ files, loaded once', async () => {
+    expect(await moduleBytes('core')).toBe(await moduleBytes('core'));
+    for (const m of ['core', 'relaxed-gemm'] as const) expect([...(await moduleBytes(m)).subarray(0, 4)]).toEqual([0x00, 0x61, 0x73, 0x6d]);
   });
 });
 
 describe('withSharedMemory', () => {
-  it('flips the limits flag of the memory import and nothing else', () => {
+  it('flips the limits flag of the memory import and nothing else', async () => {
     for (const m of ['core', 'relaxed-gemm'] as const) {
-      const plain = moduleBytes(m);
+      const plain = await moduleBytes(m);
       const shared = withSharedMemory(plain);
       expect(shared).not.toBe(plain);
       const diff: number[] = [];
@@ -68,13 +68,13 @@ describe('withSharedMemory', () => {
       expect([plain[diff[0]], shared[diff[0]]]).toEqual([0x01, 0x03]);
       const same = (x: Uint8Array, y: Uint8Array) => Buffer.from(x).equals(Buffer.from(y));
       expect(same(withSharedMemory(shared), shared)).toBe(true); // already shared: unchanged
-      expect(same(moduleBytes(m, true), shared)).toBe(true);
-      expect(moduleBytes(m, true)).toBe(moduleBytes(m, true));
+      expect(same(await moduleBytes(m, true), shared)).toBe(true);
+      expect(await moduleBytes(m, true)).toBe(await moduleBytes(m, true));
     }
   });
 
   it.runIf(features.simd)('the patched core validates and imports the same; only a shared memory fits it', async () => {
-    const plain = moduleBytes('core'), shared = moduleBytes('core', true);
+    const plain = await moduleBytes('core'), shared = await moduleBytes('core', true);
     expect(WebAssembly.validate(shared)).toBe(true);
     const a = new WebAssembly.Module(plain), b = new WebAssembly.Module(shared);
     expect(WebAssembly.Module.imports(b)).toEqual(WebAssembly.Module.imports(a));
@@ -121,15 +121,15 @@ describe('withSharedMemory', () => {
 });
 
 describe('the relaxed gemm module', () => {
-  it('has no static data (it is instantiated again on the memory in use, in every worker)', () => {
-    const ids = sections(moduleBytes('relaxed-gemm')).map((s) => s.id);
+  it('has no static data (it is instantiated again on the memory in use, in every worker)', async () => {
+    const ids = sections(await moduleBytes('relaxed-gemm')).map((s) => s.id);
     expect(ids).not.toContain(11); // data
     expect(ids).not.toContain(12); // data count
-    expect(sections(moduleBytes('core')).map((s) => s.id)).toContain(11); // the core's tables, for contrast
+    expect(sections(await moduleBytes('core')).map((s) => s.id)).toContain(11); // the core's tables, for contrast
   });
 
-  it.runIf(features.relaxedSimd)('imports the memory and the core f32_unary, exports gemm only', () => {
-    const m = new WebAssembly.Module(moduleBytes('relaxed-gemm'));
+  it.runIf(features.relaxedSimd)('imports the memory and the core f32_unary, exports gemm only', async () => {
+    const m = new WebAssembly.Module(await moduleBytes('relaxed-gemm'));
     expect(WebAssembly.Module.imports(m).map((i) => `${i.module}.${i.name}:${i.kind}`).sort()).toEqual(['env.f32_unary:function', 'env.memory:memory']);
     const ex = WebAssembly.Module.exports(m).map((e) => e.name).filter((n) => n !== '_start');
     expect(ex.sort()).toEqual([...GEMM_NAMES].sort());

@@ -117,12 +117,16 @@ export async function create(variant) {
   };
 }
 
-/** Cold start: import, initialise, build the model, predict once. */
-export async function coldStart(variant) {
+/** Cold start: import, initialise, build the model, predict once; `mark` names each step's end (bench/lib/cold.mjs). */
+export async function coldStart(variant, mark = () => {}) {
   const s = await import(DIST);
+  mark('import');
   await s.init(initOptions(variant));
+  mark('init');
   const model = s.mlp([784, 512, 256, 10], { seed: 0 });
+  mark('build');
   const out = model.predict(new Float32Array(784).fill(0.5)).dataSync();
+  mark('predict');
   s.shutdown?.();
   return out.length;
 }

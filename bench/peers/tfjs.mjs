@@ -127,9 +127,12 @@ export async function create(variant) {
   };
 }
 
-export async function coldStart(variant) {
+export async function coldStart(variant, mark = () => {}) {
   const tf = await load(variant);
+  mark('init'); // import and backend start together
   const model = build(tf, 0);
+  mark('build');
   const out = tf.tidy(() => model.predict(tf.tensor2d(new Float32Array(784).fill(0.5), [1, 784])).dataSync());
+  mark('predict');
   return out.length;
 }

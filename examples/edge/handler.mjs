@@ -14,10 +14,11 @@
 //
 // Usage:
 //   import { createHandler } from './handler.mjs';
-//   export default createHandler({ modelBytes, module });   // module: a precompiled WebAssembly.Module
+//   export default createHandler({ modelBytes, module, gemmModule });   // precompiled WebAssembly.Modules
 // On platforms that forbid compiling wasm from bytes at run time (Cloudflare Workers), import the
-// kernels as a module (`import kernels from './simdnn.simd.wasm'`) and pass it as `module`.
-import * as sd from '../../dist/index.js'; // in your project: import * as sd from 'simdnn';
+// kernels as modules (`import module from 'simdnn/kernels.wasm'`, `import gemmModule from
+// 'simdnn/kernels-relaxed-gemm.wasm'`) and pass them.
+import * as sd from 'simdnn';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ROWS = 10_000;
@@ -31,16 +32,17 @@ let runtime = null; // Promise<{info, precompiled}>
  * Starts simdnn once (single-thread wasm: small requests gain nothing from threads, and edge
  * platforms have none). A host that already called init() keeps its runtime (and its models).
  */
-export function initRuntime({ module, backend = 'wasm' } = {}) {
+export function initRuntime({ module, gemmModule, backend = 'wasm' } = {}) {
   runtime ??= (async () => {
     try {
       return { info: sd.info(), precompiled: false };
     } catch { /* not initialised yet */ }
-    if (module !== undefined && !(module instanceof WebAssembly.Module))
-      throw new TypeError('createHandler: `module` must be a WebAssembly.Module (compiled from simdnn\'s kernel .wasm).');
+    for (const [name, m] of [['module', module], ['gemmModule', gemmModule]])
+      if (m !== undefined && !(m instanceof WebAssembly.Module))
+        throw new TypeError(`createHandler: \`${name}\` must be a WebAssembly.Module (compiled from simdnn/${name === 'module' ? 'kernels.wasm' : 'kernels-relaxed-gemm.wasm'}).`);
     let info;
     try {
-      info = await sd.init({ backend, module });
+      info = await sd.init({ backend, module, gemmModule });
     } catch (e) {
       if (module || backend !== 'wasm') throw e;
       info = await sd.init({ backend: 'auto' }); // no SIMD here: the js backend still answers
@@ -216,16 +218,17 @@ function infer(model, x, n) {
  *   model       a model already loaded in this process (from simdnn's load/loadBytes/mlp)
  *   modelBytes  a saved model file's bytes (Uint8Array, Node Buffer, DataView or ArrayBuffer), or a
  *               function returning them (called once, on the first request that needs the model)
- *   module      a precompiled WebAssembly.Module of simdnn's kernels, passed to init({module})
+ *   module      simdnn's kernels as a precompiled WebAssembly.Module (simdnn/kernels.wasm), passed to init({module})
+ *   gemmModule  the relaxed-SIMD gemm precompiled (simdnn/kernels-relaxed-gemm.wasm), passed to init({gemmModule})
  *   maxBodyBytes (default 1 MiB), maxRows (default 10,000)
  */
 export function createHandler(options = {}) {
-  const { model: given, modelBytes, module, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, maxRows = DEFAULT_MAX_ROWS } = options;
+  const { model: given, modelBytes, module, gemmModule, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, maxRows = DEFAULT_MAX_ROWS } = options;
   if (!given && modelBytes === undefined) throw new TypeError('createHandler: pass {model} (a loaded model) or {modelBytes} (a saved model file\'s bytes, or a function that returns them).');
   let loading = null;
   const getModel = () => {
     loading ??= (async () => {
-      const { info, precompiled } = await initRuntime({ module });
+      const { info, precompiled } = await initRuntime({ module, gemmModule });
       if (given) return { model: given, info, precompiled };
       const bytes = typeof modelBytes === 'function' ? await modelBytes() : modelBytes;
       return { model: sd.loadBytes(bytes), info, precompiled };
@@ -245,7 +248,7 @@ export function createHandler(options = {}) {
     return json(200, {
       status: 'ok',
       model: { inputs: m.model.inputSize, outputs: m.model.outputSize, task: pre.task ?? null, classes: pre.classes ?? null, columns: pre.columns ?? null, target: pre.target ?? null },
-      backend: m.info.backend, binary: m.info.binary, module: m.precompiled ? 'precompiled' : 'compiled from the inlined bytes',
+      backend: m.info.backend, binary: m.info.binary, module: m.precompiled ? 'precompiled' : 'compiled by simdnn',
       limits: { maxBodyBytes, maxRows },
     });
   }

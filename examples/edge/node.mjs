@@ -1,5 +1,5 @@
 // The edge handler under Node: a tiny adapter from node:http to fetch(Request) → Response.
-//   node examples/edge/node.mjs [--port 8787] [--model PATH] [--wasm build/simdnn.simd.wasm]
+//   node examples/edge/node.mjs [--port 8787] [--model PATH] [--precompiled]
 //   curl -s localhost:8787/predict -d '{"rows": [[0,0,5,13,9,1,0,0, ...64 values...]]}'
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
@@ -43,14 +43,20 @@ export async function sendResponse(res, response, req) {
   if (response.statusText) res.writeHead(response.status, response.statusText, headers);
   else res.writeHead(response.status, headers); // Node supplies the standard reason phrase
   if (response.body && req?.method !== 'HEAD') for await (const chunk of response.body) res.write(chunk);
-  res.end();
-  if (req && !req.complete) {
-    // Let the client finish sending (it is waiting to read our answer), then close; never for long.
-    let discarded = 0;
-    req.on('data', (c) => { if ((discarded += c.length) > 16 * 1024 * 1024) req.destroy(); });
-    req.resume();
-    setTimeout(() => req.destroy(), 5000).unref();
-  }
+  if (!req || req.complete) { res.end(); return; }
+  // A refused upload: the client may still be sending. Ending the response now would close the socket
+  // under it (its next write fails with EPIPE and the answer can be lost), so read the rest of the
+  // body and throw it away first; a client that sends more than 16 MiB or takes over 5 s is cut off.
+  let discarded = 0;
+  let ended = false;
+  const finish = () => { if (!ended) { ended = true; clearTimeout(timer); res.end(); } };
+  const cut = () => { finish(); req.destroy(); };
+  const timer = setTimeout(cut, 5000);
+  timer.unref();
+  req.on('data', (c) => { if ((discarded += c.length) > 16 * 1024 * 1024) cut(); });
+  req.on('end', finish);
+  req.on('close', finish);
+  req.resume();
 }
 
 /** Serves a {fetch} handler on node:http; resolves {server, url}. */

@@ -2,13 +2,15 @@
 //   node examples/edge/train.mjs [out.safetensors]        (default: examples/edge/model.safetensors)
 //   npx deno run --allow-read --allow-write examples/edge/train.mjs
 // node.mjs and deno.mjs call trainDigits() themselves when the model file is missing.
-import * as sd from '../../dist/index.js'; // in your project: 'simdnn'
+import * as sd from 'simdnn';
 
 const here = (p) => decodeURIComponent(new URL(p, import.meta.url).pathname);
 export const DEFAULT_MODEL_PATH = here('./model.safetensors');
+/** data/digits.csv as the package ships it (in this repository: the one at its root). */
+const DIGITS = decodeURIComponent(new URL('data/digits.csv', import.meta.resolve('simdnn/package.json')).pathname);
 
 /** Trains an MLP on data/digits.csv; resolves {model, bytes, accuracy, seconds}. Needs init() first. */
-export async function trainDigits({ csv = here('../../data/digits.csv'), epochs = 25, seed = 1 } = {}) {
+export async function trainDigits({ csv = DIGITS, epochs = 25, seed = 1 } = {}) {
   const t0 = performance.now();
   const ds = await sd.data.readCsv(csv, { from: 'path', target: 'digit', task: 'classification' });
   const { train, test } = sd.data.split(ds.x, ds.y, { test: 0.2, stratify: true, seed });

@@ -11,7 +11,7 @@ const pct = (v, digits = 1) => `${(v * 100).toFixed(digits)}%`;
 const state = {
   phase: 'starting', // starting | idle | training | stopping | stopped | done | loaded | error
   epoch: 0, target: 0, epochs: [], testAccuracy: null, confusion: null, model: null,
-  prediction: null, probabilities: null, predicting: false, backend: null, info: null, offlineReady: false, cacheVersion: null, saved: false,
+  prediction: null, probabilities: null, predicting: false, heat: null, heatTimes: [], heatUpdates: 0, backend: null, info: null, offlineReady: false, cacheVersion: null, saved: false,
   error: null,
   lrFound: null, // {suggestion, steps, ms} after Find learning rate
   tune: null, // {trials, seconds, best, accuracy} after Auto-tune
@@ -341,23 +341,69 @@ function showPreview(row) {
   preview.putImageData(img, 0, 0);
 }
 
+// ---- the heat map: integrated gradients of the predicted class over the drawing ----
+// Each cell of the 8×8 grid gets the share of the class's logit its ink brought (against a blank pad):
+// blue where the ink pushed toward the predicted class, orange where it pushed against it, stronger with
+// |share| (scaled by the largest; the square root lifts the small ones into view). The 8×8 cells are drawn
+// as cells, unsmoothed, over the square of the drawing the grid covers (pad.box): each colour lies on the
+// strokes whose ink that cell counted.
+const heatCtx = $('heat').getContext('2d');
+const cells = Object.assign(document.createElement('canvas'), { width: 8, height: 8 });
+const cellsCtx = cells.getContext('2d');
+const TOWARD = [36, 87, 214], AGAINST = [224, 113, 44];
+const HEAT_TIMES = 200;
+
+function showHeat(h, box) {
+  heatCtx.clearRect(0, 0, heatCtx.canvas.width, heatCtx.canvas.height);
+  $('heat-legend').hidden = !h;
+  if (!h) return;
+  $('heat-class').textContent = String(h.target);
+  const max = Math.max(...h.values.map(Math.abs));
+  if (!(max > 0) || !box) return;
+  const img = cellsCtx.createImageData(8, 8);
+  h.values.forEach((v, i) => {
+    const s = Math.abs(v) / max;
+    img.data.set([...(v > 0 ? TOWARD : AGAINST), Math.round(200 * Math.sqrt(s))], i * 4);
+  });
+  cellsCtx.putImageData(img, 0, 0);
+  heatCtx.imageSmoothingEnabled = false;
+  heatCtx.drawImage(cells, box.x, box.y, box.side, box.side);
+}
+
+/** Records one heat-map update: ms from the request to the map drawn, as this page measures it. */
+function heatTiming(h, ms, row, box) {
+  state.heatUpdates++;
+  state.heatTimes.push(ms);
+  if (state.heatTimes.length > HEAT_TIMES) state.heatTimes.shift();
+  const sorted = [...state.heatTimes].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1];
+  state.heat = { target: h.target, steps: h.steps, pixels: Array.from(row), box, values: h.values, delta: h.delta, gap: h.gap, workerMs: h.ms, ms, medianMs: median };
+  const sum = h.values.reduce((a, b) => a + b, 0);
+  $('heat-info').textContent = `${h.steps} steps from a blank pad · Σ shares ${sum.toFixed(2)}, logit change ${h.delta.toFixed(2)} · update ${ms.toFixed(1)} ms (median ${median.toFixed(1)} ms over ${sorted.length})`;
+}
+
 // One prediction in flight at a time; the newest drawing wins.
 let inFlight = false, queued = null;
-async function requestPrediction(row) {
+async function requestPrediction(row, box = pad.lastBox) {
   state.predicting = true;
-  if (inFlight) { queued = row; return; }
+  if (inFlight) { queued = { row, box }; return; }
   inFlight = true;
   try {
-    const r = await call('predict', { pixels: Array.from(row) });
+    const heat = $('heat-on').checked;
+    const t0 = performance.now();
+    const r = await call('predict', { pixels: Array.from(row), heat });
     if (pad.lastRow) {
-      if (r) showProbabilities(r.probabilities);
-      else $('confidence').textContent = 'train or load a model first';
+      if (r) {
+        showProbabilities(r.probabilities);
+        showHeat(r.heat ?? null, box);
+        if (r.heat) heatTiming(r.heat, performance.now() - t0, row, box);
+      } else $('confidence').textContent = 'train or load a model first';
     }
   } catch (e) {
     $('confidence').textContent = e.message;
   } finally {
     inFlight = false;
-    if (queued) { const q = queued; queued = null; requestPrediction(q); }
+    if (queued) { const q = queued; queued = null; requestPrediction(q.row, q.box); }
     else state.predicting = false;
   }
 }
@@ -365,12 +411,25 @@ async function requestPrediction(row) {
 const pad = new DrawPad($('pad'), {
   onChange(row) {
     pad.lastRow = row;
+    pad.lastBox = pad.box;
     showPreview(row);
     if (row) requestPrediction(row);
-    else showProbabilities(null);
+    else {
+      showProbabilities(null);
+      showHeat(null);
+      $('heat-info').textContent = '';
+    }
   },
 });
 pad.lastRow = null;
+pad.lastBox = null;
+$('heat-on').onchange = () => {
+  if (pad.lastRow) requestPrediction(pad.lastRow);
+  if (!$('heat-on').checked) {
+    showHeat(null);
+    $('heat-info').textContent = '';
+  }
+};
 showPreview(null);
 showProbabilities(null);
 $('clear').onclick = () => pad.clear();

@@ -5,8 +5,11 @@
 // block: 8×8 values of 0..16. toDigitsRow does the same with the drawing: crop to the ink, scale the
 // longer side to 32 (keeping the aspect ratio, centred), threshold, count.
 
-/** 64 values of 0..16 from an RGBA image's alpha channel (ink = alpha), or null when it is blank. */
-export function toDigitsRow(rgba, width, height) {
+/**
+ * 64 values of 0..16 from an RGBA image's alpha channel (ink = alpha), or null when it is blank. With
+ * `out`, out.box = {x, y, side} is the square of the drawing (in its pixels) that the 8×8 grid covers.
+ */
+export function toDigitsRow(rgba, width, height, out) {
   const ink = (x, y) => rgba[(y * width + x) * 4 + 3] / 255;
   let x0 = width, y0 = height, x1 = -1, y1 = -1;
   for (let y = 0; y < height; y++)
@@ -21,6 +24,7 @@ export function toDigitsRow(rgba, width, height) {
   const w = x1 - x0 + 1, h = y1 - y0 + 1, side = Math.max(w, h);
   // The square (in drawing pixels) that maps onto the 32×32 bitmap, centred on the ink.
   const sx = x0 - (side - w) / 2, sy = y0 - (side - h) / 2, cell = side / 32;
+  if (out) out.box = { x: sx, y: sy, side };
   const row = new Float32Array(64);
   for (let by = 0; by < 32; by++) {
     for (let bx = 0; bx < 32; bx++) {
@@ -104,9 +108,13 @@ export class DrawPad {
     }
   }
 
+  /** The drawing as a row of the table; this.box is then the square its 8×8 grid covers (null when blank). */
   row() {
     const { width, height } = this.canvas;
-    return toDigitsRow(this.ctx.getImageData(0, 0, width, height).data, width, height);
+    const out = { box: null };
+    const row = toDigitsRow(this.ctx.getImageData(0, 0, width, height).data, width, height, out);
+    this.box = out.box;
+    return row;
   }
 
   clear() {

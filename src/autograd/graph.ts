@@ -97,6 +97,7 @@ export function record(out: Tensor, op: string, inputs: readonly (Tensor | null 
   return out;
 }
 
+/** Options of backward(). */
 export interface BackwardOptions {
   /** Gradient of the output (default: ones, which requires a scalar or single-element output). */
   gradient?: Tensor;

@@ -1,5 +1,7 @@
+/** Where simdnn runs. */
 export type RuntimeName = 'node' | 'deno' | 'browser' | 'worker' | 'unknown';
 
+/** What the engine offers, as info().features reports it. */
 export interface Features {
   /** WebAssembly with 128-bit SIMD validates here. */
   simd: boolean;
@@ -7,6 +9,7 @@ export interface Features {
   relaxedSimd: boolean;
   /** SharedArrayBuffer and shared WebAssembly.Memory can be used (threads are possible). */
   threads: boolean;
+  /** SharedArrayBuffer exists (threads need it). */
   sharedArrayBuffer: boolean;
   /** The page is cross-origin isolated (always true outside browsers). */
   crossOriginIsolated: boolean;

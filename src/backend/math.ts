@@ -104,6 +104,39 @@ export function hash32(x: number): number {
 }
 
 /**
+ * cos(2πt) and sin(2πt)/t on [−½, ½] as polynomials in s = t²: their Taylor series to the (2πt)^20 and
+ * (2πt)^21 terms, whose remainders are below π^22/22! ≈ 8e-11 and π^23/23! ≈ 2e-11 there. The kernels
+ * evaluate them in float32 by Horner's rule.
+ */
+export const COS2PI: readonly number[] = Array.from({ length: 11 }, (_, k) => ((-1) ** k * (2 * Math.PI) ** (2 * k)) / factorial(2 * k));
+export const SIN2PI: readonly number[] = Array.from({ length: 11 }, (_, k) => ((-1) ** k * (2 * Math.PI) ** (2 * k + 1)) / factorial(2 * k + 1));
+
+function factorial(n: number): number {
+  let f = 1;
+  for (let j = 2; j <= n; j++) f *= j;
+  return f;
+}
+
+/**
+ * Gaussian noise of the counter-based stream `key` (= hash32(seed)) at element counter e, by Box–Muller:
+ * the pair p = e >>> 1 draws h1 = hash32(key ^ hash32(p)), h2 = hash32(h1 ^ 0x9e3779b9); u1 = h1·2^-32 in
+ * (0, 1) (2^-33 for h1 = 0), t = 24 bits of h2 as a uniform in [−½, ½); r = √(−2 ln u1); the even element
+ * of the pair is r·cos(2πt), the odd one r·sin(2πt) (two independent normals per draw). u1 ≥ 2^-33
+ * bounds |z| by 6.8: the tails beyond are cut (probability below 1e-11 per draw). Pure, so any thread or
+ * the GPU draws any slice of the same stream. This is the float64 reference; kernels compute it in
+ * float32 (within a few 1e-7·|z|).
+ */
+export function normalAt(key: number, e: number): number {
+  const p = (e >>> 0) >>> 1;
+  const h1 = hash32((key ^ hash32(p)) >>> 0);
+  const h2 = hash32((h1 ^ 0x9e3779b9) >>> 0);
+  const u1 = h1 === 0 ? 2 ** -33 : h1 * 2 ** -32;
+  const t = (h2 >>> 8) * 2 ** -24 - 0.5;
+  const r = Math.sqrt(-2 * Math.log(u1));
+  return (e & 1) === 0 ? r * Math.cos(2 * Math.PI * t) : r * Math.sin(2 * Math.PI * t);
+}
+
+/**
  * The dropout keep test for element i: a uniform u in [0, 1) with 24 random bits from
  * hash32(hash32(seed) ^ hash32(offset + i)); kept when u < keep. Identical on every backend.
  */

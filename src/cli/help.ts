@@ -6,9 +6,10 @@ export function mainHelp(): string {
   return `simdnn ${version()}: train and run neural networks on WebAssembly SIMD
 
 Usage:
-  simdnn train [data.csv] [options]                 train an MLP on a CSV table
-  simdnn tune [data.csv] [--budget 60s | --trials N]  search its hyperparameters; save the best
+  simdnn train [data.csv | digits | iris | diabetes] train an MLP on a CSV table or a built-in one
+  simdnn tune [data.csv | digits | iris | diabetes] [--budget 60s | --trials N]  search its hyperparameters; save the best
   simdnn predict model.safetensors data.csv [--out predictions.csv]
+  simdnn explain model.safetensors data.csv [--method ig|gradient|gradientXInput|permutation]
   simdnn info [--backend B] [--json]                the backend and features here
   simdnn help [command] | --help | --version
 
@@ -16,11 +17,13 @@ With no file, train uses the built-in digits dataset (1,797 8×8 handwritten dig
   simdnn train                                       ≈ 0.98 test accuracy in seconds
 
 Examples:
-  simdnn train data/iris.csv --target species --epochs 100
-  simdnn train data/iris.csv --target species --lr auto   (a range test picks the rate)
-  simdnn tune data/diabetes.csv --target progression --budget 60s
-  simdnn train data/diabetes.csv --target progression --hidden 64,32 --out diabetes.safetensors
+  simdnn train iris --hidden 16 --epochs 100 --lr 0.01 --out iris.safetensors
+  simdnn train diabetes --hidden 64,32 --out diabetes.safetensors
+  simdnn train my-table.csv --target price
+  simdnn train iris --lr auto                         (a range test picks the rate)
+  simdnn tune diabetes --budget 60s
   simdnn predict model.safetensors new-rows.csv --out predictions.csv
+  simdnn explain model.safetensors new-rows.csv --rows 100 --out attributions.csv
 
 Exit codes: 0 done, 1 failed while running (e.g. training diverged), 2 bad usage or input.
 Run 'simdnn <command> --help' for a command's options.
@@ -28,15 +31,15 @@ Run 'simdnn <command> --help' for a command's options.
 }
 
 export function trainHelp(): string {
-  return `Usage: simdnn train [data.csv] [options]
+  return `Usage: simdnn train [data.csv | digits | iris | diabetes] [options]
 
 Reads a CSV with a header row (showing its progress), splits it (stratified for classes),
 standardizes the features, trains an MLP with a live progress bar, saves the model (weights,
 topology and preprocessing in one safetensors file), then prints test metrics. With no file: the
-built-in digits data.
+built-in digits data; 'digits', 'iris' or 'diabetes' name a table shipped with simdnn.
 
 Data
-  -t, --target COL        the column to predict (default: the last column; 'digit' for the built-in data)
+  -t, --target COL        the column to predict (default: the last column; the built-in tables know theirs)
       --features A,B,...  the feature columns (default: every other column)
       --task T            classification | regression (default: guessed from the target)
       --missing M         drop | mean | median | mostFrequent | error (default: drop rows)
@@ -58,9 +61,14 @@ Training
       --loss L            softmaxCrossEntropy | binaryCrossEntropy | mse | mae | huber
                           (default: softmaxCrossEntropy for classes, mse for numbers)
       --patience N        stop when the validation loss has not improved for N epochs; keep the best
+      --dp-epsilon E      train with differential privacy (DP-SGD), spending at most ε = E
+      --dp-delta D        δ of the privacy guarantee (default 1e-5; must be below 1/rows)
+      --dp-clip C         clip each sample's gradient to norm C (default 1)
       --backend B         ${BACKENDS.join(' | ')} (default ${D.backend})
 Output
   -o, --out FILE          where to save the model (default ${D.out})
+      --explain           add the 10 most important features to the report: permutation importance
+                          on the test rows (the drop in accuracy or R² when a feature is shuffled)
   -q, --quiet             no progress bar or header; only the metrics and the saved path
   -h, --help              this help
 `;

@@ -41,7 +41,7 @@ export const PREDICT_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** Where the predictions go: a file written beside its final name and renamed into place at the end (no half-written file under that name), or stdout. */
-interface Sink {
+export interface Sink {
   write(text: string): void;
   /** The predictions are complete. */
   commit(): void;
@@ -49,7 +49,7 @@ interface Sink {
   abandon(): void;
 }
 
-function fileSink(path: string): Sink {
+export function fileSink(path: string): Sink {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | null = openSync(tmp, 'w');
   return {
@@ -268,7 +268,7 @@ export async function predict(argv: string[], io: CliIO): Promise<number> {
  * The model's CSV encoding; for a model trained from tensors that only recorded its feature names, a
  * numeric encoding of those columns.
  */
-function encodingOf(model: sd.Sequential): sd.data.CsvEncoding {
+export function encodingOf(model: sd.Sequential, cmd = CMD): sd.data.CsvEncoding {
   const pre = model.preprocessing;
   const enc = pre.encoding as sd.data.CsvEncoding | null | undefined;
   if (enc && typeof enc === 'object' && Array.isArray(enc.features)) return enc;
@@ -286,7 +286,7 @@ function encodingOf(model: sd.Sequential): sd.data.CsvEncoding {
     };
   }
   throw new UsageError(
-    `${CMD}: the model file records no feature columns, so the CSV's columns cannot be matched to its inputs; ` +
+    `${cmd}: the model file records no feature columns, so the CSV's columns cannot be matched to its inputs; ` +
       'train it with simdnn train, or set model.preprocessing.columns (or .encoding) before saving.',
   );
 }

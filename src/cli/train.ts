@@ -12,6 +12,7 @@ import { asInput, oneLine, packageFile, UsageError, version, type CliIO } from '
 import { Progress, ReadProgress } from './progress.js';
 import { scoreModel } from './report.js';
 import { autoLr } from './lr-plot.js';
+import { explainReport } from './explain.js';
 
 const CMD = 'simdnn train';
 
@@ -30,12 +31,16 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   'weight-decay': { type: 'string' },
   loss: { type: 'string' },
   patience: { type: 'string' },
+  'dp-epsilon': { type: 'string' },
+  'dp-delta': { type: 'string' },
+  'dp-clip': { type: 'string' },
   scale: { type: 'string' },
   val: { type: 'string' },
   test: { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
   out: { type: 'string', short: 'o' },
+  explain: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -47,9 +52,19 @@ const CLASS_LOSSES: readonly string[] = ['softmaxCrossEntropy', 'binaryCrossEntr
 const MISSING = ['drop', 'mean', 'median', 'mostFrequent', 'error'] as const;
 const SCALES = ['standard', 'minmax', 'none'] as const;
 
-/** The built-in dataset, shipped in the package (data/digits.csv, with its attribution in data/README.md). */
-export function builtInDataset(): string {
-  return packageFile('data/digits.csv');
+/**
+ * A dataset shipped in the package (data/<name>.csv, with its attribution in data/README.md): digits when
+ * no file is given, or the one named (`simdnn train iris`), with its target column.
+ */
+export function builtInDataset(name: sd.DatasetName = 'digits'): { file: string; target: string } {
+  const d = sd.data.DATASETS[name];
+  return { file: packageFile(d.file), target: d.target };
+}
+
+/** A positional that names a built-in dataset (and no file of that name is in the way). */
+function builtInName(arg: string | undefined, cwd: string): sd.DatasetName | null {
+  if (arg === undefined) return 'digits';
+  return Object.hasOwn(sd.data.DATASETS, arg) && !existsSync(resolve(cwd, arg)) ? (arg as sd.DatasetName) : null;
 }
 
 export async function train(argv: string[], io: CliIO): Promise<number> {
@@ -79,15 +94,24 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     scale: choice(CMD, 'scale', str(v.scale), 'standard', SCALES),
     patience: v.patience === undefined ? undefined : int(CMD, 'patience', str(v.patience), 5, 1),
     features: nameList(str(v.features)),
+    // Private training: the ε to spend, δ and the clipping norm (see the README's section on privacy).
+    dpEpsilon: v['dp-epsilon'] === undefined ? undefined : real(CMD, 'dp-epsilon', str(v['dp-epsilon']), 3, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: 'a positive number (the ε to spend)' }),
+    dpDelta: v['dp-delta'] === undefined ? undefined : real(CMD, 'dp-delta', str(v['dp-delta']), 1e-5, { lo: 0, hi: 1, openLo: true, openHi: true, what: 'a number in (0, 1), below 1/rows' }),
+    dpClip: v['dp-clip'] === undefined ? undefined : real(CMD, 'dp-clip', str(v['dp-clip']), 1, { lo: 0, hi: Infinity, openLo: true, openHi: true, what: 'a positive number (the per-sample gradient norm)' }),
     out: str(v.out) ?? DEFAULTS.out,
     quiet: !!v.quiet,
   };
   if (o.patience !== undefined && o.val === 0) throw new UsageError(`${CMD}: --patience (early stopping) watches the validation loss; give --val > 0.`);
   if (o.features && o.features.length === 0) throw new UsageError(`${CMD}: --features needs at least one column name.`);
+  if (o.dpEpsilon === undefined && (o.dpDelta !== undefined || o.dpClip !== undefined))
+    throw new UsageError(`${CMD}: --dp-delta and --dp-clip set up private training, which --dp-epsilon turns on; give --dp-epsilon too.`);
+  const privacy = o.dpEpsilon === undefined ? undefined : { targetEpsilon: o.dpEpsilon, delta: o.dpDelta ?? 1e-5, maxGradNorm: o.dpClip ?? 1 };
 
-  const builtIn = positionals.length === 0;
-  const file = builtIn ? builtInDataset() : resolve(io.cwd, positionals[0]);
-  const target = str(v.target) ?? (builtIn ? 'digit' : undefined);
+  const named = builtInName(positionals[0], io.cwd);
+  const builtIn = named !== null;
+  const shipped = named ? builtInDataset(named) : null;
+  const file = shipped ? shipped.file : resolve(io.cwd, positionals[0]);
+  const target = str(v.target) ?? shipped?.target;
   if (str(v.target) === '') throw new UsageError(`${CMD}: --target needs a column name.`);
   checkFile(file, builtIn ? 'the built-in dataset' : positionals[0], builtIn);
   const out = resolve(io.cwd, o.out);
@@ -199,6 +223,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       ...(o.val > 0 ? { validationSplit: o.val } : {}),
       ...(o.patience ? { earlyStopping: { patience: o.patience, restoreBest: true } } : {}),
       ...(auto ? { schedule: auto.schedule } : {}),
+      ...(privacy ? { privacy } : {}),
       callbacks: auto ? { ...progress.callbacks(), onTrainBegin: auto.onTrainBegin } : progress.callbacks(),
     });
     if (task === 'regression') unscaleOutput(model, yMean, yStd);
@@ -208,6 +233,13 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       `\ntraining ${plural(done, 'epoch')}${stopped}, ${plural(history.steps, 'step')} in ${seconds(history.ms)} · ` +
         `${rate(progress.samplesPerSecond)} samples/s on ${describeBackend(info)}\n`,
     );
+    if (privacy) {
+      const sigma = sd.privacy.noiseFor({ targetEpsilon: privacy.targetEpsilon, delta: privacy.delta, n: nTrain - nVal, batchSize: o.batchSize, steps: o.epochs * Math.ceil((nTrain - nVal) / o.batchSize) });
+      io.stdout(
+        `privacy  (ε = ${history.epsilon.at(-1)!.toFixed(2)}, δ = ${privacy.delta < 1e-3 ? privacy.delta.toExponential() : privacy.delta})-differentially private: DP-SGD, per-sample gradients clipped to ${privacy.maxGradNorm}, ` +
+          `noise σ = ${sigma.toFixed(3)}, Poisson-sampled batches of ${o.batchSize} expected rows (target ε ${privacy.targetEpsilon})\n`,
+      );
+    }
 
     // ---- save, then evaluate ----
     await sd.saveFile(model, out);
@@ -224,6 +256,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       throw new Error(`scoring the model on the ${testX ? 'test set' : 'training rows'} failed (the model is saved, in ${display(out, io.cwd)}): ${oneLine(e)}`);
     }
     io.stdout(`\n${report}`);
+    if (v.explain) io.stdout(`\n${await explainReport(model, evalX, evalY, ds.columns, o.seed, testX ? `test set (${plural(rows, 'row')})` : 'training rows')}`);
     return 0;
   } finally {
     for (const t of owned.reverse()) t.dispose();

@@ -1,6 +1,7 @@
 import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
 import type { StreamState } from './random.js';
 
+/** The backends simdnn can run on (see init and info). */
 export type BackendName = 'js' | 'wasm' | 'wasm-threads' | 'webgpu';
 
 /**
@@ -30,6 +31,43 @@ export interface GemmArgs {
   alpha: number;
   /** 0: overwrite C; 1: accumulate into C (gradient accumulation). */
   beta: 0 | 1;
+}
+
+/**
+ * Arguments of one int8 dense product (the js backend's src/backend/js/qgemm.ts is the reference):
+ *   C[i, j] = epilogue(Σ_p A[i, p]·B[p, j] + bias[j])
+ * A: "u7" bytes in [0, 127] (quantized activations), row i at byte i·lda; B: int8 weights in
+ * [-127, 127], packed (packWeights in src/backend/js/qgemm.ts: k padded to a multiple of 4, columns in panels of
+ * 16); bias: int32; scale: float32. Epilogue in float32, one rounding per step, no fused multiply-add:
+ * v = f32(acc + bias[j])·scale[j], then act (identity, relu, leakyRelu with alpha), then either the
+ * float32 v (out 'f32', C rows of ldc floats) or the byte clamp(nearest(v·outScale) + outZero, 0, 127)
+ * (out 'u7', C rows of ldc bytes; nearest is round-half-even, NaN gives outZero). Every backend that has
+ * it returns the same bits. Byte and int32 operands live in ordinary storage (alloc counts floats: 4
+ * bytes each); write() and read() copy their bits unchanged (same-type typed-array copies preserve them).
+ */
+export interface QGemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  a: Handle;
+  lda: number;
+  /** Packed weights: roundup(k, 4)·roundup(n, 4) bytes. */
+  b: Handle;
+  c: Handle;
+  ldc: number;
+  /** roundup(n, 4) float32 values (input scale × weight scale of each column). */
+  scale: Handle;
+  /** roundup(n, 4) int32 values. */
+  bias: Handle;
+  /** identity, relu or leakyRelu. */
+  act: UnaryCode;
+  /** leakyRelu's slope, as float32. */
+  alpha: number;
+  out: 'f32' | 'u7';
+  /** out 'u7': 1 / the scale of the bytes written, as float32. */
+  outScale: number;
+  /** out 'u7': their zero point, an integer in [0, 127]. */
+  outZero: number;
 }
 
 /**
@@ -100,6 +138,12 @@ export interface Backend {
    */
   dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void;
   /**
+   * y[i] += std·z(offset + i), z the counter-based Gaussian stream of `seed` (src/backend/math.ts,
+   * normalAt: Box–Muller from hashes of the counter). Pure in the same sense as dropout: the same seed and
+   * counters give the same noise, so replays and tiles draw exactly what one call would.
+   */
+  addNormal(n: number, y: Handle, std: number, seed: number, offset: number): void;
+  /**
    * One fused optimizer update of n parameters from their gradient. s1/s2 are the optimizer's state
    * buffers (null when the kind needs fewer); `hyper` holds the kind's named scalars (the op table's OPTIM and HYPER,
    * src/core/optable.ts).
@@ -111,6 +155,17 @@ export interface Backend {
    * calls it to fill parameters in place; without it, they are filled in JS and written.
    */
   fillNormal?(n: number, y: Handle, mean: number, std: number, state: StreamState): void;
+
+  /**
+   * Optional (int8 inference; absent on webgpu): the quantized dense product of QGemmArgs. m, n or k of 0
+   * is no work; k ≤ 65536 and |bias| ≤ 2^31 − k·127² keep the int32 sums exact (callers check).
+   */
+  qgemm?(args: QGemmArgs): void;
+  /**
+   * Optional, with qgemm: n floats of x to u7 bytes at y: clamp(nearest(x·invScale) + zero, 0, 127),
+   * the epilogue's 'u7' rounding (NaN gives zero). y must not overlap x.
+   */
+  qquantize?(n: number, x: Handle, y: Handle, invScale: number, zero: number): void;
 
   /** Allocator figures for memory(). */
   stats(): BackendStats;

@@ -18,6 +18,16 @@ export interface StorageArena {
   release(storage: Storage): void;
 }
 
+/**
+ * Where dense ops send the parts of their weight gradients while a private training step runs backward
+ * (src/train/privacy.ts): x [rows, in] and dz [rows, out], the gradient at the layer's pre-activation.
+ * The sink then forms per-sample norms from them and the clipped sums, instead of the op summing the
+ * rows itself.
+ */
+export interface PerSampleSink {
+  dense(x: Tensor, dz: Tensor, w: Tensor, bias: Tensor | null): void;
+}
+
 /** A recorder in front of the backend while a program is recorded (src/core/program.ts). */
 export interface Recording {
   readonly backend: Backend;
@@ -50,6 +60,8 @@ export class Engine {
    * is computed for them, and their .grad is left alone (as torch.autograd.grad).
    */
   gradLeaves: ReadonlySet<object> | null = null;
+  /** While a private training step runs backward: the per-sample gradient sink (src/train/privacy.ts). */
+  perSample: PerSampleSink | null = null;
   scopes: Tensor[][] = [];
   liveTensors = 0;
   liveStorages = 0;

@@ -15,9 +15,10 @@
 //
 // What may not be recorded: a step whose calls depend on the data (reading values back and branching on
 // them). Reads during recording are allowed (validation does them) but are not replayed. The one value
-// that legitimately changes from step to step inside the calls is the dropout offset (each step draws new
-// masks); the recorder stores it relative to the step's starting offset and replay shifts it.
-import type { Backend, BackendStats, GemmArgs, Handle, Strides } from './backend.js';
+// that legitimately changes from step to step inside the calls is the counter of the random streams
+// (dropout masks, and the noise of private training: each step draws new ones); the recorder stores it
+// relative to the step's starting counter and replay shifts it.
+import type { Backend, BackendStats, GemmArgs, Handle, QGemmArgs, Strides } from './backend.js';
 import type { BinaryCode, LabelModeCode, OptimCode, ReduceCode, UnaryCode } from './optable.js';
 import { engine, type Storage, type StorageArena } from './engine.js';
 import type { Tensor } from './tensor.js';
@@ -25,8 +26,8 @@ import type { Tensor } from './tensor.js';
 interface Call {
   fn: (...args: any[]) => void;
   args: unknown[];
-  /** Dropout only: the mask offset relative to the step's starting offset. */
-  dropoutAt?: number;
+  /** Calls that draw random numbers (dropout, addNormal): which argument is the counter, and its value relative to the step's start. */
+  randomAt?: [number, number];
 }
 
 interface Block {
@@ -99,9 +100,15 @@ class Recorder implements Backend {
   readonly name;
   readonly canReadSync;
   readonly calls: Call[] = [];
-  constructor(readonly inner: Backend, readonly arena: Arena, private readonly dropoutBase: number) {
+  /** The optional int8 methods, present exactly when the backend has them (callers test for them). */
+  readonly qgemm?: (args: QGemmArgs) => void;
+  readonly qquantize?: (n: number, x: Handle, y: Handle, invScale: number, zero: number) => void;
+  constructor(readonly inner: Backend, readonly arena: Arena, private readonly randomBase: number) {
     this.name = inner.name;
     this.canReadSync = inner.canReadSync;
+    const { qgemm, qquantize } = inner;
+    if (qgemm) this.qgemm = (args) => this.run(qgemm, [{ ...args }]);
+    if (qquantize) this.qquantize = (n, x, y, invScale, zero) => this.run(qquantize, [n, x, y, invScale, zero]);
   }
 
   private run(fn: (...args: any[]) => void, args: unknown[]): void {
@@ -169,8 +176,13 @@ class Recorder implements Backend {
   }
   dropout(n: number, x: Handle, y: Handle, mask: Handle, keep: number, seed: number, offset: number): void {
     const args = [n, x, y, mask, keep, seed, offset];
-    this.calls.push({ fn: this.inner.dropout, args, dropoutAt: (offset - this.dropoutBase) >>> 0 });
+    this.calls.push({ fn: this.inner.dropout, args, randomAt: [6, (offset - this.randomBase) >>> 0] });
     this.inner.dropout(n, x, y, mask, keep, seed, offset);
+  }
+  addNormal(n: number, y: Handle, std: number, seed: number, offset: number): void {
+    const args = [n, y, std, seed, offset];
+    this.calls.push({ fn: this.inner.addNormal, args, randomAt: [4, (offset - this.randomBase) >>> 0] });
+    this.inner.addNormal(n, y, std, seed, offset);
   }
   optimStep(kind: OptimCode, n: number, param: Handle, grad: Handle, s1: Handle | null, s2: Handle | null, hyper: readonly number[]): void {
     this.run(this.inner.optimStep, [kind, n, param, grad, s1, s2, hyper.slice()]);
@@ -184,16 +196,20 @@ class Recorder implements Backend {
 }
 
 export interface RecordOptions {
-  /** The dropout offset the recorded step starts from (replays pass their own to run()). */
-  dropoutOffset?: number;
+  /** The random-stream counter the recorded step starts from (replays pass their own to run()). */
+  randomOffset?: number;
 }
 
-/** Where a slot's handle sits in the calls: call i, argument j, and the key inside gemm's argument object. */
+/** Where a slot's handle sits in the calls: call i, argument j, and the key inside gemm's or qgemm's argument object. */
 interface Site {
   call: number;
   arg: number;
-  key: keyof GemmArgs | null;
+  key: string | null;
 }
+
+/** The handles inside the argument objects of gemm and qgemm (their other fields are numbers that may equal a handle). */
+const GEMM_HANDLES: readonly (keyof GemmArgs)[] = ['a', 'b', 'c', 'bias'];
+const QGEMM_HANDLES: readonly (keyof QGemmArgs)[] = ['a', 'b', 'c', 'scale', 'bias'];
 
 /** A recorded sequence of backend calls over fixed memory; run() repeats it. */
 export class Program<T = unknown> {
@@ -233,8 +249,8 @@ export class Program<T = unknown> {
     this.calls.forEach((c, i) =>
       c.args.forEach((a, j) => {
         if (a === h) sites.push({ call: i, arg: j, key: null });
-        else if (c.fn === this.be.gemm && j === 0)
-          for (const key of ['a', 'b', 'c', 'bias'] as const) if ((a as GemmArgs)[key] === h) sites.push({ call: i, arg: 0, key });
+        else if (j === 0 && (c.fn === this.be.gemm || c.fn === this.be.qgemm))
+          for (const key of c.fn === this.be.gemm ? GEMM_HANDLES : QGEMM_HANDLES) if ((a as Record<string, unknown>)[key] === h) sites.push({ call: i, arg: 0, key });
       }),
     );
     this.slots.push(sites);
@@ -242,10 +258,10 @@ export class Program<T = unknown> {
   }
 
   /**
-   * Repeats the recorded calls; dropout masks are drawn from `dropoutOffset` on, and slot i reads or
+   * Repeats the recorded calls; random draws (dropout masks, noise) start at counter `randomOffset`, and slot i reads or
    * writes `handles[i]` (see slot()).
    */
-  run(dropoutOffset = 0, handles?: readonly Handle[]): void {
+  run(randomOffset = 0, handles?: readonly Handle[]): void {
     if (!this.valid)
       throw new Error(this.disposed ? 'simdnn internal error: a disposed program was run.' : 'simdnn internal error: a program of a replaced backend was run.');
     const be = this.be, calls = this.calls;
@@ -257,7 +273,7 @@ export class Program<T = unknown> {
         }
     for (let i = 0; i < calls.length; i++) {
       const c = calls[i];
-      if (c.dropoutAt !== undefined) c.args[6] = (dropoutOffset + c.dropoutAt) >>> 0;
+      if (c.randomAt !== undefined) c.args[c.randomAt[0]] = (randomOffset + c.randomAt[1]) >>> 0;
       c.fn.apply(be, c.args);
     }
   }
@@ -280,7 +296,7 @@ export function record<T>(fn: () => T, options: RecordOptions = {}): Program<T> 
   if (engine.recording) throw new Error('simdnn internal error: programs cannot be recorded inside one another.');
   const be = engine.requireBackend();
   const arena = new Arena(be);
-  const rec = new Recorder(be, arena, options.dropoutOffset ?? 0);
+  const rec = new Recorder(be, arena, options.randomOffset ?? 0);
   engine.recording = { backend: rec, arena };
   // The program owns what fn returns: no enclosing tidy() scope may free it.
   const scopes = engine.scopes;

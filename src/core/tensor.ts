@@ -1,5 +1,7 @@
 import { engine, type Held, type Storage } from './engine.js';
+import { formatValues, inspectAs } from './format.js';
 
+/** A tensor's sizes along each axis. */
 export type Shape = readonly number[];
 
 /** What the core knows of an autograd node (src/autograd/graph.ts): it is let go with its tensor. */
@@ -16,8 +18,11 @@ export type NestedArray = number | NestedArray[];
  * drops when that happens, so tests and loops should dispose explicitly.
  */
 export class Tensor {
+  /** Sizes along each axis. */
   readonly shape: Shape;
+  /** The number of values (the product of the shape). */
   readonly size: number;
+  /** A number unique to this tensor in the process (shown in error messages). */
   readonly id: number;
   /** @internal */
   storage: Storage | null;
@@ -61,10 +66,12 @@ export class Tensor {
     return this.node === null;
   }
 
+  /** The number of axes. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether dispose() was called (the tensor can no longer be used). */
   get isDisposed(): boolean {
     return this.storage === null;
   }
@@ -97,6 +104,7 @@ export class Tensor {
     return nest(await this.data(), this.shape);
   }
 
+  /** The values as nested arrays, synchronously (not on webgpu). */
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape);
   }
@@ -114,13 +122,27 @@ export class Tensor {
     engine.untrack(this, s);
   }
 
+  /**
+   * The tensor as text: its shape, dtype and backend, then its values laid out as NumPy prints arrays
+   * (one precision for all, aligned columns; past 1000 values the first and last 3 of each axis, with
+   * '...'). `console.log(t)` shows the same in Node and Deno. On a backend that reads asynchronously
+   * (webgpu) the values are left out: `await t.data()` reads them.
+   */
   toString(): string {
-    if (this.isDisposed) return `Tensor #${this.id} [${this.shape.join(', ')}] (disposed)`;
+    const head = `shape=[${this.shape.join(', ')}], dtype=float32`;
+    if (this.isDisposed) return `Tensor(${head}, disposed)`;
     const b = this.storage!.backend;
-    const values = b.canReadSync ? Array.from(b.readSync(this.storage!.handle, Math.min(this.size, 8)), (v) => +v.toPrecision(5)) : null;
-    return `Tensor [${this.shape.join(', ')}]${values ? ` ${values.join(', ')}${this.size > 8 ? ', …' : ''}` : ''}`;
+    const grad = this.requiresGrad ? ', requiresGrad=true' : '';
+    if (!b.canReadSync) return `Tensor(${head}, backend=${b.name}${grad})\n(values on ${b.name}: read them with await t.data())`;
+    return `Tensor(${head}, backend=${b.name}${grad})\n${formatValues(b.readSync(this.storage!.handle, this.size), this.shape)}`;
+  }
+
+  /** Prints toString() to the console (as TF.js' t.print()). */
+  print(): void {
+    console.log(this.toString());
   }
 }
+inspectAs(Tensor.prototype);
 
 export function sizeOf(shape: Shape): number {
   let n = 1;

@@ -4,9 +4,10 @@
 //
 // It imports nothing of the runtime: the CLI bundle (which keeps the library external, see
 // scripts/build.mjs) takes its own copy of this file and of Papa Parse, as it did before.
+import type { BlobObject, UrlObject } from '../core/platform.js';
 import Papa from 'papaparse/papaparse.min.js'; // not 'papaparse': see papaparse.d.ts
 
-export type CsvStreamSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type CsvStreamSource = string | UrlObject | BlobObject | ArrayBuffer | ArrayBufferView;
 
 /** How far a read has come. */
 export interface CsvProgress {

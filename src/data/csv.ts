@@ -4,6 +4,7 @@
 // encoding) is in csv-read.ts and csv-stream.ts, which pages load only when they read a CSV (the 'csv'
 // part, see src/runtime/lazy.ts). The parser (Papa Parse, parseTable) stays here in the core: encodeRows takes
 // CSV text and is synchronous, so it cannot wait for a part to load.
+import type { BlobObject, UrlObject } from '../core/platform.js';
 import Papa from 'papaparse/papaparse.min.js'; // not 'papaparse': see papaparse.d.ts
 import { tensor } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
@@ -53,10 +54,13 @@ export const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n
 export type { CsvProgress } from './csv-stream.js';
 
 /** CSV text, a path or a URL (see readCsv), a File or Blob, or the file's bytes (ArrayBuffer, Uint8Array, a Node Buffer). */
-export type CsvSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type CsvSource = string | UrlObject | BlobObject | ArrayBuffer | ArrayBufferView;
+/** What readCsv does with missing values (ReadCsvOptions.missing). */
 export type MissingStrategy = 'drop' | 'mean' | 'median' | 'mostFrequent' | 'error';
+/** What a Dataset's target is for: classes or numbers. */
 export type Task = 'classification' | 'regression';
 
+/** The options of data.readCsv (and data.load): as pandas' read_csv arguments plus the cleaning and encoding. */
 export interface ReadCsvOptions {
   /** How to read `source` when it is a string or URL; by default it is guessed (see readCsv). */
   from?: 'string' | 'path' | 'url';
@@ -103,6 +107,7 @@ export interface ReadCsvOptions {
 /** Field values read as missing by default (trimmed, case-sensitive), as pandas' defaults plus '?' (UCI files). */
 export const DEFAULT_NA_VALUES: readonly string[] = ['', 'NA', 'N/A', 'n/a', '#N/A', '<NA>', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '?'];
 
+/** How one feature column is encoded: a number as it is (with its fill for missing values), or one-hot levels. */
 export type EncodedFeature =
   | { name: string; kind: 'numeric'; fill: number | null }
   | { name: string; kind: 'categorical'; levels: string[]; fill: string | null };
@@ -113,19 +118,27 @@ export type EncodedFeature =
  * data was read with missing: 'drop' or 'error').
  */
 export interface CsvEncoding {
+  /** Marks the object as a simdnn CSV encoding. */
   format: 'simdnn.csv-encoding';
+  /** The format version of this encoding. */
   version: 1;
+  /** The feature columns in order, each with how it is encoded. */
   features: EncodedFeature[];
   /** The columns of x, after one-hot expansion ('color=red'). */
   columns: string[];
+  /** The target column. */
   target: string;
+  /** Classification or regression. */
   task: Task;
   /** Class names in index order (classification), else null. */
   classes: string[] | null;
+  /** How missing values were handled. */
   missing: MissingStrategy;
+  /** The field values read as missing. */
   naValues: string[];
 }
 
+/** What readCsv did to the data: rows read and dropped, missing and invalid values, imputations, encodings. */
 export interface CsvReport {
   /** Rows in x and y. */
   rows: number;
@@ -143,6 +156,7 @@ export interface CsvReport {
   categorical: Record<string, string[]>;
   /** Columns in the file that are neither features nor the target. */
   ignored: string[];
+  /** Classification or regression (see taskReason). */
   task: Task;
   /** Why the task is what it is. */
   taskReason: string;
@@ -155,6 +169,7 @@ export interface CsvReport {
   notes: string[];
 }
 
+/** What data.readCsv and data.load return: features and targets as tensors, with what is needed to encode new rows the same way. */
 export interface Dataset {
   /** Features [rows, columns.length], float32, no NaN. */
   x: Tensor;
@@ -162,11 +177,15 @@ export interface Dataset {
   y: Tensor;
   /** The names of x's columns, after one-hot expansion ('color=red'). */
   columns: string[];
+  /** The target column's name. */
   target: string;
   /** Class names in index order (classification), else null. */
   classes: string[] | null;
+  /** Classification or regression. */
   task: Task;
+  /** What the cleaning did (dropped rows, imputed values, warnings). */
   report: CsvReport;
+  /** The encoding, to turn new rows into x the same way (data.encodeRows; saved with a model). */
   encoding: CsvEncoding;
 }
 
@@ -211,6 +230,7 @@ export function parseTable(text: string, delimiter: string | undefined, op: stri
 
 // ---- re-encoding new rows ----
 
+/** The options of data.encodeRows. */
 export interface EncodeRowsOptions {
   /** A categorical value not seen in training: 'error' (default) or 'ignore' (all of its one-hot columns 0). */
   unknown?: 'error' | 'ignore';
@@ -223,6 +243,7 @@ export interface EncodeRowsOptions {
   firstRow?: number;
 }
 
+/** One field of a row given to encodeRows: text, a number, or missing (null / undefined). */
 export type RowValue = string | number | null | undefined;
 
 /**

@@ -1,8 +1,9 @@
-import { tensor } from '../ops/creation.js';
+import { isShapedArray, release, tensor, toTensor, type TensorInput } from '../ops/creation.js';
 import { fmtShape } from '../ops/util.js';
-import type { Tensor } from '../core/tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { checkTensor, readSync, sortLabels } from './util.js';
 
+/** What data.labelEncode returns: class indices and the class names in index order. */
 export interface LabelEncoding {
   /** The class index of each value, as floats (what the losses and metrics take). */
   indices: Float32Array;
@@ -34,10 +35,19 @@ export function labelEncode(values: readonly (string | number)[]): LabelEncoding
  * One-hot rows [n, numClasses] from class indices (a Tensor [n] or [n, 1], or an array). Each label
  * must be an integer in 0..numClasses-1.
  */
-export function oneHot(labels: Tensor | ArrayLike<number>, numClasses: number): Tensor {
+export function oneHot(labels: TensorInput, numClasses: number): Tensor {
   const op = 'oneHot';
   let values: ArrayLike<number>;
-  if (labels && typeof labels === 'object' && 'shape' in labels) {
+  // {data, shape} and nested arrays ([[2], [0]]) by the one input rule; a flat array is read as it is.
+  if (isShapedArray(labels) || (Array.isArray(labels) && Array.isArray(labels[0]))) {
+    const L = toTensor(labels, op, 'labels');
+    try {
+      return oneHot(L.t, numClasses);
+    } finally {
+      release(L);
+    }
+  }
+  if (labels instanceof Tensor) {
     checkTensor(labels, op, 'labels');
     if (!(labels.rank === 1 || (labels.rank === 2 && labels.shape[1] === 1)))
       throw new RangeError(`${op}: labels must be class indices of shape [n] (or [n, 1]), got ${fmtShape(labels.shape)}.`);

@@ -6,9 +6,12 @@ import { add, div, mul, sub } from '../ops/elementwise.js';
 import { fmtShape } from '../ops/util.js';
 import { tidy } from '../core/scope.js';
 import type { Tensor } from '../core/tensor.js';
-import { checkOptions, checkTensor, readSync } from './util.js';
+import { checkOptions, readSync } from './util.js';
+import { release, toTensor, type TensorInput } from '../ops/creation.js';
 
+/** A standard scaler as JSON. */
 export interface StandardScalerJSON {
+  /** Marks a standard scaler. */
   kind: 'standard';
   /** Per-feature means. */
   mean: number[];
@@ -16,17 +19,24 @@ export interface StandardScalerJSON {
   std: number[];
 }
 
+/** A min-max scaler as JSON. */
 export interface MinMaxScalerJSON {
+  /** Marks a min-max scaler. */
   kind: 'minmax';
+  /** Each feature's minimum in the training data. */
   min: number[];
+  /** Each feature's maximum in the training data. */
   max: number[];
   /** The target interval [lo, hi]. */
   range: [number, number];
 }
 
+/** A scaler as JSON (toJSON and scalerFromJSON). */
 export type ScalerJSON = StandardScalerJSON | MinMaxScalerJSON;
 
+/** A fitted feature scaler (data.standardize, data.minMaxScale): as scikit-learn's fitted scalers. */
 export interface Scaler {
+  /** Which scaler. */
   readonly kind: 'standard' | 'minmax';
   /** The number of features it was fitted on. */
   readonly features: number;
@@ -35,16 +45,24 @@ export interface Scaler {
   /** The target interval of a min-max scaler; undefined for 'standard'. */
   readonly range?: readonly [number, number];
   /** Scales x ([rows, features] or [features]) into a new tensor; x is left as it is. */
-  transform(x: Tensor): Tensor;
+  transform(x: TensorInput): Tensor;
   /** Undoes transform: maps scaled values back to the original units. */
-  inverseTransform(x: Tensor): Tensor;
+  inverseTransform(x: TensorInput): Tensor;
   /** A plain JSON-serializable description; scalerFromJSON() rebuilds the scaler. */
   toJSON(): ScalerJSON;
 }
 
 /** Per-column statistics in float64 of a [rows, features] tensor, checking for NaN and infinities. */
-function columns(x: Tensor, op: string): { n: number; f: number; v: Float32Array } {
-  checkTensor(x, op, 'x');
+function columns(input: TensorInput, op: string): { n: number; f: number; v: Float32Array } {
+  const X = toTensor(input, op, 'x');
+  try {
+    return columnsOf(X.t, op);
+  } finally {
+    release(X);
+  }
+}
+
+function columnsOf(x: Tensor, op: string): { n: number; f: number; v: Float32Array } {
   if (x.rank !== 2) throw new RangeError(`${op}: x must be 2-D [rows, features], got ${fmtShape(x.shape)}; reshape a single feature to [rows, 1].`);
   const [n, f] = x.shape;
   if (n === 0) throw new RangeError(`${op}: x has no rows; a scaler needs at least one row to fit.`);
@@ -60,7 +78,7 @@ function columns(x: Tensor, op: string): { n: number; f: number; v: Float32Array
  * standard deviation (ddof 0), as scikit-learn's StandardScaler. A constant feature gets std 1, so it
  * is centred to 0 rather than divided by zero.
  */
-export function standardize(x: Tensor): Scaler {
+export function standardize(x: TensorInput): Scaler {
   const op = 'standardize';
   const { n, f, v } = columns(x, op);
   const mean = new Float64Array(f), m2 = new Float64Array(f);
@@ -87,12 +105,13 @@ function makeStandard(mean: Float32Array, std: Float32Array): Scaler {
     kind: 'standard',
     features: f,
     params: { mean, std },
-    transform: (x) => apply(x, f, 'transform', () => div(sub(x, tensor(mean)), tensor(std))),
-    inverseTransform: (x) => apply(x, f, 'inverseTransform', () => add(mul(x, tensor(std)), tensor(mean))),
+    transform: (x) => apply(x, f, 'transform', (x) => div(sub(x, tensor(mean)), tensor(std))),
+    inverseTransform: (x) => apply(x, f, 'inverseTransform', (x) => add(mul(x, tensor(std)), tensor(mean))),
     toJSON: () => ({ kind: 'standard', mean: Array.from(mean), std: Array.from(std) }),
   };
 }
 
+/** The options of data.minMaxScale. */
 export interface MinMaxOptions {
   /** The interval the training data is mapped onto (default [0, 1]). */
   range?: [number, number];
@@ -103,7 +122,7 @@ export interface MinMaxOptions {
  * `range` (default [0, 1]), as scikit-learn's MinMaxScaler. A constant feature (max = min) maps to the
  * middle of the range, and other values of it move by (hi − lo) per unit, so nothing divides by zero.
  */
-export function minMaxScale(x: Tensor, options?: MinMaxOptions): Scaler {
+export function minMaxScale(x: TensorInput, options?: MinMaxOptions): Scaler {
   const op = 'minMaxScale';
   const o = checkOptions(options, ['range'], op);
   const range = checkRange(o.range ?? [0, 1], op);
@@ -139,17 +158,22 @@ function makeMinMax(min: Float32Array, max: Float32Array, range: [number, number
     features: f,
     params: { min, max },
     range: Object.freeze([lo, hi] as [number, number]),
-    transform: (x) => apply(x, f, 'transform', () => add(mul(sub(x, tensor(min)), tensor(scale)), tensor(base))),
-    inverseTransform: (x) => apply(x, f, 'inverseTransform', () => add(div(sub(x, tensor(base)), tensor(scale)), tensor(min))),
+    transform: (x) => apply(x, f, 'transform', (x) => add(mul(sub(x, tensor(min)), tensor(scale)), tensor(base))),
+    inverseTransform: (x) => apply(x, f, 'inverseTransform', (x) => add(div(sub(x, tensor(base)), tensor(scale)), tensor(min))),
     toJSON: () => ({ kind: 'minmax', min: Array.from(min), max: Array.from(max), range: [lo, hi] }),
   };
 }
 
-function apply(x: Tensor, f: number, op: string, fn: () => Tensor): Tensor {
-  checkTensor(x, op, 'x');
-  if (x.rank < 1 || x.rank > 2 || x.shape[x.rank - 1] !== f)
-    throw new RangeError(`${op}: x ${fmtShape(x.shape)} does not match the scaler, which was fitted on ${f} features; give [rows, ${f}].`);
-  return tidy(fn);
+function apply(input: TensorInput, f: number, op: string, fn: (x: Tensor) => Tensor): Tensor {
+  const X = toTensor(input, op, 'x');
+  try {
+    const x = X.t;
+    if (x.rank < 1 || x.rank > 2 || x.shape[x.rank - 1] !== f)
+      throw new RangeError(`${op}: x ${fmtShape(x.shape)} does not match the scaler, which was fitted on ${f} feature${f === 1 ? '' : 's'}; give [rows, ${f}].`);
+    return tidy(() => fn(x));
+  } finally {
+    release(X);
+  }
 }
 
 /** Rebuilds a scaler from its toJSON() (for example from a saved model's metadata). */

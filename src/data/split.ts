@@ -2,10 +2,12 @@
 // active backend; every function returns new tensors and leaves its inputs alone.
 import { fmtShape } from '../ops/util.js';
 import { Tensor } from '../core/tensor.js';
+import { release, toTensor, type TensorInput } from '../ops/creation.js';
 import { checkSeed, rng, type Rng } from '../core/random.js';
 import { apportion, groupByClass, MAX_ROWS } from '../core/stratify.js';
 import { checkOptions, checkRowsMatch, checkTensor, gatherRows, readSync, rowShape } from './util.js';
 
+/** The options of data.split. */
 export interface SplitOptions {
   /** Fraction of the rows for the test set, in (0, 1) (default 0.2). */
   test?: number;
@@ -24,14 +26,21 @@ export interface SplitOptions {
   shuffle?: boolean;
 }
 
+/** One part of a split: its rows of x and y. */
 export interface Part {
+  /** The part's features. */
   x: Tensor;
+  /** The part's targets. */
   y: Tensor;
 }
 
+/** What data.split returns. */
 export interface Split {
+  /** The rows to train on. */
   train: Part;
+  /** The rows held out for testing. */
   test: Part;
+  /** The validation rows, when options.validation was given. */
   validation?: Part;
   /** The original row numbers of each part, in the order of its rows. */
   indices: { train: Uint32Array; test: Uint32Array; validation?: Uint32Array };
@@ -55,10 +64,19 @@ function fraction(v: unknown, op: string, name: string): number {
  * Sizes: test = ceil(test·n), validation = ceil(validation·n), train = the rest (as scikit-learn rounds
  * the test size up). The returned tensors are new: dispose them (and x, y when no longer needed).
  */
-export function split(x: Tensor, y: Tensor, options?: SplitOptions): Split {
+export function split(x: TensorInput, y: TensorInput, options?: SplitOptions): Split {
   const op = 'split';
-  checkTensor(x, op, 'x');
-  checkTensor(y, op, 'y');
+  const X = toTensor(x, op, 'x');
+  let Y: { t: Tensor; own: boolean } | null = null;
+  try {
+    Y = toTensor(y, op, 'y');
+    return splitTensors(X.t, Y.t, options, op);
+  } finally {
+    release(X, ...(Y ? [Y] : []));
+  }
+}
+
+function splitTensors(x: Tensor, y: Tensor, options: SplitOptions | undefined, op: string): Split {
   checkRowsMatch(x, y, op);
   const o = checkOptions(options, SPLIT_KEYS, op);
   const test = fraction(o.test ?? 0.2, op, 'test');
@@ -76,7 +94,7 @@ export function split(x: Tensor, y: Tensor, options?: SplitOptions): Split {
   const nTrain = n - nTest - nVal;
   if (nTrain < 1 || nTest < 1 || (validation && nVal < 1))
     throw new RangeError(
-      `${op}: ${n} rows are too few for this split (train ${nTrain}, ${validation ? `validation ${nVal}, ` : ''}test ${nTest}); every part needs at least one row.`,
+      `${op}: ${n} row${n === 1 ? ' is' : 's are'} too few for this split (train ${nTrain}, ${validation ? `validation ${nVal}, ` : ''}test ${nTest}); every part needs at least one row.`,
     );
 
   const r = rng(seed);
@@ -196,6 +214,7 @@ function tooFew(op: string, part: string, want: number, from: string, caps: numb
   );
 }
 
+/** The options of data.batches. */
 export interface BatchOptions {
   /** Rows per batch, a positive integer. */
   batchSize: number;
@@ -207,7 +226,9 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** One mini-batch from data.batches. */
 export interface Batch {
+  /** The batch's rows of x. */
   x: Tensor;
   /** The batch's rows of y, or null when y was null. */
   y: Tensor | null;
@@ -215,6 +236,7 @@ export interface Batch {
   indices: Uint32Array;
 }
 
+/** What data.batches returns: iterate it for the batches of one pass. */
 export interface Batches extends Iterable<Batch> {
   /** The number of batches one pass yields. */
   readonly length: number;
@@ -226,12 +248,19 @@ export interface Batches extends Iterable<Batch> {
  * Stopping early leaves nothing behind. Iterating again yields the same batches in the same order;
  * pass a new seed per epoch for a new shuffle.
  */
-export function batches(x: Tensor, y: Tensor | null, options: BatchOptions): Batches {
+export function batches(xIn: TensorInput, yIn: TensorInput | null, options: BatchOptions): Batches {
   const op = 'batches';
-  checkTensor(x, op, 'x');
-  if (y !== null && y !== undefined) {
-    checkTensor(y, op, 'y');
-    checkRowsMatch(x, y, op);
+  // Plain data becomes tensors for the check here and again for each pass (freed when the pass ends), so
+  // an abandoned iterable holds no memory.
+  const X = toTensor(xIn, op, 'x');
+  const Y = yIn !== null && yIn !== undefined ? toTensor(yIn, op, 'y') : null;
+  let x: Tensor, y: Tensor | null;
+  try {
+    x = X.t;
+    y = Y?.t ?? null;
+    if (y) checkRowsMatch(x, y, op);
+  } finally {
+    release(X, ...(Y ? [Y] : []));
   }
   if (options === undefined) throw new TypeError(`${op}: options with a batchSize are required, e.g. {batchSize: 32}.`);
   const o = checkOptions(options, ['batchSize', 'shuffle', 'seed', 'dropLast'], op);
@@ -245,22 +274,29 @@ export function batches(x: Tensor, y: Tensor | null, options: BatchOptions): Bat
   const n = rowShape(x, op, 'x').rows;
   checkRows(n, op);
   const count = dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
-  const yy = y ?? null;
   return {
     length: count,
     *[Symbol.iterator]() {
-      const order = doShuffle ? rng(seed).permutation(n) : Uint32Array.from({ length: n }, (_, i) => i);
-      for (let b = 0; b < count; b++) {
-        const idx = order.slice(b * bs, Math.min(n, (b + 1) * bs));
-        const bx = gatherRows(x, idx, op);
-        let by: Tensor | null = null;
-        try {
-          by = yy ? gatherRows(yy, idx, op) : null;
-        } catch (e) {
-          bx.dispose();
-          throw e;
+      const PX = X.own ? toTensor(xIn, op, 'x') : X;
+      const PY = Y && Y.own ? toTensor(yIn!, op, 'y') : Y;
+      try {
+        const px = PX.t, py = PY?.t ?? null;
+        const order = doShuffle ? rng(seed).permutation(n) : Uint32Array.from({ length: n }, (_, i) => i);
+        for (let b = 0; b < count; b++) {
+          const idx = order.slice(b * bs, Math.min(n, (b + 1) * bs));
+          const bx = gatherRows(px, idx, op);
+          let by: Tensor | null = null;
+          try {
+            by = py ? gatherRows(py, idx, op) : null;
+          } catch (e) {
+            bx.dispose();
+            throw e;
+          }
+          yield { x: bx, y: by, indices: idx };
         }
-        yield { x: bx, y: by, indices: idx };
+      } finally {
+        if (PX !== X) release(PX);
+        if (PY && PY !== Y) release(PY);
       }
     },
   };

@@ -18,14 +18,16 @@ import { rng } from '../core/random.js';
 import type { Sequential } from '../nn/model.js';
 import { tensor, type TensorLike } from '../ops/creation.js';
 import { add, mul, sub } from '../ops/elementwise.js';
-import { sigmoid } from '../ops/unary.js';
+import { exp, sigmoid } from '../ops/unary.js';
 import { softmax, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { tidy } from '../core/scope.js';
 import { Tensor } from '../core/tensor.js';
 
+/** The attribution methods of explain(). */
 export type ExplainMethod = 'integratedGradients' | 'gradient' | 'gradientXInput' | 'permutation';
 
+/** The options of explain(). */
 export interface ExplainOptions {
   /** Default 'integratedGradients'. */
   method?: ExplainMethod;
@@ -37,7 +39,8 @@ export interface ExplainOptions {
   /**
    * What f is: 'raw' (default) the model's outputs as they are (logits for a model trained with a
    * cross-entropy loss; values for regression), or 'probability' (softmax over the outputs; sigmoid for a
-   * single output).
+   * single output; the outputs themselves for a model that ends in a softmax or sigmoid, exp of a
+   * logSoftmax).
    */
   output?: 'raw' | 'probability';
   /**
@@ -52,7 +55,11 @@ export interface ExplainOptions {
   rule?: 'gaussLegendre' | 'trapezoid';
   /** Permutation importance: the labels (class indices, or targets for regression) of x's rows. */
   y?: Tensor | TensorLike;
-  /** Permutation importance: the metric (default 'accuracy' for classifiers, 'r2' for one output). */
+  /**
+   * Permutation importance: the metric (default 'accuracy' for a classifier: more than one output, or
+   * model.preprocessing.task 'classification'; else 'r2'). A one-output classifier's class is output > 0.5
+   * after a sigmoid, > 0 for a logit (as predictClasses).
+   */
   metric?: 'accuracy' | 'r2' | 'mse';
   /** Permutation importance: shuffles of each column (default 5). */
   repeats?: number;
@@ -60,10 +67,13 @@ export interface ExplainOptions {
   seed?: number;
 }
 
+/** What explain() returns: one attribution per row and feature. */
 export interface Explanation {
+  /** The method used. */
   method: ExplainMethod;
   /** Rows explained and features per row. */
   rows: number;
+  /** Features per row. */
   features: number;
   /** Feature names: the model's columns (model.preprocessing.columns), else 'x0', 'x1', …. */
   featureNames: string[];
@@ -116,10 +126,12 @@ export async function explain(model: Sequential, x: Tensor | TensorLike, options
   if (method === 'permutation') return permutation(model, values, n, names, options);
 
   const targets = await targetsOf(model, values, n, K, options.target, op);
+  const last = finalActivation(model);
   const f = (t: Tensor): Tensor => {
     const scaler = model.preprocessing.scaler;
     const out = model.forward(scaler ? scaler.transform(t) : t);
-    if (output === 'raw') return out;
+    if (output === 'raw' || last === 'softmax' || last === 'sigmoid') return out;
+    if (last === 'logSoftmax') return exp(out);
     return K === 1 ? sigmoid(out) : softmax(out);
   };
   if (method === 'gradient' || method === 'gradientXInput') {
@@ -128,6 +140,12 @@ export async function explain(model: Sequential, x: Tensor | TensorLike, options
     return result(method, n, F, names, g, targets, {});
   }
   return integratedGradients(model, f, values, n, F, K, targets, names, options);
+}
+
+/** The activation the model's outputs leave through: its last layer's (a fused one of a linear layer too). */
+function finalActivation(model: Sequential): string | undefined {
+  const c = model.layers[model.layers.length - 1].config() as { type: string; activation?: string };
+  return c.type === 'activation' || c.type === 'linear' ? c.activation : undefined;
 }
 
 /** x as a Float32Array of n·F values (a tensor is read back: asynchronously where the backend must). */
@@ -215,7 +233,23 @@ async function readAsync(t: Tensor): Promise<Float32Array> {
   }
 }
 
-/** Nodes and weights of a quadrature of ∫₀¹ over `m` points. */
+/** Quadratures computed so far, by rule and size: Newton's method costs O(m²) per call, ~1% of an IG of one row. */
+const rules = new Map<string, { nodes: Float64Array; weights: Float64Array; alphas: Float32Array }>();
+const RULES_KEPT = 8;
+
+function cachedQuadrature(m: number, rule: 'gaussLegendre' | 'trapezoid'): { nodes: Float64Array; weights: Float64Array; alphas: Float32Array } {
+  const key = `${rule}:${m}`;
+  let q = rules.get(key);
+  if (!q) {
+    const { nodes, weights } = quadrature(m, rule);
+    q = { nodes, weights, alphas: Float32Array.from(nodes) };
+    if (rules.size >= RULES_KEPT) rules.delete(rules.keys().next().value!);
+    rules.set(key, q);
+  }
+  return q;
+}
+
+/** Nodes and weights of a quadrature of ∫₀¹ over `m` points (new arrays on every call). */
 export function quadrature(m: number, rule: 'gaussLegendre' | 'trapezoid'): { nodes: Float64Array; weights: Float64Array } {
   const nodes = new Float64Array(m), weights = new Float64Array(m);
   if (rule === 'trapezoid') {
@@ -272,7 +306,7 @@ async function integratedGradients(
   const rule = options.rule ?? 'gaussLegendre';
   if (rule !== 'gaussLegendre' && rule !== 'trapezoid') throw new RangeError(`${op}: rule must be 'gaussLegendre' or 'trapezoid', got ${String(rule)}.`);
   const base = await baselineOf(model, options.baseline, n, F, op);
-  const { nodes, weights } = quadrature(steps, rule);
+  const { weights, alphas } = cachedQuadrature(steps, rule);
   const attr = new Float32Array(n * F);
   const perPass = Math.max(1, Math.floor(POINTS_PER_PASS / steps));
   const fx = new Float64Array(n), fb = new Float64Array(n);
@@ -287,7 +321,7 @@ async function integratedGradients(
     const [g, ends] = tidy(() => {
       const X = tensor(xs, [rows, 1, F]);
       const B = tensor(bs, [rows, 1, F]);
-      const alpha = tensor(Float32Array.from(nodes), [1, steps, 1]);
+      const alpha = tensor(alphas, [1, steps, 1]);
       const path = reshape(add(B, mul(alpha, sub(X, B))), [rows * steps, F]);
       const S = tensor(sel, [rows * steps, K]);
       const { value, grads } = valueAndGrad((t: Tensor) => sum(mul(f(t), S)))(path);
@@ -358,16 +392,18 @@ async function permutation(model: Sequential, values: Float32Array, n: number, n
   const F = model.inputSize, K = model.outputSize;
   if (options.y === undefined) throw new TypeError(`${op}: permutation importance measures a metric on labelled rows: give y (the labels of x's rows) with method 'permutation'.`);
   const ys = await rowsOfTargets(options.y, n, op);
-  const metric = options.metric ?? (K > 1 ? 'accuracy' : 'r2');
+  const metric = options.metric ?? (K > 1 || model.preprocessing.task === 'classification' ? 'accuracy' : 'r2');
   if (!['accuracy', 'r2', 'mse'].includes(metric)) throw new RangeError(`${op}: metric must be 'accuracy', 'r2' or 'mse', got ${String(metric)}.`);
-  if (metric === 'accuracy' && K === 1) throw new RangeError(`${op}: metric 'accuracy' needs class outputs; this model has one output (use 'r2' or 'mse').`);
+  // One output's class: above 0.5 after a sigmoid, above 0 for a logit (predictClasses' rule).
+  const threshold = finalActivation(model) === 'sigmoid' ? 0.5 : 0;
+  const classes = Math.max(K, 2);
   const repeats = options.repeats ?? 5;
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`${op}: repeats must be a positive integer, got ${String(repeats)}.`);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`${op}: seed must be a non-negative integer, got ${String(seed)}.`);
   if (metric === 'accuracy')
     ys.forEach((v, i) => {
-      if (!Number.isInteger(v) || v < 0 || v >= K) throw new RangeError(`${op}: label ${v} at row ${i} is not a class index in 0..${K - 1}.`);
+      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new RangeError(`${op}: label ${v} at row ${i} is not a class index in 0..${classes - 1}.`);
     });
   // Higher is better for every score here (mse enters negated), so a drop is score − shuffled score.
   const score = async (data: Float32Array): Promise<number> => {
@@ -382,7 +418,8 @@ async function permutation(model: Sequential, values: Float32Array, n: number, n
       let hits = 0;
       for (let r = 0; r < n; r++) {
         let best = 0;
-        for (let k = 1; k < K; k++) if (out[r * K + k] > out[r * K + best]) best = k;
+        if (K === 1) best = out[r] > threshold ? 1 : 0;
+        else for (let k = 1; k < K; k++) if (out[r * K + k] > out[r * K + best]) best = k;
         hits += best === ys[r] ? 1 : 0;
       }
       return hits / n;

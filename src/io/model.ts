@@ -7,13 +7,20 @@ import { scalerFromJSON, type Scaler } from '../data/scale.js';
 import { engine } from '../core/engine.js';
 import { checkLayerConfig, isLoadableLayerType, layerFromConfig, type CustomLayerConfig, type Layer, type LayerConfig } from '../nn/layers.js';
 import { Sequential, type Preprocessing } from '../nn/model.js';
-import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors } from './safetensors.js';
+import { checkQLinearConfig, checkQuantizedLayer, int8Backend, isQuantizedConfig, QuantizedLinear, QuantizedSequential, type QLinearConfig, type QuantizedParts } from '../nn/quantize.js';
+import { encodeSafetensors, parseSafetensors, type Bytes, type ParsedSafetensors, type SafetensorsEntry } from './safetensors.js';
 import { fromTorchLayout, torchLayout, torchTopology, transposed, type TorchLoadOptions } from './torch.js';
 import { downloadBytes } from './storage.js';
 
 export const FORMAT = 'simdnn';
 export const FORMAT_VERSION = '1';
+/**
+ * The version of files holding int8 layers (quantize()): a simdnn that reads only version 1 then says the
+ * file comes from a newer simdnn, rather than that 'qlinear' is an unknown layer type.
+ */
+export const FORMAT_VERSION_INT8 = '2';
 
+/** The options of save(). */
 export interface SaveOptions {
   /**
    * 'simdnn' (default): our names (layers.{i}.weight) and layout (weight [in, out]). 'torch': a state
@@ -36,6 +43,11 @@ export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   const layout = options.layout ?? 'simdnn';
   if (layout !== 'simdnn' && layout !== 'torch') throw new RangeError(`save: layout must be 'simdnn' or 'torch', got ${show(layout)}.`);
   model.check('save');
+  if (model instanceof QuantizedSequential) {
+    if (layout !== 'simdnn')
+      throw new Error("save: layout 'torch' writes float weights for PyTorch, and this model's are int8: save the float model with {layout: 'torch'}, or this one without the option.");
+    return saveQuantized(model);
+  }
   model.layers.forEach((l, i) => {
     if (!isLoadableLayerType(l.type))
       throw new Error(
@@ -49,18 +61,7 @@ export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
     const bad = nonFinite(e.data, e.shape);
     if (bad) throw new Error(`save: ${e.name} holds ${bad}; a model with non-finite weights cannot be saved (did training diverge? a lower learning rate helps).`);
   }
-  const pre = model.preprocessing ?? {};
-  const stringList = (v: unknown) => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? String(x) : x)) : v);
-  const preprocessing = JSON.stringify({
-    scaler: pre.scaler ? pre.scaler.toJSON() : null,
-    classes: stringList(pre.classes ?? null), // numbers are written as their names: ['0', '1'] for [0, 1]
-    columns: stringList(pre.columns ?? null),
-    target: pre.target ?? null,
-    task: pre.task ?? null,
-    encoding: pre.encoding ?? null,
-  });
-  // Checked in the form load reads it (after the JSON round trip, where NaN becomes null).
-  readPreprocessing(JSON.parse(preprocessing), model.inputSize, model.outputSize, 'model.preprocessing', (m) => new Error(`save: ${m}`));
+  const preprocessing = savedPreprocessing(model);
   const topology = JSON.stringify(model.config());
   if (layout === 'simdnn')
     return encodeSafetensors(entries, {
@@ -88,6 +89,51 @@ export function save(model: Sequential, options: SaveOptions = {}): Uint8Array {
   });
 }
 
+
+/** The preprocessing metadata of a model, checked in the form load() reads it back. */
+function savedPreprocessing(model: Sequential): string {
+  const pre = model.preprocessing ?? {};
+  const stringList = (v: unknown) => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? String(x) : x)) : v);
+  const preprocessing = JSON.stringify({
+    scaler: pre.scaler ? pre.scaler.toJSON() : null,
+    classes: stringList(pre.classes ?? null), // numbers are written as their names: ['0', '1'] for [0, 1]
+    columns: stringList(pre.columns ?? null),
+    target: pre.target ?? null,
+    task: pre.task ?? null,
+    encoding: pre.encoding ?? null,
+  });
+  // Checked in the form load reads it (after the JSON round trip, where NaN becomes null).
+  readPreprocessing(JSON.parse(preprocessing), model.inputSize, model.outputSize, 'model.preprocessing', (m) => new Error(`save: ${m}`));
+  return preprocessing;
+}
+
+/**
+ * An int8 model (quantize()) as one file: per quantized layer i, layers.{i}.weight as I8 [in, out],
+ * layers.{i}.weight_scale F32 [out] and layers.{i}.bias F32 [out]; the input scale and zero point of each
+ * layer in its topology entry ('qlinear'). The F32 tensors come first, so each starts 4-aligned.
+ */
+function saveQuantized(model: QuantizedSequential): Uint8Array {
+  const preprocessing = savedPreprocessing(model);
+  const floats: SafetensorsEntry[] = [], ints: SafetensorsEntry[] = [];
+  model.layers.forEach((l, i) => {
+    if (!(l instanceof QuantizedLinear)) return;
+    const n = l.outFeatures(l.inFeatures);
+    floats.push({ name: `layers.${i}.weight_scale`, shape: [n], data: l.weightScale });
+    if (l.bias) floats.push({ name: `layers.${i}.bias`, shape: [n], data: l.bias });
+    ints.push({ name: `layers.${i}.weight`, shape: [l.inFeatures, n], data: l.weights() });
+  });
+  return encodeSafetensors([...floats, ...ints], {
+    format: FORMAT,
+    format_version: FORMAT_VERSION_INT8,
+    topology: JSON.stringify(model.config()),
+    preprocessing,
+    quantization: JSON.stringify({
+      weights: 'int8 in [-127, 127], symmetric, one scale per output column: w = weight_scale[j] * weight[i, j]',
+      activations: 'uint7 in [0, 127] per layer input: x = inputScale * (q - inputZero), static (calibrated)',
+    }),
+    weight_layout: 'qlinear layers: weight [in, out] as int8 (y = x @ (weight * weight_scale) + bias)',
+  });
+}
 
 /** load()'s options: only for a PyTorch state dict (see TorchLoadOptions); simdnn's own files need none. */
 export type LoadOptions = TorchLoadOptions;
@@ -119,10 +165,11 @@ export function loadBytes(bytes: Bytes, options?: LoadOptions): Sequential {
       `load: this safetensors file was not written by simdnn (metadata.format is ${metadata.format === undefined ? 'missing' : show(metadata.format)}); it has no model topology to rebuild.` +
         ([...file.tensors.keys()].some((k) => /(^|\.)\d+\.weight$/.test(k)) ? " If it is a PyTorch nn.Sequential's state dict, load it with {from: 'torch', activation: 'relu'} (its activation)." : ''),
     );
+  if (metadata.format_version === FORMAT_VERSION_INT8 && metadata.format === FORMAT) return loadQuantized(file, corrupt);
   if (metadata.format_version !== FORMAT_VERSION)
     throw new Error(
-      `load: this model file has format_version ${metadata.format_version === undefined ? '(missing)' : show(metadata.format_version)}; this simdnn reads version ${FORMAT_VERSION}` +
-        `${/^[0-9]+$/.test(metadata.format_version ?? '') && Number(metadata.format_version) > Number(FORMAT_VERSION) ? ' (the file comes from a newer simdnn: update simdnn to load it)' : ''}.`,
+      `load: this model file has format_version ${metadata.format_version === undefined ? '(missing)' : show(metadata.format_version)}; this simdnn reads version ${FORMAT_VERSION} (and ${FORMAT_VERSION_INT8} for int8 models)` +
+        `${/^[0-9]+$/.test(metadata.format_version ?? '') && Number(metadata.format_version) > Number(FORMAT_VERSION_INT8) ? ' (the file comes from a newer simdnn: update simdnn to load it)' : ''}.`,
     );
   const parse = (key: string) => {
     if (metadata[key] === undefined) return undefined;
@@ -156,27 +203,55 @@ export function loadBytes(bytes: Bytes, options?: LoadOptions): Sequential {
   return build(topology, file, readPreprocessing(parse('preprocessing'), topology.inputs, topology.outputs, 'preprocessing', corrupt), corrupt);
 }
 
-/** The model of a checked topology (built-in layers) with the file's weights; frees what it built on failure. */
+/**
+ * The model of a checked topology (built-in layers) with the file's weights; frees what it built on failure.
+ * Non-finite weights are looked for with the engine's own typed-array search first (anyNonFinite); the
+ * value-by-value scan that words the error runs only when there is one.
+ */
 function build(topology: Topology, file: ParsedSafetensors, pre: Preprocessing, corrupt: (m: string) => Error): Sequential {
   const weights = topology.params.map(({ name }) => {
     const data = file.read(name);
-    const bad = nonFinite(data, file.tensors.get(name)!.shape);
+    const bad = anyNonFinite(data) ? nonFinite(data, file.tensors.get(name)!.shape) : '';
     if (bad) throw corrupt(`'${name}' holds ${bad}; a model with non-finite weights predicts NaN or infinities.`);
     return data;
   });
 
-  // Only allocation can fail from here on (out of memory): free whatever was built.
+  // Only allocation can fail from here on (out of memory): free whatever was built. Each linear layer
+  // is built from its weights (topology.params lists them in layer order, weight then bias): drawing
+  // random ones first and overwriting them cost a cold start several milliseconds per MB of weights.
   const layers: Layer[] = [];
+  let model: Sequential;
   try {
-    for (const c of topology.layers) layers.push(layerFromConfig(c));
-    const model = new Sequential(layers, { seed: topology.seed });
-    model.setWeights(weights);
-    model.preprocessing = pre;
-    return model;
+    let p = 0;
+    for (const c of topology.layers) {
+      if (c.type !== 'linear') {
+        layers.push(layerFromConfig(c));
+        continue;
+      }
+      const lc = c as LayerConfig & { type: 'linear' };
+      const weight = weights[p++];
+      const bias = lc.bias ? weights[p++] : null;
+      layers.push(layerFromConfig(c, 0, { weight, bias }));
+    }
+    if (p !== weights.length) throw new Error(`simdnn internal error: ${weights.length} tensors for ${p} linear parameters`);
+    model = new Sequential(layers, { seed: topology.seed });
   } catch (e) {
     for (const l of layers) l.dispose();
     throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
   }
+  model.preprocessing = pre;
+  return model;
+}
+
+/**
+ * Whether any value is NaN or ±∞: three searches by the engine's built-in includes() (SameValueZero finds
+ * NaN), which at a cold start take about half the time of a JS loop over the values, still interpreted
+ * then (1.5 against 3.4 ms for the 2 MB of a 784-512-256-10 model, medians of 12 processes). Not a wasm
+ * reduction: a long kernel call right before a short process ends made V8 tier it up, and the exit
+ * wait for that compile (~10 ms, bench/lib/cold.mjs).
+ */
+function anyNonFinite(data: Float32Array): boolean {
+  return data.includes(NaN) || data.includes(Infinity) || data.includes(-Infinity);
 }
 
 /**
@@ -212,6 +287,86 @@ function loadCustom(topology: Topology, file: ParsedSafetensors, rawPre: unknown
     if (model) model.dispose();
     else for (const l of layers) l.dispose();
     throw e;
+  }
+}
+
+/**
+ * An int8 model file (saveQuantized). Everything is checked before the backend allocates: the backend
+ * has int8 kernels; the topology (qlinear, activation and dropout layers, a chain of sizes); the tensors
+ * (names, dtypes, shapes, the bytes they need against the bytes present); then their values (weights in
+ * [-127, 127], positive finite scales, finite biases) and the preprocessing.
+ */
+function loadQuantized(file: ParsedSafetensors, corrupt: (m: string) => Error): QuantizedSequential {
+  int8Backend('load');
+  const { metadata } = file;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(metadata.topology ?? 'null');
+  } catch {
+    throw corrupt('the topology metadata is not valid JSON.');
+  }
+  if (!isPlainObject(raw) || !Array.isArray(raw.layers) || raw.layers.length === 0) throw corrupt('the metadata has no topology {"layers": [...], "seed": n}.');
+  const extra = unknownKey(raw, ['layers', 'seed']);
+  if (extra !== undefined) throw corrupt(`the topology has an unknown field ${show(extra)}; its fields are layers, seed.`);
+  const seed = raw.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw corrupt(`the topology's seed must be a non-negative integer, got ${show(seed)}.`);
+  const layers = (raw.layers as unknown[]).map((c, i) => {
+    try {
+      if (isPlainObject(c) && c.type === 'qlinear') return checkQLinearConfig(c);
+      const l = checkLayerConfig(c);
+      if (l.type !== 'activation' && l.type !== 'dropout') throw new Error(`a quantized model holds qlinear, activation and dropout layers, not '${show(l.type).replace(/^"|"$/g, '')}'.`);
+      return l;
+    } catch (e) {
+      throw corrupt(`topology layer ${i}: ${(e as Error).message}`);
+    }
+  });
+  const q = layers.filter(isQuantizedConfig);
+  if (!q.length) throw corrupt('the topology has no qlinear layer, so the model has no weights and no input size.');
+  let n = q[0].inFeatures, bytes = 0;
+  const wanted = new Map<string, { dtype: string; shape: number[] }>();
+  layers.forEach((c, i) => {
+    if (!isQuantizedConfig(c)) return;
+    if (c.inFeatures !== n) throw corrupt(`topology layer ${i} takes ${c.inFeatures} inputs but the layers before it give ${n}.`);
+    wanted.set(`layers.${i}.weight`, { dtype: 'I8', shape: [c.inFeatures, c.outFeatures] });
+    wanted.set(`layers.${i}.weight_scale`, { dtype: 'F32', shape: [c.outFeatures] });
+    if (c.bias) wanted.set(`layers.${i}.bias`, { dtype: 'F32', shape: [c.outFeatures] });
+    bytes += c.inFeatures * c.outFeatures + (c.bias ? 8 : 4) * c.outFeatures;
+    n = c.outFeatures;
+  });
+  if (bytes > file.dataBytes) throw corrupt(`the topology needs ${bytes} bytes of weights but the file holds only ${file.dataBytes} bytes of tensor data.`);
+  for (const [name, want] of wanted) {
+    const t = file.tensors.get(name);
+    if (!t) throw corrupt(`the weights lack '${name}', which the topology needs.`);
+    if (t.dtype !== want.dtype) throw corrupt(`'${name}' is ${t.dtype}; an int8 model stores it as ${want.dtype}.`);
+    if (t.shape.length !== want.shape.length || t.shape.some((d, j) => d !== want.shape[j])) throw corrupt(`'${name}' has shape [${t.shape.join(', ')}] but the topology needs [${want.shape.join(', ')}].`);
+  }
+  const unused = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+  if (unused.length) throw corrupt(`unexpected tensors ${unused.slice(0, 5).map(quote).join(', ')}${unused.length > 5 ? ', …' : ''} that the topology does not use.`);
+  const parts = new Map<number, QuantizedParts>();
+  layers.forEach((c, i) => {
+    if (!isQuantizedConfig(c)) return;
+    const p: QuantizedParts = { weight: file.readInt8(`layers.${i}.weight`), weightScale: file.read(`layers.${i}.weight_scale`), bias: c.bias ? file.read(`layers.${i}.bias`) : null };
+    checkQuantizedLayer(c, p, (m) => corrupt(`topology layer ${i}: ${m}`));
+    parts.set(i, p);
+  });
+  let pre: unknown;
+  try {
+    pre = metadata.preprocessing === undefined ? undefined : JSON.parse(metadata.preprocessing);
+  } catch {
+    throw corrupt('the preprocessing metadata is not valid JSON.');
+  }
+  const preprocessing = readPreprocessing(pre, q[0].inFeatures, n, 'preprocessing', corrupt);
+
+  // Only allocation can fail from here on (out of memory): free whatever was built.
+  const built: Layer[] = [];
+  try {
+    layers.forEach((c, i) => built.push(isQuantizedConfig(c) ? new QuantizedLinear(c, parts.get(i)!) : layerFromConfig(c)));
+    const model = new QuantizedSequential(built, { seed });
+    model.preprocessing = preprocessing;
+    return model;
+  } catch (e) {
+    for (const l of built) l.dispose();
+    throw new Error(`load: could not build the model: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -402,7 +557,7 @@ function readPreprocessing(raw: unknown, inputs: number, outputs: number, where:
     } catch (e) {
       throw fail(`${where}.scaler: ${(e as Error).message.replace(/^scalerFromJSON: /, '')}`);
     }
-    if (sc.features !== inputs) throw fail(`${where}.scaler has ${sc.features} features but the model takes ${inputs} inputs.`);
+    if (sc.features !== inputs) throw fail(`${where}.scaler has ${sc.features} feature${sc.features === 1 ? '' : 's'} but the model takes ${inputs} input${inputs === 1 ? '' : 's'}.`);
     // scalerFromJSON checks finiteness in float64; as float32 (what transform uses) 1e39 is Infinity.
     const p = sc.params as Record<string, Float32Array>;
     for (const [k, a] of Object.entries(p)) {

@@ -8,28 +8,38 @@
 // A model file may come from anywhere, so the reader treats it as hostile: every size and offset is
 // checked against the bytes actually present before anything is allocated from it.
 
+/** A named tensor to write with encodeSafetensors. */
 export interface SafetensorsEntry {
+  /** The tensor's name in the file. */
   name: string;
+  /** Its shape. */
   shape: number[];
-  data: Float32Array;
+  /** Its values, row-major: written as F32, or I8 for an Int8Array (int8 models' weights). */
+  data: Float32Array | Int8Array;
 }
 
+/** A tensor read by decodeSafetensors. */
 export interface DecodedTensor {
   /** The dtype stored in the file; `data` holds the values converted to float32 whatever it was. */
   dtype: string;
+  /** Its shape. */
   shape: number[];
+  /** Its values as float32, row-major. */
   data: Float32Array;
 }
 
+/** What decodeSafetensors returns. */
 export interface DecodedSafetensors {
   /** In the file's header order. */
   tensors: Map<string, DecodedTensor>;
+  /** The file's __metadata__ (string to string). */
   metadata: Record<string, string>;
 }
 
 /** A file's bytes in any container: a Uint8Array (a Node Buffer too) or DataView at any offset, or a whole buffer. */
 export type Bytes = Uint8Array | DataView | ArrayBuffer | SharedArrayBuffer;
 
+/** The options of decodeSafetensors. */
 export interface DecodeOptions {
   /** Largest header accepted, in bytes. Default 100,000,000 (the reference implementation's limit). */
   maxHeaderBytes?: number;
@@ -39,6 +49,7 @@ export interface DecodeOptions {
   label?: string;
 }
 
+/** The options of encodeSafetensors. */
 export interface EncodeOptions {
   /** Names the operation in error messages. Default 'save'. */
   label?: string;
@@ -135,9 +146,15 @@ function isFloat32Array(x: unknown): x is Float32Array {
   return Object.prototype.toString.call(x) === '[object Float32Array]';
 }
 
+function isInt8Array(x: unknown): x is Int8Array {
+  return Object.prototype.toString.call(x) === '[object Int8Array]';
+}
+
 /**
  * Writes tensors and string metadata as one safetensors file. Tensors appear in the order given;
- * metadata keys are sorted, so equal inputs always give equal bytes. Data is stored as F32.
+ * metadata keys are sorted, so equal inputs always give equal bytes. Data is stored as F32, an Int8Array
+ * as I8 (put those last: a tensor after an odd number of bytes would not start 4-aligned, which
+ * zero-copy readers want).
  */
 export function encodeSafetensors(
   entries: readonly SafetensorsEntry[],
@@ -176,10 +193,11 @@ export function encodeSafetensors(
       if (!Number.isSafeInteger(d) || d < 0) throw new Error(`${label}: tensor ${quote(name)} has shape [${shape.join(', ')}]; dimensions must be non-negative integers.`);
       size *= d;
     }
-    if (!isFloat32Array(data)) throw new Error(`${label}: tensor ${quote(name)} needs its data as a Float32Array, got ${typeName(data)}.`);
+    const i8 = isInt8Array(data);
+    if (!isFloat32Array(data) && !i8) throw new Error(`${label}: tensor ${quote(name)} needs its data as a Float32Array (or an Int8Array for I8), got ${typeName(data)}.`);
     if (data.length !== size) throw new Error(`${label}: tensor ${quote(name)} has shape [${shape.join(', ')}] (${size} elements) but ${data.length} values.`);
-    const end = offset + 4 * size;
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    const end = offset + (i8 ? 1 : 4) * size;
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${i8 ? 'I8' : 'F32'}","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`);
     offset = end;
   }
 
@@ -201,10 +219,10 @@ export function encodeSafetensors(
 
   let at = 8 + headerLen;
   for (const { data } of entries) {
-    if (LITTLE_ENDIAN_HOST) {
+    if (LITTLE_ENDIAN_HOST || isInt8Array(data)) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     } else {
-      for (let j = 0; j < data.length; j++) dv.setFloat32(at + 4 * j, data[j], true);
+      for (let j = 0; j < data.length; j++) dv.setFloat32(at + 4 * j, (data as Float32Array)[j], true);
     }
     at += data.byteLength;
   }
@@ -233,6 +251,8 @@ export interface ParsedSafetensors {
   dataBytes: number;
   /** A fresh float32 copy of a tensor's values (never a view of the input). */
   read(name: string): Float32Array;
+  /** A fresh copy of an I8 tensor's bytes (throws for any other dtype). */
+  readInt8(name: string): Int8Array;
 }
 
 /**
@@ -401,7 +421,13 @@ export function parseSafetensors(input: Bytes, options: DecodeOptions = {}): Par
     }
     return data;
   };
-  return { tensors, metadata, dataBytes: dataLen, read };
+  const readInt8 = (name: string): Int8Array => {
+    const p = byName.get(name);
+    if (!p) throw new Error(`${label}: the file has no tensor ${quote(name)}.`);
+    if (p.dtype !== 'I8') throw new Error(`${label}: tensor ${quote(name)} is ${p.dtype}, not I8.`);
+    return new Int8Array(bytes.slice(base + p.begin, base + p.end).buffer);
+  };
+  return { tensors, metadata, dataBytes: dataLen, read, readInt8 };
 }
 
 /**

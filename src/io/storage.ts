@@ -27,6 +27,7 @@ export function isPlainBuffer(buf: ArrayBufferLike): buf is ArrayBuffer {
 
 // ---- IndexedDB ---------------------------------------------------------------------------------
 
+/** The options of the IndexedDB helpers. */
 export interface IdbOptions {
   /** Database name. Default 'simdnn'. */
   dbName?: string;

@@ -117,9 +117,11 @@ export function fromTorchLayout(file: ParsedSafetensors, names: ReadonlyMap<stri
       const h = file.tensors.get(t)!;
       return name.endsWith('.weight') && names.has(name) && h.shape.length === 2 ? transposed(data, h.shape[0], h.shape[1]) : data;
     },
+    readInt8: (name: string) => file.readInt8(names.get(name) ?? name),
   };
 }
 
+/** The options of loading a PyTorch state dict (load with a topology). */
 export interface TorchLoadOptions {
   /** The file is a PyTorch state dict of an nn.Sequential MLP (safetensors.torch.save_file). */
   from: 'torch';

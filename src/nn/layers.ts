@@ -1,3 +1,4 @@
+import { inspectAs } from '../core/format.js';
 import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS as FUSED, UNARY, Unary, activationOp, type Activation, type ParamUnaryName, type UnaryCode, type UnaryDesc } from '../core/optable.js';
 import { continueStream, rng, type Rng } from '../core/random.js';
@@ -29,6 +30,7 @@ export interface CustomLayerConfig {
   [key: string]: unknown;
 }
 
+/** What a built-in layer's config() returns and save() stores. */
 export type LayerConfig =
   | { type: 'linear'; inFeatures: number; outFeatures: number; activation: Activation; alpha?: number; bias: boolean }
   | { type: 'activation'; activation: LayerActivation; alpha?: number }
@@ -60,13 +62,41 @@ export abstract class Layer {
   paramNames(): string[] {
     return [];
   }
+  /** The layer's output for x (through the ops, so autograd and fit's recording see it). */
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
   /** Output features for `inFeatures` input features (throws when they don't fit). */
   abstract outFeatures(inFeatures: number): number;
   /** What save() stores to rebuild the layer (a custom layer gives its own; see layers.register). */
   abstract config(): LayerConfig | CustomLayerConfig;
+  /** Frees the layer's parameters. */
   dispose(): void {
     for (const p of this.params()) p.dispose();
+  }
+  /** One line, from config(): `Linear(64 → 128, relu)`, `Dropout(0.1)`, `Activation(softmax)`, or a custom layer's type and settings. */
+  toString(): string {
+    return describeLayer(this.config());
+  }
+}
+inspectAs(Layer.prototype);
+
+/** A layer's config as one line (Layer.toString). */
+function describeLayer(c: LayerConfig | CustomLayerConfig): string {
+  const alpha = (v: unknown) => (v === undefined ? '' : `, alpha=${v}`);
+  switch (c.type) {
+    case 'linear': {
+      const l = c as Extract<LayerConfig, { type: 'linear' }>;
+      return `Linear(${l.inFeatures} → ${l.outFeatures}${l.activation !== 'linear' ? `, ${l.activation}` : ''}${alpha(l.alpha)}${l.bias ? '' : ', bias=false'})`;
+    }
+    case 'activation': {
+      const l = c as Extract<LayerConfig, { type: 'activation' }>;
+      return `Activation(${l.activation}${alpha(l.alpha)})`;
+    }
+    case 'dropout':
+      return `Dropout(${(c as Extract<LayerConfig, { type: 'dropout' }>).rate})`;
+    default: {
+      const rest = Object.entries(c).filter(([k]) => k !== 'type').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      return `${c.type}(${rest.join(', ')})`;
+    }
   }
 }
 
@@ -83,29 +113,45 @@ function checkSize(n: unknown, op: string, name: string): number {
   return n;
 }
 
+/** The options of layers.linear (and new Linear). */
 export interface LinearOptions {
+  /** Activation fused after x·W + b (default 'linear': none). */
   activation?: Activation;
   /** Slope of leakyRelu (default 0.01) or alpha of elu (default 1). */
   alpha?: number;
+  /** Whether the layer has a bias (default true). */
   bias?: boolean;
   /** Default: 'he' for relu-like activations, 'glorot' otherwise. */
   init?: Init;
+  /** Seed of the initial weights (default 0). */
   seed?: number;
 }
 
 const LINEAR_KEYS = ['activation', 'alpha', 'bias', 'init', 'seed'];
 
+/** @internal A linear layer's parameter values, as load() reads them from a file. */
+export interface LinearValues {
+  weight: Float32Array;
+  bias: Float32Array | null;
+}
+
 /** A dense layer y = act(x·W + b), W [in, out]; one fused gemm with a bias and activation epilogue. */
 export class Linear extends Layer {
   readonly type = 'linear';
   private readonly inFeatures_: number;
+  /** @internal */
   readonly outFeatures_: number;
+  /** The fused activation. */
   readonly activation: Activation;
+  /** Slope of leakyRelu / alpha of elu, when set. */
   readonly alpha: number | undefined;
+  /** The weights W [in, out]. */
   readonly weight: Tensor;
+  /** The bias b [out], or null without one. */
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  /** @param values @internal the parameters' values (load()), instead of drawing them */
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}, values?: LinearValues) {
     super();
     const op = 'layers.linear';
     checkOptions(options, LINEAR_KEYS, op);
@@ -119,9 +165,22 @@ export class Linear extends Layer {
     // Refused before the weights are allocated: a huge layer would otherwise exhaust the JS heap.
     if (inFeatures * outFeatures > 2 ** 30)
       throw new RangeError(`${op}: a ${inFeatures}×${outFeatures} weight has ${inFeatures * outFeatures} elements; the limit is 2^30 (4 GiB of float32).`);
+    const shape = [inFeatures, outFeatures];
+    if (values) {
+      // load(): the file's values, without drawing (and writing) a random weight first.
+      if (values.weight.length !== inFeatures * outFeatures || (options.bias === false ? values.bias !== null : values.bias?.length !== outFeatures))
+        throw new RangeError(`${op}: the given values do not fit a ${inFeatures}×${outFeatures} layer${options.bias === false ? ' without bias' : ''}.`);
+      this.weight = param(values.weight, shape);
+      try {
+        this.bias = values.bias ? param(values.bias, [outFeatures]) : null;
+      } catch (e) {
+        this.weight.dispose();
+        throw e;
+      }
+      return;
+    }
     const r = rng(options.seed ?? 0);
     const fanIn = inFeatures, fanOut = outFeatures;
-    const shape = [inFeatures, outFeatures];
     const uniform = (a: number) => param(r.fillUniform(new Float32Array(inFeatures * outFeatures), -a, a), shape);
     switch (init) {
       case 'he': this.weight = normalParam(r, shape, Math.sqrt(2 / fanIn)); break;
@@ -153,6 +212,7 @@ export class Linear extends Layer {
   override paramNames(): string[] {
     return this.bias ? ['weight', 'bias'] : ['weight'];
   }
+  /** act(x·W + b) for x [rows, in]. */
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures)
       throw new RangeError(`linear: input ${fmtShape(x.shape)} does not fit a layer with ${this.inFeatures} inputs; give [batch, ${this.inFeatures}].`);
@@ -235,7 +295,9 @@ export function parameter(shape: readonly number[], init: Init | 'zeros' | 'ones
 /** A standalone activation (softmax and logSoftmax work along the last axis). */
 export class ActivationLayer extends Layer {
   readonly type = 'activation';
+  /** The activation applied. */
   readonly activation: LayerActivation;
+  /** Slope of leakyRelu / alpha of elu, when set. */
   readonly alpha: number | undefined;
   constructor(activation: LayerActivation, alpha?: number) {
     super();
@@ -246,6 +308,7 @@ export class ActivationLayer extends Layer {
   get code(): UnaryCode | null {
     return this.activation === 'softmax' || this.activation === 'logSoftmax' ? null : Unary[activationOp(this.activation)];
   }
+  /** The activation of x. */
   forward(x: Tensor): Tensor {
     assertTensor(x, 'activation');
     switch (this.activation) {
@@ -267,12 +330,14 @@ export class ActivationLayer extends Layer {
 /** Inverted dropout while training (identity at inference); masks are reproducible from the model's seed. */
 export class Dropout extends Layer {
   readonly type = 'dropout';
+  /** The share of values zeroed while training. */
   readonly rate: number;
   constructor(rate: number) {
     super();
     if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new RangeError(`layers.dropout: rate must be in [0, 1), got ${String(rate)}.`);
     this.rate = rate;
   }
+  /** x with dropout applied while training (scaled by 1/(1 − rate)), x itself otherwise. */
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     if (!ctx.training || this.rate === 0) return x;
     const y = dropout(x, this.rate, ctx.seed, ctx.offset);
@@ -352,7 +417,7 @@ export function checkLayerConfig(c: unknown): LayerConfig | CustomLayerConfig {
 }
 
 /** Rebuilds a layer from its config (weights are set separately); the config is checked first. */
-export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0): Layer {
+export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 0, values?: LinearValues): Layer {
   const c = checkLayerConfig(config);
   const make = custom.get(c.type);
   if (make) {
@@ -365,7 +430,7 @@ export function layerFromConfig(config: LayerConfig | CustomLayerConfig, seed = 
   }
   const b = c as LayerConfig;
   switch (b.type) {
-    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed });
+    case 'linear': return new Linear(b.inFeatures, b.outFeatures, { activation: b.activation, alpha: b.alpha, bias: b.bias, seed }, values);
     case 'activation': return new ActivationLayer(b.activation, b.alpha);
     case 'dropout': return new Dropout(b.rate);
   }

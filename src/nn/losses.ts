@@ -8,9 +8,12 @@ import { mean, softmaxCrossEntropy as sce, sum, type Reduction } from '../ops/re
 import { reshape } from '../ops/shape.js';
 import { assertTensor, fmtShape } from '../ops/util.js';
 
+/** The losses of fit() and evaluate(). */
 export type LossName = 'mse' | 'mae' | 'huber' | 'binaryCrossEntropy' | 'softmaxCrossEntropy';
 
+/** Options of the loss functions. */
 export interface LossOptions {
+  /** 'mean' (default), 'sum' or 'none' (one value per row), as PyTorch's reduction. */
   reduction?: Reduction;
   /** Huber's threshold (torch.nn.HuberLoss delta, default 1). */
   delta?: number;
@@ -72,6 +75,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, options: Los
   return sce(logits, labels, options.reduction ?? 'mean');
 }
 
+/** @internal */
 export const LOSSES: Record<LossName, (p: Tensor, t: Tensor, o?: LossOptions) => Tensor> = {
   mse,
   mae,
@@ -80,6 +84,7 @@ export const LOSSES: Record<LossName, (p: Tensor, t: Tensor, o?: LossOptions) =>
   softmaxCrossEntropy,
 };
 
+/** @internal */
 export function getLoss(name: unknown, op: string): (p: Tensor, t: Tensor, o?: LossOptions) => Tensor {
   if (typeof name !== 'string' || !(name in LOSSES))
     throw new RangeError(`${op}: unknown loss '${String(name)}'; use one of ${Object.keys(LOSSES).map((k) => `'${k}'`).join(', ')}.`);

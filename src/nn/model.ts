@@ -1,7 +1,9 @@
 import { checkOptions } from '../core/validate.js';
 import { noGrad, zeroGrad } from '../autograd/api.js';
-import { tensor, type TensorLike } from '../ops/creation.js';
-import { argmax } from '../ops/reduce.js';
+import { release, toTensor, type TensorInput } from '../ops/creation.js';
+import { argmax, softmax } from '../ops/reduce.js';
+import { exp, sigmoid } from '../ops/unary.js';
+import { grouped, inspectAs } from '../core/format.js';
 import { reshape } from '../ops/shape.js';
 import { assertTensor, backend, fmtShape } from '../ops/util.js';
 import { tidy } from '../core/scope.js';
@@ -12,7 +14,9 @@ import { ForwardPrograms } from './predict.js';
 
 /** A fitted feature scaler as data.standardize()/data.minMaxScale() return it. */
 export interface ScalerLike {
+  /** Scales raw features as the model was trained on them. */
   transform(x: Tensor): Tensor;
+  /** The scaler as JSON (saved with the model). */
   toJSON(): unknown;
 }
 
@@ -22,16 +26,25 @@ export interface ScalerLike {
  * names, and the CSV encoding that turns raw rows into features.
  */
 export interface Preprocessing {
+  /** The scaler fitted on the training features (fit, predict and evaluate apply it). */
   scaler?: ScalerLike | null;
+  /** Class names in index order. */
   classes?: string[] | null;
+  /** The feature names. */
   columns?: string[] | null;
+  /** The target column's name. */
   target?: string | null;
+  /** Classification or regression (predictProba refuses regression). */
   task?: 'classification' | 'regression' | null;
+  /** The CSV encoding of raw rows (a Dataset's encoding). */
   encoding?: unknown;
 }
 
+/** A model's topology as save() stores it. */
 export interface ModelConfig {
+  /** Each layer's config, in order. */
   layers: (LayerConfig | CustomLayerConfig)[];
+  /** The model's seed. */
   seed: number;
 }
 
@@ -46,8 +59,11 @@ function scalerId(s: ScalerLike | null | undefined): number {
 
 /** A stack of layers applied in order: the model type of simdnn. */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: Layer[];
+  /** Seed of the initial weights and of dropout. */
   readonly seed: number;
+  /** What travels with the model besides its weights (scaler, class and column names, encoding). */
   preprocessing: Preprocessing = {};
   /** Set to true (e.g. from a callback) to end fit() after the current batch. */
   stopTraining = false;
@@ -60,6 +76,14 @@ export class Sequential {
       return this.forward(scaler ? scaler.transform(x) : x);
     },
     // What a recorded pass depends on besides the weights' values.
+    () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
+  );
+  /** predictProba()'s: the same pass with the probability head after it, recorded as one program. */
+  private readonly probaPrograms = new ForwardPrograms(
+    (x) => {
+      const scaler = this.preprocessing.scaler;
+      return this.probabilities(this.forward(scaler ? scaler.transform(x) : x));
+    },
     () => `${this.layers.length}:${scalerId(this.preprocessing.scaler)}`,
   );
 
@@ -82,6 +106,7 @@ export class Sequential {
     return first.inFeatures!;
   }
 
+  /** Outputs per row (classes for a classifier). */
   get outputSize(): number {
     let n = this.inputSize;
     for (const l of this.layers) n = l.outFeatures(n);
@@ -112,28 +137,69 @@ export class Sequential {
   }
 
   /**
-   * Predictions for raw features x [n, inputs] (the attached scaler is applied), without gradients: the
-   * model's outputs as they are (logits for a model trained with a cross-entropy loss; see predictClasses).
-   * x may be a tensor, nested arrays, or a single row as a Float32Array. The forward pass of each batch size
-   * is recorded once and replayed after (nn/predict.ts).
+   * The model's raw outputs for raw features x [n, inputs] (the attached scaler is applied), without
+   * gradients: **logits** for a classifier trained with a cross-entropy loss (use predictProba() for
+   * probabilities, predictClasses() for class indices), values for a regression model. As PyTorch's
+   * `model(x)` under `torch.no_grad()`, or Keras' `model.predict(x)` on a model without a final softmax.
+   *
+   * x is any TensorInput: a tensor, nested arrays, a typed array with its shape ({data, shape}), or a
+   * single row as a Float32Array. The forward pass of each batch size is recorded once and replayed
+   * after (nn/predict.ts). The result is a new [n, outputs] tensor: dispose it.
    */
-  predict(x: Tensor | TensorLike): Tensor {
-    this.check('predict');
-    // One row of raw features, the common case of serving: no input tensor at all.
-    if (x instanceof Float32Array && x.length === this.inputSize) return this.programs.runRow(x, this.outputSize);
-    return noGrad(() =>
-      tidy(() => {
-        let t = x instanceof Tensor ? x : tensor(x as TensorLike);
-        if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
-        this.checkInput(t, 'predict');
-        if (t.shape[0] === 0) return this.forward(t);
-        return this.programs.run(t, this.outputSize);
-      }),
-    );
+  predict(x: TensorInput): Tensor {
+    return this.run(x, this.programs, 'predict');
   }
 
-  /** Class indices (argmax of the outputs; for one output, output > 0.5 after a sigmoid or > 0 for logits). */
-  predictClasses(x: Tensor | TensorLike): number[] {
+  /**
+   * Class probabilities for raw features x: softmax of the logits over the classes, [n, classes], each
+   * row summing to 1; for a model with one output, the sigmoid of its logit, [n, 1], the probability of
+   * class 1. A model that already ends in softmax or sigmoid is not squashed twice (logSoftmax is
+   * exponentiated). As scikit-learn's `predict_proba` (which gives binary models two columns) and Keras'
+   * `predict` on a softmax model. The head runs inside the recorded forward pass, so it costs one more
+   * kernel per call. A regression model (preprocessing.task 'regression') is an error.
+   */
+  predictProba(x: TensorInput): Tensor {
+    if (this.preprocessing.task === 'regression')
+      throw new Error("predictProba: this is a regression model (preprocessing.task is 'regression'), so its outputs are values, not classes; use predict().");
+    return this.run(x, this.probaPrograms, 'predictProba');
+  }
+
+  private run(x: TensorInput, programs: ForwardPrograms, op: string): Tensor {
+    this.check(op);
+    // One row of raw features, the common case of serving: no input tensor at all.
+    if (x instanceof Float32Array && x.length === this.inputSize) return programs.runRow(x, this.outputSize);
+    const input = toTensor(x, op, 'x');
+    try {
+      return noGrad(() =>
+        tidy(() => {
+          let t = input.t;
+          t.handle(op);
+          if (t.rank === 1 && t.shape[0] === this.inputSize) t = reshape(t, [1, this.inputSize]);
+          this.checkInput(t, op);
+          if (t.shape[0] === 0) return programs === this.probaPrograms ? this.probabilities(this.forward(t)) : this.forward(t);
+          return programs.run(t, this.outputSize);
+        }),
+      );
+    } finally {
+      release(input);
+    }
+  }
+
+  /** The probability head for the model's outputs y (predictProba). */
+  private probabilities(y: Tensor): Tensor {
+    const last = this.layers[this.layers.length - 1];
+    const act = last instanceof ActivationLayer ? last.activation : last instanceof Linear ? last.activation : null;
+    if (this.outputSize === 1) return act === 'sigmoid' ? y : sigmoid(y);
+    if (act === 'softmax') return y;
+    if (act === 'logSoftmax') return exp(y);
+    return softmax(y, 1);
+  }
+
+  /**
+   * Class indices, one per row: the argmax of the outputs; for one output, output > 0.5 after a sigmoid
+   * or > 0 for a logit. As scikit-learn's `predict` of a classifier.
+   */
+  predictClasses(x: TensorInput): number[] {
     return tidy(() => {
       const y = this.predict(x);
       if (y.shape[1] === 1) {
@@ -162,10 +228,12 @@ export class Sequential {
     weights.forEach((w, i) => backend().write(params[i].handle('setWeights'), w instanceof Float32Array ? w : Float32Array.from(w)));
   }
 
+  /** Frees the parameters' gradients (before a new backward pass in a hand-written loop). */
   zeroGrad(): void {
     for (const p of this.parameters()) zeroGrad(p);
   }
 
+  /** The topology (layers and seed), as save() stores it. */
   config(): ModelConfig {
     return { layers: this.layers.map((l) => l.config()), seed: this.seed };
   }
@@ -187,14 +255,36 @@ export class Sequential {
     return [...lines, `total parameters: ${total}`].join('\n');
   }
 
+  /**
+   * The model as text, one layer a line, as PyTorch prints a module:
+   * `Sequential(64 → 10, 9,610 parameters)` then `(0) Linear(64 → 128, relu)`, … and what its
+   * preprocessing holds. `console.log(model)` shows the same.
+   */
+  toString(): string {
+    if (this.disposed) return 'Sequential(disposed)';
+    let count = 0;
+    for (const l of this.layers) for (const p of l.params()) count += p.size;
+    const lines = [`Sequential(${this.inputSize} → ${this.outputSize}, ${grouped(count)} parameters)`];
+    this.layers.forEach((l, i) => lines.push(`  (${i}) ${l.toString()}`));
+    const p = this.preprocessing;
+    const pre: string[] = [];
+    if (p.scaler) pre.push(`scaler ${(p.scaler as { kind?: string }).kind ?? 'custom'}`);
+    if (p.classes?.length) pre.push(`classes ${p.classes.length > 6 ? `${p.classes.slice(0, 6).join(', ')}, … (${p.classes.length})` : p.classes.join(', ')}`);
+    if (p.target) pre.push(`target ${p.target}`);
+    if (pre.length) lines.push(`  preprocessing: ${pre.join('; ')}`);
+    return lines.join('\n');
+  }
+
   /** Frees the parameters, their gradients and the recorded forward passes. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.programs.clear();
+    this.probaPrograms.clear();
     for (const l of this.layers) l.dispose();
   }
 
+  /** Whether dispose() was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -217,6 +307,7 @@ export class Sequential {
   }
 }
 
+/** The options of mlp(). */
 export interface MlpOptions {
   /** Hidden activation (default 'relu'). */
   activation?: Activation;
@@ -226,12 +317,15 @@ export interface MlpOptions {
   dropout?: number;
   /** Seed of the initial weights and dropout masks (default 0). */
   seed?: number;
+  /** Weight initialisation (default: 'he' for relu-like activations, 'glorot' otherwise). */
   init?: Init;
   /** Slope of leakyRelu / alpha of elu. */
   alpha?: number;
 }
 
 const MLP_KEYS = new Set(['activation', 'outputActivation', 'dropout', 'seed', 'init', 'alpha']);
+
+inspectAs(Sequential.prototype);
 
 /** A multilayer perceptron: mlp([inputs, ...hidden, outputs], options). */
 export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {

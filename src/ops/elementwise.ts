@@ -17,6 +17,7 @@ export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
   return record(y, 'affine', [x], [], (dy) => [scale(dy, alpha)]);
 }
 
+/** alpha·x. */
 export function scale(x: Tensor, alpha: number): Tensor {
   return affine(x, alpha, 0);
 }
@@ -85,6 +86,7 @@ export function planBroadcast(a: Shape, b: Shape, out: Shape, op: string): Plan 
   return { outer: g0.size, rows: g1.size, cols: g2.size, as: { s0: g0.sa, s1: g1.sa, s2: g2.sa }, bs: { s0: g0.sb, s1: g1.sb, s2: g2.sb } };
 }
 
+/** An operand of the elementwise ops: a tensor, or a number (broadcast). */
 export type Operand = Tensor | number;
 
 function asTensor(v: Operand, op: string, name: string): { t: Tensor; temp: boolean } {
@@ -173,15 +175,23 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return record(out, op, [x], [x], (dy, [x]) => [sumTo(dy, x.shape)]);
 }
 
+/** a + b, elementwise, with NumPy broadcasting. */
 export const add = (a: Operand, b: Operand) => binaryOp('add', a, b);
+/** a − b, elementwise, with broadcasting. */
 export const sub = (a: Operand, b: Operand) => binaryOp('sub', a, b);
+/** a · b, elementwise, with broadcasting. */
 export const mul = (a: Operand, b: Operand) => binaryOp('mul', a, b);
+/** a / b, elementwise, with broadcasting. */
 export const div = (a: Operand, b: Operand) => binaryOp('div', a, b);
 /** Elementwise maximum (NaN if either is NaN). */
 export const maximum = (a: Operand, b: Operand) => binaryOp('max', a, b);
+/** The smaller of a and b, elementwise, with broadcasting. */
 export const minimum = (a: Operand, b: Operand) => binaryOp('min', a, b);
+/** a to the power b, elementwise, with broadcasting. */
 export const pow = (a: Operand, b: Operand) => binaryOp('pow', a, b);
 /** 1 where a > b, else 0. */
 export const greater = (a: Operand, b: Operand) => binaryOp('greater', a, b);
+/** 1 where a ≥ b, else 0, with broadcasting. */
 export const greaterEqual = (a: Operand, b: Operand) => binaryOp('greaterEqual', a, b);
+/** 1 where a = b, else 0, with broadcasting. */
 export const equal = (a: Operand, b: Operand) => binaryOp('equal', a, b);

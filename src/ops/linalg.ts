@@ -1,3 +1,4 @@
+import { engine } from '../core/engine.js';
 import { checkOptions } from '../core/validate.js';
 import { ACTIVATIONS, UNARY, Unary, activationOp, paramOf, type Activation } from '../core/optable.js';
 import { needsGrad, record } from '../autograd/graph.js';
@@ -7,6 +8,7 @@ import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { assertTensor, backend, empty, fmtShape } from './util.js';
 
+/** The options of matmul(). */
 export interface MatmulOptions {
   /** Use aᵀ: a is stored [k, m]. */
   transposeA?: boolean;
@@ -105,6 +107,12 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor | null, activation: Ac
   }
   record(y, op, [x, w, bias ?? null], [x, w, z, y], (dy, [x, w, z, y], [nx, nw, nb]) => {
     const dz = name === 'identity' ? dy : unaryGrad(name, reads === 'y' || reads === 'none' ? null : fromOutput ? y : z, y, dy, a);
+    // Private training: the weight and bias gradients are per-sample sums the sink clips before adding.
+    const sink = engine.perSample;
+    if (sink && (nw || nb)) {
+      sink.dense(x, dz, w, bias ?? null);
+      return [nx ? matmul(dz, w, { transposeB: true }) : null, null, null];
+    }
     return [
       nx ? matmul(dz, w, { transposeB: true }) : null,
       nw ? matmul(x, dz, { transposeA: true }) : null,

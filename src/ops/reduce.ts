@@ -5,6 +5,7 @@ import { broadcastTo, div, equal, mul, scale, setReduceSum, sub } from './elemen
 import { exp } from './unary.js';
 import { assertTensor, backend, empty, fmtShape, normAxis, view } from './util.js';
 
+/** An axis, or a list of axes (negative counts from the end). */
 export type Axis = number | readonly number[];
 
 function reduceAxis(name: ReduceName, x: Tensor, axis: number, keepDims: boolean): Tensor {
@@ -70,11 +71,15 @@ function reduce(name: ReduceName, x: Tensor, axis: Axis | undefined, keepDims: b
 
 /** Sum over `axis` (one, several, or all when omitted). */
 export const sum = (x: Tensor, axis?: Axis, keepDims = false) => reduce('sum', x, axis, keepDims, true);
+/** The mean over axis (all axes by default). */
 export const mean = (x: Tensor, axis?: Axis, keepDims = false) => reduce('mean', x, axis, keepDims, true);
+/** The maximum over axis (all axes by default). */
 export const max = (x: Tensor, axis?: Axis, keepDims = false) => reduce('max', x, axis, keepDims, true);
+/** The minimum over axis (all axes by default). */
 export const min = (x: Tensor, axis?: Axis, keepDims = false) => reduce('min', x, axis, keepDims, true);
 /** Index of the largest value along `axis` (first one on ties; a NaN wins), as float32. */
 export const argmax = (x: Tensor, axis?: number, keepDims = false) => reduce('argmax', x, axis, keepDims, false);
+/** The index of the minimum along axis. */
 export const argmin = (x: Tensor, axis?: number, keepDims = false) => reduce('argmin', x, axis, keepDims, false);
 /** Σ x² over `axis`. */
 export const sumSquares = (x: Tensor, axis?: Axis, keepDims = false) => reduce('sumSquares', x, axis, keepDims, true);
@@ -112,6 +117,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return record(y, 'logSoftmax', [x], [y], (dy, [y]) => [sub(dy, mul(exp(y), sum(dy, -1, true)))]);
 }
 
+/** How a loss reduces its per-row values: 'mean', 'sum' or 'none' (PyTorch's reduction). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /**

@@ -16,16 +16,25 @@ export const leakyRelu = (x: Tensor, slope: number = UNARY.leakyRelu.param.defau
 export const elu = (x: Tensor, alpha: number = UNARY.elu.param.default): Tensor => unaryOp('elu', x, checkFiniteNumber(alpha, 'elu', 'alpha'));
 /** The exact GELU, x·Φ(x) (torch.nn.GELU() without approximation). */
 export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
+/** 1 / (1 + e^−x), elementwise. */
 export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
+/** tanh(x), elementwise. */
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+/** e^x, elementwise. */
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
+/** The natural logarithm, elementwise. */
 export const log = (x: Tensor): Tensor => unaryOp('log', x);
+/** The square root, elementwise. */
 export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+/** −x, elementwise. */
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
+/** |x|, elementwise. */
 export const abs = (x: Tensor): Tensor => unaryOp('abs', x);
+/** x², elementwise. */
 export const square = (x: Tensor): Tensor => unaryOp('square', x);
 /** log(1 + eˣ), without overflow. */
 export const softplus = (x: Tensor): Tensor => unaryOp('softplus', x);
+/** 1 / x, elementwise. */
 export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
 /** −1, 0 or 1 (±0 and NaN pass through). */
 export const sign = (x: Tensor): Tensor => unaryOp('sign', x);

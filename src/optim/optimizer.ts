@@ -2,6 +2,7 @@
 // (created on a parameter's first step, reused after), optional clipping by global gradient norm, and one
 // fused backend.optimStep per parameter. The update equations are torch.optim's; the `hyper` layouts are
 // the op table's (src/core/optable.ts, OPTIM), written here by name through HYPER.
+import { inspectAs } from '../core/format.js';
 import type { Backend } from '../core/backend.js';
 import { HYPER, HYPER_MAX, Optim, Reduce } from '../core/optable.js';
 import { engine } from '../core/engine.js';
@@ -9,39 +10,65 @@ import { full, zeros } from '../ops/creation.js';
 import { keep } from '../core/scope.js';
 import { Tensor } from '../core/tensor.js';
 
+/** The optimizers simdnn has. */
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 
-interface Common {
-  /** Learning rate (the base rate; schedules set `optimizer.lr`). */
+/** The options every optimizer has. */
+export interface CommonOptions {
+  /**
+   * Learning rate (the base rate; schedules set `optimizer.lr`). Default 1e-3 for adam and adamw, 1e-2
+   * for rmsprop and adagrad, none for sgd (required, as in PyTorch). PyTorch: `lr`; Keras: `learning_rate`.
+   */
   lr: number;
-  /** L2 penalty added to the gradient (AdamW: decoupled decay of the parameter instead). */
+  /**
+   * L2 penalty added to the gradient (adamw: decoupled decay of the parameter instead). Default 0 (adamw:
+   * 0.01). PyTorch: `weight_decay`; Keras: a `kernel_regularizer=l2(...)` (adamw: `weight_decay`).
+   */
   weightDecay: number;
-  /** L1 penalty: l1·sign(p) added to the gradient. */
+  /** L1 penalty: l1·sign(p) added to the gradient. Default 0. No PyTorch option (add it to the loss); Keras: `kernel_regularizer=l1(...)`. */
   l1: number;
-  /** Clip the gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_). */
+  /** Clip the gradients to this global L2 norm before the update. Default: no clipping. PyTorch: `torch.nn.utils.clip_grad_norm_`; Keras: `global_clipnorm`. */
   clipNorm?: number;
 }
-export interface SgdOptions extends Common {
+/** sgd's options (torch.optim.SGD). */
+export interface SgdOptions extends CommonOptions {
+  /** Momentum factor. Default 0. PyTorch: `momentum`; Keras: `momentum` (with a different buffer form). */
   momentum: number;
+  /** Dampening of the momentum buffer's new gradient. Default 0. PyTorch: `dampening`; no Keras equivalent. */
   dampening: number;
+  /** Nesterov momentum (needs momentum > 0, dampening 0). Default false. PyTorch: `nesterov`; Keras: `nesterov`. */
   nesterov: boolean;
 }
-export interface AdamOptions extends Common {
+/** adam's and adamw's options (torch.optim.Adam / AdamW). */
+export interface AdamOptions extends CommonOptions {
+  /** Decay rates of the first and second moment estimates. Default [0.9, 0.999]. PyTorch: `betas`; Keras: `beta_1`, `beta_2`. */
   betas: readonly [number, number];
+  /** Added to the root of the second moment (outside the root, as PyTorch). Default 1e-8. PyTorch: `eps`; Keras: `epsilon` (default 1e-7). */
   eps: number;
+  /** The AMSGrad variant (the running maximum of the second moment). Default false. PyTorch: `amsgrad`; Keras: `amsgrad`. */
   amsgrad: boolean;
 }
-export interface RmspropOptions extends Common {
+/** rmsprop's options (torch.optim.RMSprop). */
+export interface RmspropOptions extends CommonOptions {
+  /** Smoothing constant of the squared-gradient average. Default 0.99. PyTorch: `alpha`; Keras: `rho` (default 0.9). */
   alpha: number;
+  /** Added to the root of the average. Default 1e-8. PyTorch: `eps`; Keras: `epsilon` (default 1e-7). */
   eps: number;
+  /** Momentum factor. Default 0. PyTorch: `momentum`; Keras: `momentum`. */
   momentum: number;
+  /** Normalise by the variance estimate (subtract the squared mean gradient). Default false. PyTorch: `centered`; Keras: `centered`. */
   centered: boolean;
 }
-export interface AdagradOptions extends Common {
+/** adagrad's options (torch.optim.Adagrad). */
+export interface AdagradOptions extends CommonOptions {
+  /** Learning-rate decay per step: lr/(1 + (t − 1)·lrDecay). Default 0. PyTorch: `lr_decay`; no Keras equivalent. */
   lrDecay: number;
+  /** Starting value of the sum of squared gradients. Default 0. PyTorch: `initial_accumulator_value`; Keras: `initial_accumulator_value` (default 0.1). */
   initialAccumulatorValue: number;
+  /** Added to the root of the sum. Default 1e-10. PyTorch: `eps`; Keras: `epsilon` (default 1e-7). */
   eps: number;
 }
+/** The options type of each optimizer kind. */
 export interface OptionsOf {
   sgd: SgdOptions;
   adam: AdamOptions;
@@ -52,11 +79,18 @@ export interface OptionsOf {
 
 /** What toJSON() gives and optimizers.fromJSON() takes (stored in saved models). */
 export interface OptimizerJSON {
+  /** Which optimizer. */
   kind: OptimizerKind;
+  /** Its options, defaults applied. */
   options: Record<string, unknown>;
 }
 
+/**
+ * An optimizer (from `optimizers.sgd/adam/adamw/rmsprop/adagrad`): updates parameters in place from their
+ * gradients, as a `torch.optim.Optimizer`'s step(), with one fused kernel per parameter.
+ */
 export interface Optimizer<K extends OptimizerKind = OptimizerKind> {
+  /** Which optimizer. */
   readonly kind: K;
   /** The current learning rate; starts at options.lr; schedules set it (any finite number ≥ 0). */
   lr: number;
@@ -73,7 +107,10 @@ export interface Optimizer<K extends OptimizerKind = OptimizerKind> {
   reset(): void;
   /** Frees the state tensors; a later step() starts fresh state, as after reset(). */
   dispose(): void;
+  /** The kind and options, for saving (optimizers.fromJSON rebuilds it, with fresh state). */
   toJSON(): OptimizerJSON;
+  /** The kind and its options as one line, e.g. `Adam(lr=0.001, betas=[0.9, 0.999], eps=1e-8, amsgrad=false)`. */
+  toString(): string;
   /** Bytes held by the per-parameter state tensors. */
   stateBytes(): number;
 }
@@ -261,6 +298,11 @@ export class OptimizerImpl<K extends OptimizerKind> implements Optimizer<K> {
     return n * 4;
   }
 
+  /** `Adam(lr=0.001, betas=[0.9, 0.999], eps=1e-8, …)`: the kind and its options (the current lr when a schedule changed it). */
+  toString(): string {
+    return `${optionText(this.kind, { ...this.options, lr: this.lr })}${this.steps ? ` after ${this.steps} steps` : ''}`;
+  }
+
   toJSON(): OptimizerJSON {
     const options: Record<string, unknown> = { ...this.options };
     if ('betas' in options) options.betas = [...(options.betas as number[])];
@@ -275,6 +317,18 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** Whether v is an optimizer made by simdnn (fit checks its optimizer option with it). */
 export function isOptimizer(v: unknown): v is Optimizer {
   return v instanceof OptimizerImpl;
+}
+
+inspectAs(OptimizerImpl.prototype);
+
+/** `Kind(key=value, …)` for an optimizer's or a schedule's toString. */
+export function optionText(kind: string, options: Readonly<Record<string, unknown>>): string {
+  const name = kind.charAt(0).toUpperCase() + kind.slice(1);
+  const parts = Object.entries(options)
+    .filter(([, v]) => v !== undefined && typeof v !== 'function')
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`);
+  return `${name}(${parts.join(', ')})`;
 }

@@ -14,8 +14,11 @@ export { isOptimizer } from './optimizer.js';
 
 /** What the factories accept: every option but lr may be left out (and so may lr for adam/adamw/rmsprop/adagrad). */
 export type SgdConfig = { lr: number } & Partial<Omit<SgdOptions, 'lr'>>;
+/** What adam() and adamw() accept: any AdamOptions, all optional (betas as any two numbers). */
 export type AdamConfig = Partial<Omit<AdamOptions, 'betas'>> & { betas?: readonly [number, number] | readonly number[] };
+/** What rmsprop() accepts: any RmspropOptions, all optional. */
 export type RmspropConfig = Partial<RmspropOptions>;
+/** What adagrad() accepts: any AdagradOptions, all optional. */
 export type AdagradConfig = Partial<AdagradOptions>;
 
 const COMMON = ['lr', 'weightDecay', 'l1', 'clipNorm'] as const;

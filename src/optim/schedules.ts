@@ -1,3 +1,5 @@
+import { inspectAs } from '../core/format.js';
+import { optionText } from './optimizer.js';
 // Learning-rate schedules. fit() drives every schedule through the same three calls: begin() once with
 // the shape of the run (fit awaits it: oneCycle's maxLr 'find' runs a range test there, through the
 // run's findLr), lr(baseLr, {epoch, step}) at the start of every batch (step = global batch index
@@ -10,10 +12,12 @@ import { lrFindSettings, type LrCurve, type LrFindSettings } from './lr-find.js'
 
 export type { LrCurve, LrFindSettings } from './lr-find.js';
 
+/** The schedules simdnn has. */
 export type ScheduleKind = 'constant' | 'step' | 'exponential' | 'cosine' | 'oneCycle' | 'reduceOnPlateau';
 /** What a schedule counts: epochs (the rate changes at epoch boundaries) or batches. */
 export type ScheduleUnit = 'epoch' | 'batch';
 
+/** Where training is when a schedule is asked for a rate. */
 export interface ScheduleTime {
   /** Epoch index, from 0. */
   epoch: number;
@@ -21,13 +25,17 @@ export interface ScheduleTime {
   step: number;
 }
 
+/** What toJSON() gives and schedules.fromJSON() takes. */
 export interface ScheduleJSON {
+  /** Which schedule. */
   kind: ScheduleKind;
+  /** Its options, defaults applied. */
   options: Record<string, unknown>;
 }
 
 /** What a training run looks like, told to a schedule before the first batch. */
 export interface ScheduleRun {
+  /** Epochs fit() will run. */
   epochs: number;
   /** Batches per epoch. */
   stepsPerEpoch: number;
@@ -42,8 +50,14 @@ export interface ScheduleRun {
   findLr?(settings?: LrFindSettings): Promise<LrCurve>;
 }
 
+/**
+ * A learning-rate schedule (from `schedules.*`), given to fit() as `schedule`: as a
+ * `torch.optim.lr_scheduler` that fit steps for you, or a Keras `LearningRateSchedule`.
+ */
 export interface Schedule {
+  /** Which schedule. */
   readonly kind: ScheduleKind;
+  /** Whether the rate changes per epoch or per batch. */
   readonly unit: ScheduleUnit;
   /** The options after defaults, frozen. */
   readonly options: Readonly<Record<string, unknown>>;
@@ -60,9 +74,12 @@ export interface Schedule {
   observe?(metric: number, currentLr: number): number;
   /** Forgets what observe() learnt (no-op for the stateless schedules). */
   reset(): void;
+  /** The kind and options, for saving (schedules.fromJSON rebuilds it). */
   toJSON(): ScheduleJSON;
   /** oneCycle with maxLr 'find': the range test of the last begin() (null before it). */
   readonly found?: LrCurve | null;
+  /** The kind and its options as one line, e.g. `Cosine(tMax=40, warmup=2, …)`. */
+  toString(): string;
 }
 
 // ------------------------------------------------------------------------------------------ validation
@@ -122,7 +139,7 @@ function checkRun(op: string, run: ScheduleRun): void {
  */
 function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<string, unknown>, f: (base: number, t: number) => number, cover?: (run: ScheduleRun) => void): Schedule {
   const frozen = Object.freeze({ ...options });
-  return {
+  const sched: Schedule = {
     kind,
     unit,
     options: frozen,
@@ -137,7 +154,10 @@ function stateless(kind: ScheduleKind, unit: ScheduleUnit, options: Record<strin
     endEpoch() {},
     reset() {},
     toJSON: () => ({ kind, options: { ...frozen } }),
+    toString: () => optionText(kind, frozen),
   };
+  inspectAs(sched); // console.log shows toString()
+  return sched;
 }
 
 // ------------------------------------------------------------------------------------------- schedules
@@ -148,11 +168,13 @@ export function constant(options?: Record<string, never>): Schedule {
   return stateless('constant', 'epoch', {}, (base) => base);
 }
 
+/** schedules.step's options (torch.optim.lr_scheduler.StepLR). */
 export interface StepScheduleOptions {
-  /** Epochs (or batches) between decays. */
+  /** Epochs (or batches) between decays. Required, no default. PyTorch: `step_size`; Keras: `ExponentialDecay(decay_steps, staircase=True)`. */
   stepSize: number;
-  /** Multiplier at each decay (default 0.1). */
+  /** Multiplier at each decay. Default 0.1. PyTorch: `gamma`; Keras: `decay_rate`. */
   gamma?: number;
+  /** Whether t counts epochs or batches. Default 'epoch'. PyTorch: calling `scheduler.step()` per epoch or per batch. */
   unit?: ScheduleUnit;
 }
 /** torch StepLR: lr = base·gamma^⌊t/stepSize⌋, t counting epochs (or batches with unit: 'batch'). */
@@ -162,9 +184,11 @@ export function step(options: StepScheduleOptions): Schedule {
   return stateless('step', unit, { stepSize, gamma, unit }, (base, t) => base * gamma ** Math.floor(t / stepSize));
 }
 
+/** schedules.exponential's options (torch.optim.lr_scheduler.ExponentialLR). */
 export interface ExponentialScheduleOptions {
-  /** Multiplier per epoch (or batch). */
+  /** Multiplier per epoch (or batch). Required, no default. PyTorch: `gamma`; Keras: `ExponentialDecay(decay_rate, decay_steps=1)`. */
   gamma: number;
+  /** Whether t counts epochs or batches. Default 'epoch'. PyTorch: calling `scheduler.step()` per epoch or per batch. */
   unit?: ScheduleUnit;
 }
 /** torch ExponentialLR: lr = base·gamma^t. */
@@ -174,13 +198,15 @@ export function exponential(options: ExponentialScheduleOptions): Schedule {
   return stateless('exponential', unit, { gamma, unit }, (base, t) => base * gamma ** t);
 }
 
+/** schedules.cosine's options (torch.optim.lr_scheduler.CosineAnnealingLR, with a linear warm-up). */
 export interface CosineScheduleOptions {
-  /** Length of the whole schedule, warm-up included, in epochs (or batches). */
+  /** Length of the whole schedule, warm-up included, in epochs (or batches). Required, no default. PyTorch: `T_max` (+ the warm-up); Keras: `CosineDecay(decay_steps)`. */
   tMax: number;
-  /** Warm-up length (default 0). */
+  /** Warm-up length. Default 0. PyTorch: a `LinearLR` chained before (`SequentialLR`); Keras: `CosineDecay(warmup_steps)`. */
   warmup?: number;
-  /** The rate at tMax and after (default 0). */
+  /** The rate at tMax and after. Default 0. PyTorch: `eta_min`; Keras: `alpha`·lr. */
   minLr?: number;
+  /** Whether t counts epochs or batches. Default 'epoch'. PyTorch: calling `scheduler.step()` per epoch or per batch. */
   unit?: ScheduleUnit;
 }
 /**
@@ -201,28 +227,30 @@ export function cosine(options: CosineScheduleOptions): Schedule {
   });
 }
 
+/** schedules.oneCycle's options (torch.optim.lr_scheduler.OneCycleLR; Keras has none built in). */
 export interface OneCycleScheduleOptions {
   /**
-   * Peak rate (default: the optimizer's lr), or 'find': the suggestion of a learning-rate range test
-   * that fit() runs before the first batch (lrFinder, on a copy of the model and the training rows),
-   * kept in `schedule.found`.
+   * Peak rate. Default: the optimizer's lr. 'find': the suggestion of a learning-rate range test that
+   * fit() runs before the first batch (lrFinder, on a copy of the model and the training rows), kept in
+   * `schedule.found`. PyTorch: `max_lr` (required there; fastai's `lr_find` is the range test).
    */
   maxLr?: number | 'find';
   /**
    * Batches (or epochs with unit: 'epoch') in the whole cycle: at least epochs × batches per epoch.
-   * Default: exactly the run's length, taken from begin() (fit calls it).
+   * Default: exactly the run's length, taken from begin() (fit calls it). PyTorch: `total_steps`.
    */
   totalSteps?: number;
-  /** Fraction of the cycle spent rising (default 0.3). */
+  /** Fraction of the cycle spent rising. Default 0.3. PyTorch: `pct_start`. */
   pctStart?: number;
-  /** Initial rate = maxLr/divFactor (default 25). */
+  /** Initial rate = maxLr/divFactor. Default 25. PyTorch: `div_factor`. */
   divFactor?: number;
-  /** Final rate = initial/finalDivFactor (default 1e4). */
+  /** Final rate = initial/finalDivFactor. Default 1e4. PyTorch: `final_div_factor`. */
   finalDivFactor?: number;
-  /** 'cos' (default) or 'linear'. */
+  /** How the rate moves within a phase: 'cos' or 'linear'. Default 'cos'. PyTorch: `anneal_strategy`. */
   anneal?: 'cos' | 'linear';
-  /** Rise, fall back to the initial rate symmetrically, then annihilate (default false). */
+  /** Rise, fall back to the initial rate symmetrically, then annihilate. Default false. PyTorch: `three_phase`. */
   threePhase?: boolean;
+  /** Whether totalSteps counts batches or epochs. Default 'batch' (as PyTorch, stepped per batch). */
   unit?: ScheduleUnit;
   /** With maxLr 'find': the range test's settings (minLr, maxLr, steps, smoothing). */
   finder?: LrFindSettings;
@@ -327,25 +355,29 @@ export function oneCycle(options?: OneCycleScheduleOptions): Schedule {
       return found;
     },
     toJSON: () => ({ kind: 'oneCycle', options: { ...frozen } }),
+    toString: () => optionText('oneCycle', frozen),
   };
+  inspectAs(self); // console.log shows toString()
   return self;
 }
 
+/** schedules.reduceOnPlateau's options (torch ReduceLROnPlateau, Keras' ReduceLROnPlateau callback). */
 export interface PlateauScheduleOptions {
-  /** Multiplier when the metric stops improving (default 0.1). */
+  /** Multiplier when the metric stops improving. Default 0.1. PyTorch: `factor`; Keras: `factor`. */
   factor?: number;
-  /** Epochs without improvement tolerated before reducing (default 10). */
+  /** Epochs without improvement tolerated before reducing. Default 10. PyTorch: `patience`; Keras: `patience`. */
   patience?: number;
-  /** Least relative (or absolute) change that counts as an improvement (default 1e-4). */
+  /** Least relative (or absolute) change that counts as an improvement. Default 1e-4. PyTorch: `threshold`; Keras: `min_delta` (absolute). */
   threshold?: number;
+  /** Whether threshold is relative to the best value ('rel') or absolute ('abs'). Default 'rel'. PyTorch: `threshold_mode`; Keras: always absolute. */
   thresholdMode?: 'rel' | 'abs';
-  /** 'min' (default: a loss) or 'max' (an accuracy). */
+  /** 'min' (a loss) or 'max' (an accuracy). Default 'min'. PyTorch: `mode`; Keras: `mode`. */
   mode?: 'min' | 'max';
-  /** The rate never goes below this (default 0). */
+  /** The rate never goes below this. Default 0. PyTorch: `min_lr`; Keras: `min_lr`. */
   minLr?: number;
-  /** Epochs to wait after a reduction before counting again (default 0). */
+  /** Epochs to wait after a reduction before counting again. Default 0. PyTorch: `cooldown`; Keras: `cooldown`. */
   cooldown?: number;
-  /** Reductions smaller than this are skipped (default 1e-8). */
+  /** Reductions smaller than this are skipped. Default 1e-8. PyTorch: `eps`; no Keras equivalent. */
   eps?: number;
 }
 /**
@@ -419,7 +451,9 @@ export function reduceOnPlateau(options?: PlateauScheduleOptions): Schedule {
       runBase = null;
     },
     toJSON: () => ({ kind: 'reduceOnPlateau', options: { ...frozen } }),
+    toString: () => optionText('reduceOnPlateau', frozen),
   };
+  inspectAs(self);
   return self;
 }
 
@@ -442,6 +476,7 @@ export function fromJSON(json: ScheduleJSON | string): Schedule {
   return FACTORIES[kind as ScheduleKind](options ?? {});
 }
 
+/** Whether v is a schedule made by simdnn (fit checks its schedule option with it). */
 export function isSchedule(v: unknown): v is Schedule {
   return typeof v === 'object' && v !== null && typeof (v as Schedule).lr === 'function' && typeof (v as Schedule).kind === 'string' && typeof (v as Schedule).unit === 'string';
 }

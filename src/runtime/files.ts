@@ -1,13 +1,15 @@
 // The entry points that read and write model files, URLs and IndexedDB. Their work is in the 'storage'
 // part (io/storage-impl.ts), which a page loads only when it calls one of them; so they live here, in
 // the runtime, which loads parts, rather than in io/ below it.
+import type { BlobObject, FetchInit, UrlObject } from '../core/platform.js';
 import type { Sequential } from '../nn/model.js';
 import { loadBytes, save, type LoadOptions, type SaveOptions } from '../io/model.js';
 import type { Bytes } from '../io/safetensors.js';
 import type { IdbOptions } from '../io/storage.js';
 import { loadStorage } from './lazy.js';
 
-export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | Blob | string | URL;
+/** What load() reads a model from: its bytes, a Blob or File, a URL, or a file path (Node, Deno). */
+export type ModelSource = Uint8Array | ArrayBuffer | SharedArrayBuffer | DataView | BlobObject | string | UrlObject;
 
 /**
  * Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: the bytes
@@ -26,7 +28,7 @@ export async function readFileBytes(path: string): Promise<Uint8Array<ArrayBuffe
 }
 
 /** Fetches a URL's body as bytes. A response other than 2xx is an error naming the status and URL. */
-export async function fetchBytes(url: string | URL, init?: RequestInit): Promise<Uint8Array<ArrayBuffer>> {
+export async function fetchBytes(url: string | UrlObject, init?: FetchInit): Promise<Uint8Array<ArrayBuffer>> {
   return (await loadStorage('fetchBytes')).fetchBytes(url, init);
 }
 

@@ -8,6 +8,8 @@
 // The build keeps the core in one shared chunk (a plugin in scripts/build.mjs makes every part reach
 // the whole core, so esbuild does not split the core by which part uses what).
 import type * as CsvChunk from './parts/csv.js';
+import type * as GemmChunk from './parts/gemm.js';
+import type * as KernelsChunk from './parts/kernels.js';
 import type * as StorageChunk from './parts/storage.js';
 import type * as ThreadsChunk from './parts/threads.js';
 import type * as WebGpuChunk from './parts/webgpu.js';
@@ -50,3 +52,10 @@ export const loadStorage: (op: string) => Promise<typeof StorageChunk> = lazy('s
 
 /** The wasm-threads backend: tiling, dispatch, the worker pool (init with backend 'wasm-threads', or 'auto' where threads pay). */
 export const loadThreads: (op: string) => Promise<typeof ThreadsChunk> = lazy('threads', () => import('./parts/threads.js'));
+
+/**
+ * The kernel modules' bytes, inlined (src/runtime/kernels.ts: where dist/*.wasm cannot be read). They are
+ * listed with the core in dist/chunks.json: every page that runs the wasm backends loads them at init().
+ */
+export const loadKernels: (op: string) => Promise<typeof KernelsChunk> = lazy('kernels', () => import('./parts/kernels.js'));
+export const loadGemm: (op: string) => Promise<typeof GemmChunk> = lazy('gemm', () => import('./parts/gemm.js'));

@@ -1,65 +1,96 @@
+import type { UrlObject, WasmModule } from '../core/platform.js';
 import { checkOptions } from '../core/validate.js';
 import type { Backend, BackendName } from '../core/backend.js';
 import { detectFeatures, detectRuntime, nodeBuiltin, type Features, type RuntimeName } from '../backend/features.js';
 import { JsBackend } from '../backend/js/backend.js';
 import { WasmBackend } from '../backend/wasm/backend.js';
 import type { WasmThreadsBackend } from '../backend/threads/backend.js';
-import { MAX_THREADS } from '../backend/threads/control.js';
+import { MAX_THREADS, POOL_START_MS } from '../backend/threads/control.js';
 import type { WebGpuBackend } from '../backend/webgpu/backend.js';
-import type { GpuEntry, WebGpuStart } from '../backend/webgpu/device.js';
+import type { WebGpuStart } from '../backend/webgpu/device.js';
+import type { GpuEntry } from '../backend/webgpu/entry.js';
 import type { BinaryName } from '../backend/wasm/binaries.js';
 import { engine } from '../core/engine.js';
 import { loadThreads, loadWebGpu } from './lazy.js';
+import './kernels.js'; // installs where the kernel modules' bytes come from
 
+/**
+ * The options of init(). PyTorch and Keras pick their device and thread count with `torch.device` /
+ * `torch.set_num_threads` and `tf.config`; TF.js with `tf.setBackend`.
+ */
 export interface InitOptions {
-  /** Which backend to run: 'auto' (default) picks the fastest that works here. */
+  /**
+   * Which backend to run. Default 'auto': the fastest that works here (wasm-threads, wasm, js; webgpu
+   * only with `webgpu: true`), with the reasons in info().notes. PyTorch: `torch.device`; TF.js: `tf.setBackend`.
+   */
   backend?: 'auto' | BackendName;
-  /** Use relaxed SIMD (fused multiply-add) where the engine validates it (default true). */
+  /** Use relaxed SIMD (fused multiply-add) where the engine validates it. Default true. No PyTorch/Keras equivalent (a build choice there). */
   relaxedSimd?: boolean;
-  /** A precompiled kernel module, for runtimes that forbid compiling wasm bytes at run time. */
-  module?: WebAssembly.Module;
-  /** Upper bound of the wasm memory in MiB (default 4096). */
+  /**
+   * The kernel module precompiled (`simdnn/kernels.wasm`), for runtimes that forbid compiling wasm bytes
+   * at run time (Cloudflare Workers hand it over when you import the file). Default: none (simdnn compiles
+   * the kernels itself). No PyTorch/Keras equivalent; TF.js: `setWasmPaths`.
+   */
+  module?: WasmModule;
+  /**
+   * The relaxed-SIMD gemm module precompiled (`simdnn/kernels-relaxed-gemm.wasm`), beside `module`: used
+   * where relaxed SIMD is on. Without it such a runtime compiles it from bytes, or, where that is
+   * forbidden, runs the core's plain SIMD gemm (info().notes says so). Default: none.
+   */
+  gemmModule?: WasmModule;
+  /** Upper bound of the wasm memory in MiB. Default 4096. No PyTorch/Keras equivalent (TF's `memory_limit` of a logical device is the nearest). */
   maxMemoryMB?: number;
-  /** Warn on the console when the finalizer has to free a tensor that was never disposed. */
+  /**
+   * Warn on the console when the finalizer has to free a tensor that was never disposed. Default false.
+   * TF.js: `tf.enableDebugMode` (which checks more); no PyTorch/Keras equivalent (they are garbage-collected).
+   */
   debug?: boolean;
   /**
    * Threads that run kernels on the wasm-threads backend, the calling thread included (an integer in
-   * 1..64; default: the number of cores, at most 8).
+   * 1..64). Default: the number of cores, at most 8. PyTorch: `torch.set_num_threads`; TF: `tf.config.threading.set_intra_op_parallelism_threads`.
    */
   threads?: number;
   /**
-   * Where the wasm-threads worker script is (default: `worker.js` beside the bundle, i.e. dist/worker.js).
-   * Needed only when a build setup moves it.
+   * Where the wasm-threads worker script is. Default: `worker.js` beside the bundle (dist/worker.js).
+   * Needed only when a build setup moves it (README: Bundlers). TF.js: `setWasmPaths` for its threaded build.
    */
-  workerUrl?: string | URL;
+  workerUrl?: string | UrlObject;
   /**
    * The WebGPU entry point for backend 'webgpu' (and 'auto'), instead of navigator.gpu: in Node, the object
-   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn).
+   * `create([])` returns from the npm 'webgpu' package (an optional peer dependency of simdnn). Default:
+   * navigator.gpu. No PyTorch/Keras equivalent (`torch.device('cuda')` finds its driver itself).
    */
   gpu?: GpuEntry;
   /**
-   * Whether 'auto' may pick WebGPU (default false). true: use it whenever a device starts, on a software
+   * Whether 'auto' may pick WebGPU. Default false. true: use it whenever a device starts, on a software
    * (fallback) adapter too. It is opt-in because reads are asynchronous on webgpu: `await t.data()`
-   * works, while dataSync(), predictClasses(), getWeights() and save() throw there.
+   * works, while dataSync(), predictClasses(), getWeights() and save() throw there. PyTorch: choosing
+   * `torch.device('cuda')` when available.
    */
   webgpu?: boolean;
 }
 
+/** What info() and init() return: the backend that runs, and why. */
 export interface Info {
   /** The backend that runs. */
   backend: BackendName;
+  /** Where simdnn runs. */
   runtime: RuntimeName;
+  /** What the engine offers (SIMD, relaxed SIMD, threads, WebGPU). */
   features: Features;
   /** The kernel build in use ('simd', 'relaxed', …), or null on the js backend. */
   binary: BinaryName | null;
-  /** Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads. */
+  /**
+   * Threads that run kernels (the calling thread included): 1 unless the backend is wasm-threads, whose
+   * workers start in the background (the count includes them meanwhile; 1 once they could not start).
+   */
   threads: number;
   /** Why each faster option was left out, and anything else worth knowing. */
   notes: string[];
 }
 
 const KNOWN: readonly string[] = ['auto', 'js', 'wasm', 'wasm-threads', 'webgpu'];
-const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
+const OPTION_KEYS = new Set(['backend', 'relaxedSimd', 'module', 'gemmModule', 'maxMemoryMB', 'debug', 'threads', 'workerUrl', 'gpu', 'webgpu']);
 /** Default thread count cap: beyond ~8 threads an MLP's kernels stop scaling and memory bandwidth rules. */
 const DEFAULT_MAX_THREADS = 8;
 
@@ -108,9 +139,12 @@ async function startGpu(gpu: GpuEntry | undefined, acceptFallback: boolean, runt
  */
 export async function init(options: InitOptions = {}): Promise<Info> {
   checkInitOptions(options);
+  const want = options.backend ?? 'auto';
+  // The threads part is likely needed: start loading it now (a file read or a fetch), so that it overlaps
+  // the feature probes and the kernels' compile instead of following them. A failure shows when awaited.
+  if ((want === 'auto' || want === 'wasm-threads') && options.threads !== 1 && typeof SharedArrayBuffer === 'function') loadThreads('init').catch(() => {});
   const notes: string[] = [];
   const s = new Start(options, notes, await detectFeatures(notes, options.relaxedSimd !== false));
-  const want = options.backend ?? 'auto';
   const chosen = want === 'auto' ? await s.auto() : await s.named(want);
   if (chosen instanceof WasmBackend) {
     // The build that runs: a relaxed build whose relaxed gemm module failed runs the plain SIMD gemm.
@@ -133,6 +167,19 @@ function checkInitOptions(options: InitOptions): void {
   const want = options.backend ?? 'auto';
   if (!KNOWN.includes(want))
     throw new RangeError(`init: unknown backend '${String(want)}'; use one of ${KNOWN.map((k) => `'${k}'`).join(', ')}.`);
+  for (const key of ['module', 'gemmModule'] as const) {
+    const m = options[key];
+    if (m !== undefined && !(typeof WebAssembly === 'object' && m instanceof WebAssembly.Module)) {
+      const file = key === 'module' ? 'kernels.wasm' : 'kernels-relaxed-gemm.wasm';
+      const got = m === null ? 'null' : ArrayBuffer.isView(m) || m instanceof ArrayBuffer ? 'bytes' : typeof m;
+      throw new TypeError(
+        `init: ${key} must be a compiled WebAssembly.Module of simdnn's kernels (import it from 'simdnn/${file}' where the platform compiles it, ` +
+          `as Cloudflare Workers do, or WebAssembly.compile its bytes), got ${got}. Elsewhere leave it out: simdnn compiles the kernels itself.`,
+      );
+    }
+  }
+  if (options.gemmModule !== undefined && options.module === undefined)
+    throw new TypeError("init: gemmModule goes with module (the core kernels, 'simdnn/kernels.wasm'); pass both, or neither.");
   if (options.maxMemoryMB !== undefined && (!Number.isFinite(options.maxMemoryMB) || options.maxMemoryMB < 1 || options.maxMemoryMB > 4096))
     throw new RangeError(`init: maxMemoryMB must be a number of MiB in 1..4096, got ${String(options.maxMemoryMB)}.`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS))
@@ -242,7 +289,7 @@ class Start {
 
   private async wasm(): Promise<Backend> {
     this.binary = this.wasmBinary();
-    return WasmBackend.create({ binary: this.binary, module: this.o.module, maxMemoryMB: this.o.maxMemoryMB });
+    return WasmBackend.create({ binary: this.binary, module: this.o.module, gemmModule: this.o.gemmModule, maxMemoryMB: this.o.maxMemoryMB });
   }
 
   private cores = 0;
@@ -257,7 +304,7 @@ class Start {
     const shared: BinaryName = this.wasmBinary() === 'relaxed' ? 'relaxed-shared' : 'simd-shared';
     const { WasmThreadsBackend } = await loadThreads('init');
     const o = this.o;
-    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
+    const b = await WasmThreadsBackend.create({ binary: shared, module: o.module, gemmModule: o.gemmModule, maxMemoryMB: o.maxMemoryMB, threads: n, workerUrl: o.workerUrl });
     this.binary = shared;
     this.threads = b.threads;
     this.notes.push(
@@ -267,7 +314,7 @@ class Start {
     if (this.runtime === 'browser')
       this.notes.push("wasm-threads on a page's main thread spins while workers finish (Atomics.wait is not allowed there): run training in a Worker to keep the page responsive");
     if (b.keepsProcessAlive)
-      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive (they have no unref()): call shutdown() when done');
+      this.notes.push('wasm-threads: the worker script is not a file, so Deno runs web Workers, which keep the process alive once started (they have no unref()): call shutdown() when done');
     return b;
   }
 }
@@ -276,12 +323,25 @@ class Start {
 export function info(): Info {
   if (!current) throw new Error('info: simdnn is not initialised: call `await init()` first.');
   const notes = current.notes.slice();
-  const failure = engine.backend?.name === 'wasm-threads' ? (engine.backend as WasmThreadsBackend).failure : null;
-  if (failure) notes.push(`wasm-threads is unusable: ${failure}; call init() again`);
+  let threads = current.threads;
+  if (engine.backend?.name === 'wasm-threads') {
+    // Where its workers stand now: they start after init() returns (src/backend/threads/backend.ts).
+    const b = engine.backend as WasmThreadsBackend;
+    if (b.pool === 'idle')
+      notes.push(
+        `wasm-threads: the workers start in the background once kernels large enough to split have run for ${POOL_START_MS} ms; ` +
+          'until they are ready every kernel runs on the calling thread (a process that predicts a few rows never starts them)',
+      );
+    if (b.pool === 'starting') notes.push('wasm-threads: the workers are starting; kernels run on the calling thread until they are ready');
+    if (b.startError) notes.push(`wasm-threads: ${b.startError}; kernels run on the calling thread only`);
+    threads = b.activeThreads;
+    if (b.failure) notes.push(`wasm-threads is unusable: ${b.failure}; call init() again`);
+  }
   if (engine.backend?.name === 'webgpu' && (engine.backend as WebGpuBackend).isLost) notes.push('webgpu: the GPU device was lost; call init() again');
-  return { ...current, features: { ...current.features }, notes };
+  return { ...current, features: { ...current.features }, threads, notes };
 }
 
+/** What memory() returns. */
 export interface MemoryInfo {
   /** Tensors alive (not disposed and not yet reclaimed). */
   tensors: number;
@@ -289,9 +349,11 @@ export interface MemoryInfo {
   bytes: number;
   /** Tensors the finalizer net freed because they were dropped without dispose(). */
   reclaimed: number;
+  /** Bytes in use and reserved by the backend. */
   backend: { allocatedBytes: number; reservedBytes: number };
 }
 
+/** Live tensors and the backend's memory: what a leak check compares before and after (as tf.memory()). */
 export function memory(): MemoryInfo {
   const b = engine.backend;
   return {

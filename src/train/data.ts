@@ -5,7 +5,7 @@ import { apportion, groupByClass, MAX_ROWS } from '../core/stratify.js';
 import { noGrad } from '../autograd/api.js';
 import type { LossName } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
-import { tensor, type TensorLike } from '../ops/creation.js';
+import { toTensor, type TensorInput } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { fmtShape } from '../ops/util.js';
 import { Tensor } from '../core/tensor.js';
@@ -33,13 +33,13 @@ export interface FitData {
  */
 export async function fitData(
   model: Sequential,
-  xIn: Tensor | TensorLike,
-  yIn: Tensor | TensorLike,
+  xIn: TensorInput,
+  yIn: TensorInput,
   s: FitSettings,
   owned: Tensor[],
   settle: <T>(v: T | Promise<T>) => Promise<T>,
 ): Promise<FitData> {
-  const take = (v: Tensor | TensorLike, name: string) => {
+  const take = (v: TensorInput, name: string) => {
     const r = asTensor(v, name, 'fit');
     if (r.own) owned.push(r.t);
     return r.t;
@@ -73,13 +73,9 @@ function checkRows(n: number, what: string, op: string): void {
     );
 }
 
-export function asTensor(v: Tensor | TensorLike, name: string, op: string): { t: Tensor; own: boolean } {
-  if (v instanceof Tensor) {
-    v.handle(op);
-    return { t: v, own: false };
-  }
-  if (v === undefined || v === null) throw new TypeError(`${op}: ${name} is missing.`);
-  return { t: tensor(v as TensorLike), own: true };
+/** fit's and evaluate's data arguments, by the one input rule (ops/creation.ts toTensor). */
+export function asTensor(v: TensorInput, name: string, op: string): { t: Tensor; own: boolean } {
+  return toTensor(v, op, name);
 }
 
 /** Checks the data against the model and the loss; returns the target's columns (0 for class indices) and its values. */

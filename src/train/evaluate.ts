@@ -2,13 +2,15 @@
 import type { LossName } from '../nn/losses.js';
 import { getLoss } from '../nn/losses.js';
 import type { Sequential } from '../nn/model.js';
-import type { TensorLike } from '../ops/creation.js';
+import type { TensorInput } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
 import { asTensor, checkData } from './data.js';
 import { CLASS_LOSSES, posInt } from './options.js';
 import { Steps } from './step.js';
 
+/** The options of evaluate(). */
 export interface EvaluateOptions {
+  /** The loss to report (as fit's). */
   loss: LossName;
   /** Rows per step (default 256). */
   batchSize?: number;
@@ -16,13 +18,16 @@ export interface EvaluateOptions {
   delta?: number;
 }
 
+/** What evaluate() returns (as Keras' model.evaluate). */
 export interface EvaluateResult {
+  /** The mean loss over the rows. */
   loss: number;
+  /** The share of rows classified right (classification losses only). */
   accuracy?: number;
 }
 
 /** Loss (and accuracy for classification losses) of the model on x, y, without training. */
-export async function evaluate(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: EvaluateOptions): Promise<EvaluateResult> {
+export async function evaluate(model: Sequential, xIn: TensorInput, yIn: TensorInput, options: EvaluateOptions): Promise<EvaluateResult> {
   model.check('evaluate');
   if (!options || typeof options !== 'object') throw new TypeError("evaluate: options {loss} are required, e.g. {loss: 'mse'}.");
   getLoss(options.loss, 'evaluate');

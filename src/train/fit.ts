@@ -4,7 +4,7 @@
 import { rng } from '../core/random.js';
 import { engine } from '../core/engine.js';
 import type { Sequential } from '../nn/model.js';
-import type { TensorLike } from '../ops/creation.js';
+import type { TensorInput } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
 import type { LrFindSettings } from '../optim/schedules.js';
 import { fitData, type FitData } from './data.js';
@@ -14,6 +14,7 @@ import { CLASS_LOSSES, fitSettings, type EpochLogs, type FitOptions, type FitSet
 import { Steps } from './step.js';
 import { hold } from './lock.js';
 import { findLrForRun } from './lr-finder.js';
+import { bucket, checkPrivacy, noiseSeed, poissonRows, spent, type Privacy } from './privacy.js';
 
 export type { BatchLogs, Callbacks, EarlyStopping, EpochLogs, FitOptions, History } from './options.js';
 export { BLOW_UP } from './guard.js';
@@ -35,7 +36,7 @@ export { holdOut } from './data.js';
  * completed step and leave training as it would have been. Disposing the model during fit() stops it
  * with an error saying so.
  */
-export async function fit(model: Sequential, xIn: Tensor | TensorLike, yIn: Tensor | TensorLike, options: FitOptions): Promise<History> {
+export async function fit(model: Sequential, xIn: TensorInput, yIn: TensorInput, options: FitOptions): Promise<History> {
   model.check('fit');
   const release = hold(model, 'fit', (h) =>
     h === 'fit' ? 'fit: fit is already running on this model; await the first fit() or train a copy (load(save(model))).' : `fit: ${h} is running on this model; await it first.`,
@@ -59,11 +60,12 @@ class Run {
   private readonly owned: Tensor[] = [];
   private steps: Steps | null = null;
   private guard: DivergenceGuard | null = null;
-  private readonly history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
+  private readonly history: History = { loss: [], valLoss: [], accuracy: [], valAccuracy: [], lr: [], epsilon: [], epochs: [], steps: 0, stoppedEarly: false, bestEpoch: 0, ms: 0 };
   /** Where training is, for the message when the model is disposed under it (numbers: a string per batch would cost). */
   private readonly at = { epoch: 0, batch: 0, phase: 'start' as Phase };
   private readonly classify: boolean;
   private readonly syncReads = engine.requireBackend().canReadSync;
+  private privacy: Privacy | null = null;
 
   constructor(
     private readonly model: Sequential,
@@ -72,7 +74,7 @@ class Run {
     this.classify = CLASS_LOSSES.includes(s.loss);
   }
 
-  async go(xIn: Tensor | TensorLike, yIn: Tensor | TensorLike): Promise<History> {
+  async go(xIn: TensorInput, yIn: TensorInput): Promise<History> {
     try {
       const d = await fitData(this.model, xIn, yIn, this.s, this.owned, this.settle);
       return await this.loop(d);
@@ -108,7 +110,18 @@ class Run {
     const { optimizer, callbacks: cb, schedule, batchSize, epochs } = s;
     const n = d.trainRows.length;
     const stepOptions = { loss: s.loss, delta: s.delta, inFeatures: model.inputSize, targetCols: d.targetCols };
-    const steps = (this.steps = new Steps(model.layers, { ...stepOptions, maxRows: Math.min(batchSize, Math.max(n, d.valRows?.length ?? 0)) }));
+    // Private training: checked against the training rows before anything is trained.
+    const privacy = s.privacy === undefined ? null : checkPrivacy(s.privacy, n, batchSize, epochs);
+    this.privacy = privacy;
+    const poisson = privacy?.sampling === 'poisson';
+    // Poisson batches vary around batchSize: buffers for 6 standard deviations above it (a larger batch,
+    // rarer than 1e-9, grows them), in buckets of 16 rows (privacy.ts).
+    const maxRows = poisson ? Math.min(bucket(n), bucket(batchSize + Math.ceil(6 * Math.sqrt(batchSize)))) : Math.min(batchSize, n);
+    const steps = (this.steps = new Steps(model.layers, {
+      ...stepOptions,
+      maxRows: Math.max(maxRows, Math.min(batchSize, d.valRows?.length ?? 0)),
+      ...(privacy ? { privacy: { ...privacy, expected: batchSize, seed: noiseSeed(s.seed) } } : {}),
+    }));
     steps.setDropoutSeed(s.seed);
     const params = steps.params;
     // The blow-up test's probe measures weights over the training rows with steps of its own (the
@@ -133,6 +146,7 @@ class Run {
     await this.settle(schedule?.begin({ epochs, stepsPerEpoch, baseLr, findLr }));
     const shuffler = rng(s.seed);
     const batchRows = new Float32Array(Math.min(batchSize, n)); // a batchSize above the row count is one batch
+    const sampled = { rows: new Float32Array(maxRows) };
     const t0 = performance.now();
     let lastYield = t0;
     model.stopTraining = false;
@@ -143,17 +157,26 @@ class Run {
       at.epoch = epoch;
       at.phase = 'epoch';
       await this.settle(cb.onEpochBegin?.(epoch));
-      const order = s.shuffle ? shuffler.shuffleInPlace(d.trainRows.slice()) : d.trainRows;
+      const order = s.shuffle && !poisson ? shuffler.shuffleInPlace(d.trainRows.slice()) : d.trainRows;
       let seen = 0, lr = optimizer.lr, epochSum = 0;
       steps.resetTotals();
       for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
-        const rows = Math.min(batchSize, n - start);
-        const idx = batchRows.subarray(0, rows);
-        idx.set(order.subarray(start, start + rows));
+        let rows = Math.min(batchSize, n - start);
         lr = schedule ? schedule.lr(baseLr, { epoch, step: history.steps }) : optimizer.lr;
         optimizer.lr = lr;
-        steps.gather(d.x, d.y, idx);
-        steps.computeGradients(rows);
+        if (poisson) {
+          // Each training row joins this step's batch with probability batchSize / n.
+          rows = poissonRows(shuffler, n, batchSize / n, sampled);
+          const picked = sampled.rows.subarray(0, rows);
+          for (let i = 0; i < rows; i++) picked[i] = d.trainRows[picked[i]];
+          steps.gatherPadded(d.x, d.y, picked, bucket(rows));
+          steps.computeGradients(bucket(rows));
+        } else {
+          const idx = batchRows.subarray(0, rows);
+          idx.set(order.subarray(start, start + rows));
+          steps.gather(d.x, d.y, idx);
+          steps.computeGradients(rows);
+        }
         // Backends that read synchronously check every batch; the others once per epoch (recordEpoch).
         const batchLoss = this.syncReads ? steps.lastLoss() : NaN;
         if (this.syncReads) {
@@ -218,6 +241,10 @@ class Run {
     const logs: EpochLogs = { epoch, loss: lossMean, lr, ms: 0 };
     history.loss.push(lossMean);
     history.lr.push(lr);
+    if (this.privacy) {
+      logs.epsilon = spent(this.privacy, history.steps);
+      history.epsilon.push(logs.epsilon);
+    }
     if (this.classify) {
       logs.accuracy = acc;
       history.accuracy.push(acc);
@@ -259,5 +286,6 @@ function formatEpoch(l: EpochLogs, epochs: number): string {
   if (l.accuracy !== undefined) s += `  acc ${l.accuracy.toFixed(4)}`;
   if (l.valLoss !== undefined) s += `  val_loss ${l.valLoss.toFixed(4)}`;
   if (l.valAccuracy !== undefined) s += `  val_acc ${l.valAccuracy.toFixed(4)}`;
+  if (l.epsilon !== undefined) s += `  ε ${l.epsilon.toFixed(2)}`;
   return `${s}  lr ${l.lr.toPrecision(3)}  ${l.ms.toFixed(0)} ms`;
 }

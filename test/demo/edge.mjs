@@ -1,24 +1,26 @@
 // The edge inference example over real HTTP on loopback: examples/edge/node.mjs (node:http adapter)
-// and examples/edge/deno.mjs (Deno.serve), each with the wasm compiled from the bundle's bytes and
-// with a precompiled WebAssembly.Module; predictions are compared with model.predict in this process.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// and examples/edge/deno.mjs (Deno.serve), each with the wasm compiled by simdnn and with simdnn's
+// exported kernels precompiled (init({module, gemmModule})); the handler with compiling wasm bytes
+// forbidden, as on Cloudflare Workers (edge-no-compile.mjs); and the example run from the packed
+// package (npm pack) installed in an empty folder. Predictions are compared with model.predict in this
+// process.
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { assert, assertEqual } from './harness.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const at = (...p) => join(root, ...p);
-const WASM = at('build', 'simdnn.simd.wasm');
 const LIMIT = 1024 * 1024;
 
 /** Starts a server process; resolves {url, proc, output} once it prints its address. */
-function startServer(cmd, args, { timeoutMs = 30_000 } = {}) {
+function startServer(cmd, args, { timeoutMs = 30_000, cwd = root } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no "listening on" line within ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
     const onData = (d) => {
@@ -76,6 +78,42 @@ function expectError(r, status, ...fragments) {
 
 const close = (a, b, tol) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol);
 
+/** Runs a command to its end; resolves {code, out, err}. */
+function run(cmd, args, { cwd = root, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1' } }, (e, out, err) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err: err + (e?.killed ? ` (killed after ${timeoutMs / 1000} s)` : '') })));
+}
+
+/**
+ * edge-no-compile.mjs (copied to `dir`, so that 'simdnn/…' resolves from there) with the handler at
+ * `handler`: {health, status, body, refused, notes}.
+ */
+async function noCompile(dir, handler, modelPath, rows, which) {
+  const script = join(dir, 'edge-no-compile.mjs');
+  if (!existsSync(script)) cpSync(fileURLToPath(new URL('./edge-no-compile.mjs', import.meta.url)), script);
+  const r = await run(process.execPath, [script, pathToFileURL(handler).href, modelPath, JSON.stringify(rows), which], { cwd: dir });
+  assert(r.code === 0, `edge-no-compile.mjs ${which} exited ${r.code}: ${r.err.trim().split('\n').slice(-4).join(' | ')}`);
+  return JSON.parse(r.out.trim().split('\n').pop());
+}
+
+/** Checks a no-compile run: predictions as expected, and which kernels ran for which modules given. */
+function checkNoCompile(o, which, expected) {
+  assert(o.status === 200, `HTTP ${o.status}: ${JSON.stringify(o.body)}`);
+  assertEqual(o.body.predictions, expected.labels, `${which}: predictions`);
+  o.body.probabilities.forEach((p, i) => assert(close(p, expected.probs[i], 1e-5), `${which}: row ${i}: probabilities ${p} vs ${expected.probs[i]}`));
+  assert(o.health.module === 'precompiled', `module: ${o.health.module}`);
+  if (which === 'both') {
+    // Both modules handed over: nothing is compiled from bytes, and the relaxed gemm runs.
+    assertEqual([o.refused, o.health.binary], [0, 'relaxed'], 'refused compiles, binary');
+  } else {
+    // The core only: simdnn tries the relaxed gemm from bytes once, is refused, and says what to pass.
+    assertEqual([o.refused, o.health.binary], [1, 'simd'], 'refused compiles, binary');
+    const note = o.notes.find((n) => n.includes('relaxed-SIMD gemm'));
+    assert(note && /disallowed by embedder/.test(note) && note.includes("init({ gemmModule }) ('simdnn/kernels-relaxed-gemm.wasm')"), `note: ${note}`);
+  }
+}
+
 export async function edgeTests(t, sd) {
   const tmp = mkdtempSync(join(tmpdir(), 'simdnn-edge-'));
   const procs = [];
@@ -107,7 +145,6 @@ export async function edgeTests(t, sd) {
 
     // Start the servers together (Deno and first-run training take a moment each).
     const deno = existsSync(at('node_modules', '.bin', 'deno')) ? at('node_modules', '.bin', 'deno') : 'deno';
-    const hasWasm = existsSync(WASM);
     const fresh = join(tmp, 'first-run', 'model.safetensors');
     mkdirSync(join(tmp, 'first-run'));
     const starts = {
@@ -115,10 +152,9 @@ export async function edgeTests(t, sd) {
       deno: startServer(deno, ['run', '--allow-net', '--allow-read', 'examples/edge/deno.mjs', '--port', '0', '--model', modelPath]),
       'node, first run': startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', fresh]),
     };
-    if (hasWasm) {
-      starts['node, precompiled module'] = startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', modelPath, '--wasm', WASM]);
-      starts['deno, precompiled module'] = startServer(deno, ['run', '--allow-net', '--allow-read', 'examples/edge/deno.mjs', '--port', '0', '--model', modelPath, '--wasm', WASM]);
-    }
+    // simdnn/kernels.wasm and simdnn/kernels-relaxed-gemm.wasm, compiled first and handed to init().
+    starts['node, precompiled modules'] = startServer(process.execPath, ['examples/edge/node.mjs', '--port', '0', '--model', modelPath, '--precompiled']);
+    starts['deno, precompiled modules'] = startServer(deno, ['run', '--allow-net', '--allow-read', 'examples/edge/deno.mjs', '--port', '0', '--model', modelPath, '--precompiled']);
     for (const p of Object.values(starts)) p.then((s) => procs.push(s.proc), () => {});
 
     for (const [name, started] of Object.entries(starts)) {
@@ -183,6 +219,80 @@ export async function edgeTests(t, sd) {
         assertEqual(r.json?.predictions, expected.labels.slice(0, 1), 'predictions');
       });
     }
+
+    // Compiling wasm bytes forbidden, as on Cloudflare Workers: the exported modules, precompiled, run.
+    for (const which of ['both', 'core'])
+      await t.check(`edge: compiling wasm bytes forbidden, ${which === 'both' ? 'simdnn/kernels.wasm and simdnn/kernels-relaxed-gemm.wasm' : 'simdnn/kernels.wasm only'} precompiled: predicts as model.predict`, async () =>
+        checkNoCompile(await noCompile(fileURLToPath(new URL('.', import.meta.url)), at('examples', 'edge', 'handler.mjs'), modelPath, rows, which), which, expected));
+
+    // The package as users get it: npm pack, installed in an empty folder, the edge example copied in.
+    const pack = t.flow('edge from the packed package');
+    const app = join(tmp, 'app');
+    const tarball = await pack('npm pack: the tarball holds the bundle, its kernel .wasm files and the types', async () => {
+      // --ignore-scripts: dist/ is built already (npm test builds first); `prepare` would build it again.
+      const r = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp]);
+      assert(r.code === 0, `npm pack exited ${r.code}: ${r.err}`);
+      const [{ filename, files }] = JSON.parse(r.out);
+      const paths = new Set(files.map((f) => f.path));
+      for (const f of ['dist/index.js', 'dist/kernels.wasm', 'dist/kernels-relaxed-gemm.wasm', 'dist/worker.js', 'dist/chunks.json', 'dist/types/index.d.ts', 'package.json'])
+        assert(paths.has(f), `the tarball lacks ${f}`);
+      const manifest = JSON.parse(readFileSync(at('dist', 'chunks.json'), 'utf8'));
+      for (const f of [...manifest.core, ...Object.values(manifest.parts).flat(), ...manifest.wasm]) assert(paths.has(`dist/${f}`), `the tarball lacks dist/${f}`);
+      return join(tmp, filename);
+    });
+    await pack('npm install of the tarball in an empty folder, offline', async () => {
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'edge-app', private: true, type: 'module' }));
+      // simdnn's dependencies from this checkout's node_modules, packed, so that nothing is fetched.
+      const pkg = JSON.parse(readFileSync(at('package.json'), 'utf8'));
+      const deps = [];
+      for (const name of Object.keys(pkg.dependencies ?? {})) {
+        const r = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp, at('node_modules', name)]);
+        assert(r.code === 0, `npm pack ${name}: ${r.err}`);
+        deps.push(join(tmp, JSON.parse(r.out)[0].filename));
+      }
+      const r = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', tarball, ...deps], { cwd: app });
+      assert(r.code === 0, `npm install exited ${r.code}: ${r.err.trim().split('\n').slice(-5).join(' | ')}`);
+      assert(existsSync(join(app, 'node_modules', 'simdnn', 'dist', 'kernels.wasm')), 'node_modules/simdnn/dist/kernels.wasm is missing');
+      // The example as a user copies it into a project: it imports 'simdnn' by name.
+      for (const f of readdirSync(at('examples', 'edge')).filter((f) => f.endsWith('.mjs'))) cpSync(at('examples', 'edge', f), join(app, f));
+    });
+    const served = await pack('node.mjs --precompiled from the installed package: GET /health, POST /predict as model.predict', async () => {
+      const s = await startServer(process.execPath, ['node.mjs', '--port', '0', '--model', modelPath, '--precompiled'], { cwd: app });
+      procs.push(s.proc);
+      const h = await (await fetch(`${s.url}/health`)).json();
+      assert(h.status === 'ok' && h.backend === 'wasm' && h.module === 'precompiled', JSON.stringify(h));
+      const r = await post(`${s.url}/predict`, { rows });
+      assert(r.status === 200, `HTTP ${r.status}: ${r.text}`);
+      assertEqual(r.json.predictions, expected.labels, 'predictions');
+      return s;
+    });
+    served?.proc.kill('SIGTERM');
+    await pack('a default node.mjs run from the installed package reads simdnn\'s kernels beside its bundle (their inlined copies removed)', async () => {
+      const dist = join(app, 'node_modules', 'simdnn', 'dist');
+      const inlined = readdirSync(dist).filter((f) => /^(kernels|gemm)-\w+\.js$/.test(f));
+      assert(inlined.length === 2, `inlined kernel chunks: ${inlined}`);
+      for (const f of inlined) rmSync(join(dist, f));
+      const s = await startServer(process.execPath, ['node.mjs', '--port', '0', '--model', modelPath], { cwd: app });
+      procs.push(s.proc);
+      const r = await post(`${s.url}/predict`, { rows });
+      assertEqual(r.json?.predictions, expected.labels, 'predictions');
+      s.proc.kill('SIGTERM');
+    });
+    for (const which of ['both', 'core'])
+      await pack(`compiling wasm bytes forbidden in the installed package, ${which === 'both' ? 'both modules' : 'the core module only'} precompiled`, async () =>
+        checkNoCompile(await noCompile(app, join(app, 'handler.mjs'), modelPath, rows, which), which, expected));
+
+    // Deno without --allow-read: no prompt and no error; the kernels come from the bundle's inlined copies.
+    await t.check('edge: Deno without read permission runs on the inlined kernels', async () => {
+      const script = join(tmp, 'deno-no-read.mjs');
+      writeFileSync(script, `import * as sd from ${JSON.stringify(pathToFileURL(at('dist', 'index.js')).href)};
+        const info = await sd.init({ backend: 'wasm' });
+        console.log(info.binary, sd.mlp([4, 3, 2], { seed: 1 }).predict(new Float32Array(4).fill(1)).shape.join('x'));`);
+      const r = await run(deno, ['run', '--no-prompt', script], { cwd: tmp });
+      assert(r.code === 0, `deno exited ${r.code}: ${r.err}`);
+      assertEqual(r.out.trim(), 'relaxed 1x2', 'binary and output shape');
+    });
 
     // In-process: a regression model, the CORS preflight, and createHandler's own checks.
     await t.check('edge in-process: regression model answers numbers; OPTIONS; bad options', async () => {

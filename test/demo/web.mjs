@@ -1,8 +1,10 @@
 // The web demo end to end in Debian's Chromium (headless, playwright-core): serve it with COOP/COEP,
 // train in the worker, stop and resume, check the test accuracy and the confusion matrix, draw test
-// digits on the canvas with the mouse, save/download/upload the model, then reload with the network
-// off and the server gone: load the saved model from IndexedDB, predict, train again. Ends with a
-// screenshot (test-results/demo.png, not committed; examples/web/screenshot.png is a copy for the docs).
+// digits on the canvas with the mouse, the integrated-gradients heat map over the drawing (live while
+// drawing, its update time as the page measures it), save/download/upload the model, then reload with the
+// network off and the server gone: load the saved model from IndexedDB, predict and see the heat map,
+// train again. Ends with a screenshot (test-results/demo.png, not committed; examples/web/screenshot.png
+// is a copy for the docs).
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -104,6 +106,44 @@ async function drawDigit(page, pixels, threshold = 5) {
   const shown = (await page.textContent('#prediction')).trim();
   assert(shown === String(s.prediction), `the page shows ${shown}, the state says ${s.prediction}`);
   return s.prediction;
+}
+
+/**
+ * The heat map of the digit on the pad: that it explains the predicted class, is complete (its cells add
+ * up to the class's logit minus its logit on a blank pad, within 1% of the map's total |credit|: the
+ * demo's 128 steps left at most 0.3% on every test digit, checked offline; relative to the sum itself
+ * the bar would be arbitrary, as the credits of a scribble can cancel), gives cells without ink nothing (a
+ * blank pad is the baseline), and is painted over the drawing.
+ */
+async function checkHeat(page) {
+  const s = await state(page);
+  const h = s.heat;
+  assert(h, 'no heat map after drawing');
+  assert(h.target === s.prediction, `the heat map explains class ${h.target}, the prediction is ${s.prediction}`);
+  assert(h.values.length === 64, `${h.values.length} heat values`);
+  const sum = h.values.reduce((a, b) => a + b, 0);
+  const mass = h.values.reduce((a, b) => a + Math.abs(b), 0);
+  assert(Math.abs(sum - h.delta) <= 0.01 * mass, `the heat map adds up to ${sum}, the logit changed by ${h.delta} (total |credit| ${mass})`);
+  const inkless = h.values.filter((v, i) => h.pixels[i] === 0 && v !== 0);
+  assert(inkless.length === 0, `cells without ink got credit: ${inkless.join(', ')}`);
+  // The strongest cell, and the colour painted at its centre: blue (toward) for a positive value, orange
+  // (against) for a negative one, so the map lies on the grid the model saw and its colours mean the sign.
+  let top = 0;
+  h.values.forEach((v, i) => { if (Math.abs(v) > Math.abs(h.values[top])) top = i; });
+  const centre = [h.box.x + ((top % 8) + 0.5) * (h.box.side / 8), h.box.y + (Math.floor(top / 8) + 0.5) * (h.box.side / 8)].map(Math.floor);
+  const painted = await page.evaluate(([cx, cy]) => {
+    const c = document.getElementById('heat');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let toward = 0, against = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 24) (d[i + 2] > d[i] ? toward++ : against++);
+    const at = Array.from(d.subarray((cy * c.width + cx) * 4, (cy * c.width + cx) * 4 + 4));
+    return { toward, against, at, legend: !document.getElementById('heat-legend').hidden, cls: document.getElementById('heat-class').textContent };
+  }, centre);
+  assert(painted.toward + painted.against > 500, `the heat map painted ${painted.toward + painted.against} pixels`);
+  const [r, , b, a] = painted.at;
+  assert(a > 150 && (h.values[top] > 0 ? b > r : r > b), `the strongest cell (${top}, value ${h.values[top]}) is painted rgba(${painted.at.join(', ')}) at (${centre.join(', ')})`);
+  assert(painted.legend && painted.cls === String(h.target), `legend shown ${painted.legend}, for class ${painted.cls}`);
+  return { ...h, painted };
 }
 
 async function updateTests(t, context, problems) {
@@ -263,6 +303,35 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       assert(right >= DRAWN.length - 1, `only ${right} of ${DRAWN.length} drawn digits recognised: ${seen.join(', ')}`);
     });
 
+    await step('the heat map: integrated gradients of the predicted class over the drawing, live while drawing', async () => {
+      const h = await checkHeat(page);
+      figures.heatPaintedPx = h.painted.toward + h.painted.against;
+      // One slow stroke: the map updates while the button is still down, not only when the stroke ends.
+      await page.click('#clear');
+      const box = await page.locator('#pad').boundingBox();
+      const before = (await state(page)).heatUpdates;
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+      await page.mouse.down();
+      for (let i = 1; i <= 40; i++) {
+        await page.mouse.move(box.x + box.width * 0.5 + 3 * Math.sin(i / 6), box.y + box.height * (0.15 + 0.7 * (i / 40)));
+        await page.waitForTimeout(10);
+      }
+      const during = (await state(page)).heatUpdates - before;
+      await page.mouse.up();
+      await waitFor(page, () => !window.demo.state.predicting, null, 10_000);
+      assert(during >= 3, `${during} heat-map updates during a stroke of 40 moves`);
+      await checkHeat(page);
+      const s = await state(page);
+      figures.heatUpdatesPerStroke = s.heatUpdates - before;
+      // The update time as the page measures it: request to the worker, integrated gradients (64 steps),
+      // the reply, the map drawn. Reported, not asserted (a loaded machine would fail a timed assertion).
+      figures.heatMedianMs = +s.heat.medianMs.toFixed(2);
+      figures.heatWorkerMs = +s.heat.workerMs.toFixed(2);
+      figures.heatSamples = s.heatTimes.length;
+      const text = await page.textContent('#heat-info');
+      assert(/update [\d.]+ ms \(median [\d.]+ ms over \d+\)/.test(text), `the page does not show the update time: ${text}`);
+    });
+
     await step('save the model in IndexedDB', async () => {
       await page.click('#save');
       await waitFor(page, () => window.demo.state.saved, null, 10_000);
@@ -325,6 +394,11 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       assert(p === label, `drew a ${label}, the loaded model says ${p}`);
     });
 
+    await step('offline: the heat map renders over the drawn digit', async () => {
+      const h = await checkHeat(page);
+      figures.offlineHeatMs = +h.ms.toFixed(2);
+    });
+
     await step('offline: train a new model to ≥ 0.90', async () => {
       await page.fill('#epochs', '20');
       await page.click('#train');
@@ -334,7 +408,7 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       assert(s.testAccuracy >= 0.9, `test accuracy ${s.testAccuracy}`);
     });
 
-    await step('draw a 2 by hand, and take the screenshot', async () => {
+    await step('draw a 2 by hand, and take the screenshot (with its heat map)', async () => {
       // One continuous stroke, as a person draws a 2: an arc over the top, a diagonal, a base line.
       await page.click('#clear');
       const box = await page.locator('#pad').boundingBox();
@@ -349,6 +423,7 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       await page.mouse.up();
       await waitFor(page, () => window.demo.state.prediction !== null && !window.demo.state.predicting, null, 10_000);
       figures.handDrawn2 = (await state(page)).prediction;
+      await checkHeat(page);
       await page.evaluate(() => document.activeElement?.blur());
       await page.mouse.move(0, 0);
       await page.waitForTimeout(300); // bar transitions

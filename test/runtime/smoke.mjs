@@ -166,6 +166,29 @@ once('without cross-origin isolation, the fallback note and the error name the h
   assert.ok(info.notes.some((n) => /wasm-threads is unavailable: the page is not cross-origin isolated/.test(n) && headers.test(n)), `info().notes ${fmt(info.notes)} say why and which headers fix it`);
 }, { when: (opts) => opts.crossOriginIsolated === false });
 
+/**
+ * The workers of the wasm-threads backend start in the background, after kernels worth splitting have run
+ * for a while (init() does not wait for them): runs such work, yielding between calls, until info().notes
+ * say they run (no note about them starting) or could not start. Returns the note left, or null when they run.
+ */
+export async function untilWorkers(sn, ms = 30_000) {
+  const a = sn.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+  const t0 = Date.now();
+  let left = null;
+  try {
+    while (Date.now() - t0 < ms) {
+      a.matmul(a).dispose();
+      await new Promise((r) => setTimeout(r, 5));
+      const notes = sn.info().notes;
+      left = notes.find((n) => /^wasm-threads: (the workers (start in|are starting)|could not start)/.test(n)) ?? null;
+      if (!left || /could not start/.test(left)) break;
+    }
+  } finally {
+    a.dispose();
+  }
+  return left;
+}
+
 once('where threads are possible, auto picks wasm-threads and info() reports the threads', async ({ sn, opts, log }) => {
   const info = await sn.init({ threads: 2 });
   log(`# auto with threads: 2: backend=${info.backend} threads=${info.threads} binary=${info.binary}`);
@@ -175,6 +198,12 @@ once('where threads are possible, auto picks wasm-threads and info() reports the
   assert.ok(info.notes.some((n) => /wasm-threads: 2 threads run kernels/.test(n)), `info().notes ${fmt(info.notes)} say how many threads run`);
   if (opts.runtime === 'browser')
     assert.ok(info.notes.some((n) => /run training in a Worker/.test(n)), "on a page's main thread the notes recommend a Worker");
+  assert.ok(info.notes.some((n) => /the workers start in the background/.test(n)), `info().notes ${fmt(info.notes)} say the workers start later`);
+  // Below the split size, it runs on the calling thread before any worker started.
+  const before = sn.matmul(sn.tensor([[1, 2], [3, 4]]), sn.tensor([[5, 6], [7, 8]]));
+  assert.deepEqual(await before.data(), [19, 22, 43, 50], 'matmul before the workers start');
+  const left = await untilWorkers(sn);
+  assert.equal(left, null, 'the workers run after some work (info().notes say nothing about them starting)');
   // Above every threading threshold: this product and this softmax are split into tiles.
   const m = 96, k = 160, n = 200;
   const a = randomF32(m * k, 20), b = randomF32(k * n, 21);
@@ -192,10 +221,12 @@ once('in a module Worker of an isolated page, wasm-threads runs with blocking wa
   const code = `
     const sn = await import(${JSON.stringify(dist)});
     try {
+      const { untilWorkers } = await import(${JSON.stringify(new URL('./smoke.mjs', import.meta.url).href)});
       const info = await sn.init({ backend: 'wasm-threads', threads: 2 });
+      const left = await untilWorkers(sn);
       const a = new Float32Array(128 * 128).fill(1);
       const c = sn.matmul(sn.tensor(a, [128, 128]), sn.tensor(a, [128, 128]));
-      postMessage({ backend: info.backend, threads: info.threads, value: c.dataSync()[0], notes: info.notes });
+      postMessage({ backend: info.backend, threads: info.threads, value: c.dataSync()[0], notes: info.notes, left });
       sn.shutdown();
     } catch (e) { postMessage({ error: String(e && e.stack || e) }); }`;
   const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
@@ -209,6 +240,7 @@ once('in a module Worker of an isolated page, wasm-threads runs with blocking wa
     if (r.error) throw new Error(r.error);
     assert.equal(r.backend, 'wasm-threads', 'backend in the worker');
     assert.equal(r.threads, 2, 'threads in the worker');
+    assert.equal(r.left, null, 'the workers run in the worker');
     assert.equal(r.value, 128, 'matmul in the worker');
     assert.ok(!r.notes.some((n) => /run training in a Worker/.test(n)), 'no main-thread warning inside a worker');
   } finally {
@@ -429,6 +461,68 @@ perBackend('training: readCsv → split → standardize → fit → save → loa
   }
   // The data helpers read synchronously; webgpu trains through its own case (webgpu.mjs).
 }, { when: (opts, backend) => backend !== 'webgpu' });
+
+/**
+ * The outputs of an int8 model file for rows x, computed in plain JS from the file alone (the format and
+ * arithmetic README.md and src/core/backend.ts's QGemmArgs describe): each qlinear layer quantizes its
+ * input to bytes clamp(nearest(x·(1/inputScale)) + inputZero, 0, 127), sums bytes × int8 weights exactly,
+ * adds the int32 bias (float bias / column scale, rounded, minus the zero point's share), multiplies by
+ * the column scale (inputScale·weight_scale) and applies relu; every float step rounds to float32 once.
+ */
+function int8Reference(bytes, x, rows) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const tensor = (name, Ctor) => {
+    const [b, e] = header[name].data_offsets;
+    return new Ctor(bytes.slice(8 + n + b, 8 + n + e).buffer);
+  };
+  const f = Math.fround;
+  const nearest = (t) => { const r = Math.round(t); return r - t === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  let h = Array.from(x);
+  JSON.parse(header.__metadata__.topology).layers.forEach((c, i) => {
+    if (c.type !== 'qlinear') throw new Error(`int8Reference reads qlinear layers, not ${c.type}`);
+    const w = tensor(`layers.${i}.weight`, Int8Array), ws = tensor(`layers.${i}.weight_scale`, Float32Array);
+    const fb = c.bias ? tensor(`layers.${i}.bias`, Float32Array) : null;
+    const k = c.inFeatures, m = c.outFeatures, inv = f(1 / c.inputScale);
+    const q = h.map((v) => { const r = nearest(f(v * inv)); return Math.min(127, Math.max(0, (r !== r ? 0 : r) + c.inputZero)); });
+    const out = new Array(rows * m);
+    for (let j = 0; j < m; j++) {
+      const scale = f(c.inputScale * ws[j]);
+      let colSum = 0;
+      for (let p = 0; p < k; p++) colSum += w[p * m + j];
+      const bias = (fb ? Math.max(-(2 ** 30), Math.min(2 ** 30, nearest(fb[j] / scale))) : 0) - c.inputZero * colSum;
+      for (let r = 0; r < rows; r++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += q[r * k + p] * w[p * m + j];
+        const v = f(f(acc + bias) * scale);
+        out[r * m + j] = c.activation === 'relu' ? (v > 0 ? v : 0) : v;
+      }
+    }
+    h = out;
+  });
+  return Float32Array.from(h);
+}
+
+perBackend('int8: quantize → predict equals a plain-JS reference of the saved file bit for bit; load → the same bits', async ({ sn, keep }) => {
+  const model = sn.mlp([12, 24, 20, 5], { seed: 4 });
+  const q = sn.quantize(model, { weights: 'int8', calibration: keep(sn.tensor(randomF32(40 * 12, 5), [40, 12])) });
+  try {
+    const x = randomF32(9 * 12, 6).map((v) => 1.3 * v); // partly outside the calibrated range: clamping too
+    const got = await keep(q.predict(keep(sn.tensor(x, [9, 12])))).data();
+    const bytes = sn.save(q);
+    const want = int8Reference(bytes, x, 9);
+    const bits = (a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    assert.deepEqual(bits(got), bits(want), 'int8 outputs (float32 bits)');
+    const back = await sn.load(bytes);
+    try {
+      assert.deepEqual(bits(await keep(back.predict(keep(sn.tensor(x, [9, 12])))).data()), bits(want), 'loaded int8 outputs');
+    } finally { back.dispose(); }
+  } finally {
+    q.dispose();
+    model.dispose();
+  }
+}, { when: (opts, backend) => backend !== 'webgpu' }); // webgpu has no int8 kernels (quantize() says so)
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 import { checkCode, LabelMode, Reduce } from '../../core/optable.js';
-import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
-import { BINARY_REF_BY_CODE, dropoutKeep, UNARY_REF_BY_CODE } from '../math.js';
+import type { Backend, BackendStats, GemmArgs, QGemmArgs, Strides } from '../../core/backend.js';
+import { BINARY_REF_BY_CODE, dropoutKeep, hash32, normalAt, UNARY_REF_BY_CODE } from '../math.js';
 import { optimStepRef } from './optim.js';
+import { qgemmRef, qquantizeRef } from './qgemm.js';
 
 type H = Float32Array;
 
@@ -188,9 +189,21 @@ export class JsBackend implements Backend {
       ys[i] = xs[i] * ms[i];
     }
   }
+  addNormal(n: number, y: unknown, std: number, seed: number, offset: number): void {
+    const ys = y as H, key = hash32(seed >>> 0);
+    for (let i = 0; i < n; i++) ys[i] += std * normalAt(key, (offset + i) >>> 0);
+  }
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, hyper: readonly number[]): void {
     checkCode('optimizer', kind);
     optimStepRef(kind, n, param as H, grad as H, s1 as H | null, s2 as H | null, hyper);
+  }
+
+  /** The int8 oracle (./qgemm.ts): exact integer sums, float32 epilogue. */
+  qgemm(g: QGemmArgs): void {
+    qgemmRef(g);
+  }
+  qquantize(n: number, x: unknown, y: unknown, invScale: number, zero: number): void {
+    qquantizeRef(n, x, y, invScale, zero);
   }
 
   stats(): BackendStats {

@@ -1,6 +1,12 @@
 // The wasm-threads backend: the single-thread wasm backend with its kernel calls split into tiles that
 // the calling thread and n − 1 workers run at once on the one shared WebAssembly.Memory.
 //
+// The backend is usable at once, on the calling thread: it instantiates the kernels on the shared memory
+// itself and starts no worker. The workers start in the background once kernels large enough to split
+// have run for POOL_START_MS on the calling thread (a process that predicts a few rows never pays for a
+// thread), and join the same memory when they are ready; until then, and for good if they cannot start,
+// every kernel runs whole on the calling thread, as on the wasm backend (pool.ts, `state` below).
+//
 // WasmBackend's methods (size checks, empty-work skips, the optimizer's state pointers) stay as they
 // are: this class hands WasmBackend a kernel table whose entries are tile functions. Each one decides
 // whether the call is worth splitting (work below a measured grain stays on the calling thread, as a
@@ -28,6 +34,8 @@
 //   reduce           ranges of the outer axis (the inner axis is the kernel's stride too, so it stays whole).
 //   softmax family   ranges of rows; gatherRows: ranges of rows.
 //   transpose        not split (the kernel has no output stride to write a tile with).
+//   q8_gemm          rows of C in 8-row units, or 16-column panels of the packed weights when C has
+//                    fewer than 16 rows; q8_quantize: 16-aligned chunks (its output is bytes).
 import type { GemmArgs } from '../../core/backend.js';
 import { BINARY, BINARY_NAMES, Binary, UNARY, UNARY_NAMES, Unary, checkCode, isApproximation } from '../../core/optable.js';
 import { Workspace, type Allocator } from '../wasm/allocator.js';
@@ -35,10 +43,11 @@ import { WasmBackend, type WasmOptions } from '../wasm/backend.js';
 import type { KernelExports } from '../wasm/exports.js';
 import {
   ARG_STRIDE, CONTROL_BYTES, Control, DEAD, DONE, ERRLEN, ERROR, GEN, MAX_THREADS, MAX_TILES, OP,
-  SHUTDOWN, SLEEPERS, TILES, WS, WSARG, opIndex, type KernelName,
+  POOL_START_MS, READY, SHUTDOWN, SLEEPERS, TILES, WS, WSARG, opIndex, type KernelName,
 } from './control.js';
 import { Adapt, type Shape } from './adapt.js';
-import { keepAliveHint, startWorkers, type PoolWorker } from './pool.js';
+import { keepAliveHint, keepsProcessAlive, startWorkers, workerScript, type PoolWorker, type WorkerScript } from './pool.js';
+import type { WorkerSetup } from './worker.js';
 
 export interface ThreadsOptions extends WasmOptions {
   /** Threads that run kernels, the calling thread included (1 … 64). */
@@ -57,6 +66,12 @@ export interface ThreadsOptions extends WasmOptions {
   /** Tests: milliseconds allowed for the first worker to answer setup (default: pool.ts, HANDSHAKE_MS). */
   startTimeoutMs?: number;
 }
+
+/**
+ * Where the workers stand: 'none' (one thread: there are none), 'idle' (not started yet), 'starting',
+ * 'running' (every worker answered), 'failed' (they could not start: one thread for good).
+ */
+export type PoolState = 'none' | 'idle' | 'starting' | 'running' | 'failed';
 
 /**
  * Minimum work per tile (elements, or flops for gemm) and the most tiles per thread. Work below two
@@ -111,7 +126,9 @@ const MATH_UNARY = new Set<number>(UNARY_NAMES.filter((k) => isApproximation(UNA
 const MATH_BINARY = new Set<number>(BINARY_NAMES.filter((k) => isApproximation(BINARY[k].accuracy)).map((k) => Binary[k]));
 
 const g = globalThis as any;
-const now: () => number = typeof g.performance?.now === 'function' ? () => g.performance.now() : () => Date.now();
+// Looked up on first use: in Node, reading globalThis.performance loads perf_hooks (a dozen internal
+// modules, ~1 ms), which a process that never times a split-worthy call should not pay at init().
+const now = (): number => (typeof g.performance?.now === 'function' ? g.performance.now() : Date.now());
 
 /** True where Atomics.wait may block this thread (not on a browser page's main thread). */
 function canBlock(i32: Int32Array): boolean {
@@ -129,6 +146,16 @@ class Dispatcher {
   workers: PoolWorker[] = [];
   failure: string | null = null;
   closing = false;
+  state: PoolState;
+  /** Whether work is split: a worker runs its loop (READY), or there are none to wait for (one thread). */
+  live: boolean;
+  /** Why the workers could not start ('failed'). */
+  startError: string | null = null;
+  /** Milliseconds of split-worthy work run whole on the calling thread before the workers started. */
+  soloMs = 0;
+  /** What start() needs: the workers' setups and script (set by create). */
+  plan: { setups: WorkerSetup[]; where: WorkerScript; handshakeMs?: number } | null = null;
+  private started: Promise<void> | null = null;
   private gen = 0;
   private blocking = true;
   /** Jobs run through the control block (work that was split). */
@@ -151,7 +178,10 @@ class Dispatcher {
     readonly grain: Grain,
     readonly stallMs: number,
     readonly spinMicros: number,
-  ) {}
+  ) {
+    this.state = threads > 1 ? 'idle' : 'none';
+    this.live = threads === 1;
+  }
 
   attach(ctl: Control): void {
     this.ctl = ctl;
@@ -164,7 +194,61 @@ class Dispatcher {
     this.calls++;
     if (this.closing) throw new Error('simdnn: this wasm-threads backend was disposed (shutdown() or a later init() replaced it).');
     if (this.failure) throw new Error(`simdnn: the wasm-threads backend is unusable: ${this.failure}. Call init() again.`);
-    if (this.ctl && Atomics.load(this.ctl.i32, DEAD)) this.fail(`worker ${Atomics.load(this.ctl.i32, DEAD) - 1} exited`);
+    if (this.live) {
+      // A worker that exits while it takes part is a failure; one that never joined is the start's (start()).
+      if (this.state !== 'none' && Atomics.load(this.ctl.i32, DEAD)) this.fail(`worker ${Atomics.load(this.ctl.i32, DEAD) - 1} exited`);
+    } else if (this.state === 'starting' && Atomics.load(this.ctl.i32, READY) > 0) this.live = true;
+  }
+
+  /**
+   * Runs a call that the workers would share, whole on the calling thread (they are not there yet), and
+   * starts them once such calls have taken POOL_START_MS.
+   */
+  solo(run: () => void): void {
+    if (this.state !== 'idle') return run();
+    const t0 = now();
+    run();
+    this.soloMs += now() - t0;
+    if (this.soloMs >= POOL_START_MS) this.start();
+  }
+
+  /** Starts the workers in the background (once); resolves when they run or could not start, never rejects. */
+  start(): Promise<void> {
+    if (this.started) return this.started;
+    if (this.state !== 'idle' || !this.plan || this.closing) return (this.started = Promise.resolve());
+    this.state = 'starting';
+    const { setups, where, handshakeMs } = this.plan;
+    this.started = startWorkers(setups, where, {
+      handshakeMs,
+      onSpawn: (w) => {
+        if (this.closing) return w.terminate();
+        this.workers.push(w);
+        if (w.keepsAlive && !this.stopHint) this.stopHint = keepAliveHint(setups.length, () => this.calls);
+      },
+      onDeath: (why, answered) => {
+        // One that never answered fails the start instead (the rejection below).
+        if (answered && !this.closing && !this.failure && this.state !== 'failed') this.failure = why;
+      },
+    }).then(
+      () => {
+        if (this.closing) return;
+        this.state = 'running';
+        this.live = true;
+      },
+      (e: unknown) => {
+        if (this.closing) return;
+        // Back to one thread for good: no job goes through the control block any more, so the exits of
+        // workers that had joined (DEAD) mean nothing now. startWorkers has terminated them.
+        const n = setups.length;
+        this.startError = `could not start ${n} worker${n === 1 ? '' : 's'}: ${(e as Error)?.message ?? e}`;
+        this.state = 'failed';
+        this.live = false;
+        this.workers = [];
+        this.stopHint?.();
+        this.stopHint = null;
+      },
+    );
+    return this.started;
   }
 
   fail(why: string): never {
@@ -295,6 +379,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
       const n = args[countArg];
       const plan = tiledOn ? chunking(n, grainOf(args), gr, T) : null;
       if (!plan) return fn(...args);
+      if (!d.live) return d.solo(() => fn(...args));
       const [tiles, chunk] = plan;
       const a = d.ctl.f64;
       for (let t = 0; t < tiles; t++) {
@@ -315,6 +400,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
       const rows = args[rowsArg];
       const plan = tiledOn && rows >= 2 ? chunking(rows * Math.max(1, workPerRow(name, args)), grainOf(args), gr, T) : null;
       if (!plan) return fn(...args);
+      if (!d.live) return d.solo(() => fn(...args));
       const tiles = Math.min(plan[0], rows);
       const r = ranges(rows, tiles);
       const ps = ptrs(args);
@@ -337,6 +423,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
     const grainOf = MATH_BINARY.has(op) ? gr.math : gr.mem;
     const plan = tiledOn ? chunking(total, grainOf, gr, T) : null;
     if (!plan) return raw.f32_binary(op, outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out);
+    if (!d.live) return d.solo(() => raw.f32_binary(op, outer, rows, cols, a, as0, as1, as2, b, bs0, bs1, bs2, out));
     const want = Math.min(plan[0], MAX_TILES >> 1); // the row and column cases below make < 2·want tiles
     const A = d.ctl.f64;
     let t = 0;
@@ -368,6 +455,7 @@ function tiledKernels(d: Dispatcher): KernelExports {
     d.check();
     const plan = tiledOn && outer >= 2 ? chunking(outer * n * inner, gr.mem, gr, T) : null;
     if (!plan) return raw.f32_reduce(op, outer, n, inner, x, out);
+    if (!d.live) return d.solo(() => raw.f32_reduce(op, outer, n, inner, x, out));
     const tiles = Math.min(plan[0], outer);
     const r = ranges(outer, tiles);
     const A = d.ctl.f64;
@@ -402,10 +490,53 @@ function tiledKernels(d: Dispatcher): KernelExports {
   k.f32_dropout = chunked('f32_dropout', 0, [1, 2, 3], mem, (row, o, i0) => {
     row[o + 6] = (row[o + 6] + i0) | 0; // the mask of element i hashes (seed, offset + i)
   });
+  k.f32_add_normal = chunked('f32_add_normal', 0, [1], () => gr.math, (row, o, i0) => {
+    row[o + 4] = (row[o + 4] + i0) | 0; // the noise of element i hashes (seed, offset + i)
+  });
   k.f32_sgd_step = chunked('f32_sgd_step', 0, [1, 2, 3], optim);
   k.f32_adam_step = chunked('f32_adam_step', 0, [1, 2, 3, 4, 5], optim);
   k.f32_rmsprop_step = chunked('f32_rmsprop_step', 0, [1, 2, 3, 4, 5], optim);
   k.f32_adagrad_step = chunked('f32_adagrad_step', 0, [1, 2, 3], optim);
+  // int8 (assembly/qgemm.ts): rows of C, else (fewer than two tiles of rows: batch 1) 16-column panels of
+  // the packed B. Integer sums are exact and the epilogue is per element, so any split gives the same bits.
+  // int8 runs about twice the multiply-adds per second of float32 here, so the gemm grain counts double.
+  const q8Op = opIndex('q8_gemm');
+  k.q8_gemm = (m: number, n: number, kk: number, a: number, lda: number, b: number, c: number, ldc: number, scale: number, bias: number, act: number, alpha: number, outScale: number, outZero: number, out: number) => {
+    d.check();
+    const work = 2 * m * n * kk, grain = 2 * gr.gemm;
+    const rows = m >= 2 * 8;
+    const units = rows ? Math.floor(m / 8) : Math.ceil(n / 16);
+    const tiles = tiledOn && work >= 2 * grain ? Math.min(MAX_TILES, units, Math.floor(work / grain), Math.max(T * gr.gemmPerThread, Math.ceil(work / gr.gemmMaxTile))) : 1;
+    if (tiles < 2) return raw.q8_gemm(m, n, kk, a, lda, b, c, ldc, scale, bias, act, alpha, outScale, outZero, out);
+    const r = ranges(units, tiles);
+    const unit = rows ? 8 : 16, whole = rows ? m : n, esize = out ? 1 : 4, kp = (kk + 3) & ~3;
+    const A = d.ctl.f64;
+    for (let t = 0; t < tiles; t++) {
+      const o = t * ARG_STRIDE;
+      const s = r[t] * unit, e = t === tiles - 1 ? whole : r[t + 1] * unit;
+      A[o] = rows ? e - s : m; A[o + 1] = rows ? n : e - s; A[o + 2] = kk;
+      A[o + 3] = rows ? a + s * lda : a; A[o + 4] = lda;
+      A[o + 5] = rows ? b : b + s * kp;
+      A[o + 6] = c + (rows ? s * ldc : s) * esize; A[o + 7] = ldc;
+      A[o + 8] = rows ? scale : scale + s * 4; A[o + 9] = rows ? bias : bias + s * 4;
+      A[o + 10] = act; A[o + 11] = alpha; A[o + 12] = outScale; A[o + 13] = outZero; A[o + 14] = out;
+    }
+    d.exec(q8Op, tiles);
+  };
+  // q8_quantize writes bytes: the chunks advance x by 4 bytes per element and y by 1.
+  const q8qOp = opIndex('q8_quantize');
+  k.q8_quantize = (n: number, x: number, y: number, invScale: number, zero: number) => {
+    d.check();
+    const plan = tiledOn ? chunking(n, gr.mem, gr, T) : null;
+    if (!plan) return raw.q8_quantize(n, x, y, invScale, zero);
+    const [tiles, chunk] = plan;
+    const A = d.ctl.f64;
+    for (let t = 0; t < tiles; t++) {
+      const o = t * ARG_STRIDE, i0 = t * chunk;
+      A[o] = Math.min(chunk, n - i0); A[o + 1] = x + i0 * 4; A[o + 2] = y + i0; A[o + 3] = invScale; A[o + 4] = zero;
+    }
+    d.exec(q8qOp, tiles);
+  };
   k.f32_binary = binary as Fn;
   k.f32_reduce = reduce as Fn;
   k.f32_softmax = byRows('f32_softmax', 0, math, (a) => [[2, a[1]], [3, a[1]]]);
@@ -431,12 +562,22 @@ export class WasmThreadsBackend extends WasmBackend {
     this.gemmOp = { nn: opIndex('f32_gemm_nn'), nt: opIndex('f32_gemm_nt'), tn: opIndex('f32_gemm_tn'), tt: opIndex('f32_gemm_tt') };
   }
 
-  /** Starts the workers; rejects with a clear Error when they cannot start (and leaves none running). */
+  /**
+   * The backend, usable at once on the calling thread; its workers start later (POOL_START_MS, or
+   * startWorkers()). Rejects with a clear Error when the worker script is a file that does not exist.
+   */
   static override async create(opts: ThreadsOptions): Promise<WasmThreadsBackend> {
     const threads = opts.threads;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
       throw new RangeError(`wasm-threads: threads must be an integer in 1..${MAX_THREADS}, got ${String(threads)}`);
     if (!opts.binary.endsWith('-shared')) throw new Error(`wasm-threads: needs a shared-memory kernel build, not '${opts.binary}'`);
+    let where: WorkerScript | null = null;
+    if (threads > 1)
+      try {
+        where = await workerScript(opts.workerUrl);
+      } catch (e) {
+        throw new Error(`wasm-threads: could not start ${threads - 1} worker${threads === 2 ? '' : 's'}: ${(e as Error)?.message ?? e}`);
+      }
     // Workers instantiate the same compiled modules (the core and, in a relaxed build, the relaxed gemm).
     const { memory, exports, maxBytes, modules, build, notes } = await WasmBackend.setup(opts);
     const gOpt = opts.grain ?? WasmThreadsBackend.grainForTests ?? 'default';
@@ -448,29 +589,51 @@ export class WasmThreadsBackend extends WasmBackend {
     const ptr = (raw + 63) & ~63;
     new Int32Array(memory.buffer, ptr, CONTROL_BYTES >> 2).fill(0);
     d.attach(new Control(memory, ptr, exports));
-    try {
-      d.workers = await startWorkers(
-        Array.from({ length: threads - 1 }, (_, i) => ({ module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros })),
-        {
-          url: opts.workerUrl,
-          handshakeMs: opts.startTimeoutMs,
-          onDeath: (why) => {
-            if (!d.closing && !d.failure) d.failure = why;
-          },
-        },
-      );
-      if (d.workers.some((w) => w.keepsAlive)) d.stopHint = keepAliveHint(d.workers.length, () => d.calls);
-    } catch (e) {
-      b.dispose();
-      throw new Error(`wasm-threads: could not start ${threads - 1} worker${threads === 2 ? '' : 's'}: ${(e as Error)?.message ?? e}`);
-    }
+    if (where)
+      d.plan = {
+        setups: Array.from({ length: threads - 1 }, (_, i) => ({ module: modules.core, gemmModule: modules.gemm, memory, control: ptr, id: i + 1, spinMicros: d.spinMicros })),
+        where,
+        handshakeMs: opts.startTimeoutMs,
+      };
+    b.keepsAlive = where !== null && keepsProcessAlive(where);
     return b;
   }
 
-  /** Null while usable; else why not (a worker died or stalled). init() again makes a fresh backend. */
+  /** Null while usable; else why not (a worker that took part died or stalled). init() again makes a fresh backend. */
   get failure(): string | null {
-    if (!this.d.failure && this.d.ctl && Atomics.load(this.d.ctl.i32, DEAD)) this.d.failure = `worker ${Atomics.load(this.d.ctl.i32, DEAD) - 1} exited`;
-    return this.d.failure;
+    const d = this.d;
+    if (!d.failure && d.live && d.state !== 'none' && Atomics.load(d.ctl.i32, DEAD)) d.failure = `worker ${Atomics.load(d.ctl.i32, DEAD) - 1} exited`;
+    return d.failure;
+  }
+
+  /** Where the workers stand (PoolState). */
+  get pool(): PoolState {
+    return this.d.state;
+  }
+
+  /** Why the workers could not start (pool 'failed'), else null: the backend then runs on the calling thread only. */
+  get startError(): string | null {
+    return this.d.startError;
+  }
+
+  /** Threads that run kernels now or will: `threads`, or 1 once the workers could not start. */
+  get activeThreads(): number {
+    return this.d.state === 'failed' ? 1 : this.threads;
+  }
+
+  /**
+   * Starts the workers now instead of after POOL_START_MS of work (tests, benchmarks); resolves once they
+   * run or could not start (pool, startError), never rejects. The process stays alive while it waits.
+   */
+  async startWorkers(): Promise<void> {
+    const started = this.d.start();
+    if (this.d.state !== 'starting') return started;
+    const keep = setInterval(() => {}, 1 << 30);
+    try {
+      await started;
+    } finally {
+      clearInterval(keep);
+    }
   }
 
   override gemm(g: GemmArgs): void {
@@ -493,16 +656,19 @@ export class WasmThreadsBackend extends WasmBackend {
     if (tiles < 2) return super.gemm(g);
     const units = Math.floor((rows ? m : n) / 8);
     const r = ranges(units, tiles);
-    const lda = ta ? m : k, ldb = tb ? k : n;
-    const a = g.a as number, b = g.b as number, c = g.c as number, bias = (g.bias as number | null) ?? 0;
     const span = (t: number) => [r[t] * 8, t === tiles - 1 ? (rows ? m : n) : r[t + 1] * 8] as const;
-    // Every thread's workspace must fit the largest tile.
+    // Every thread's workspace must fit the largest tile. Grown at the first call of a shape even while the
+    // call still runs whole here (the workers have not joined yet): a training step then allocates nothing
+    // after its first, whenever they join.
     let need = 0;
     for (let t = 0; t < tiles; t++) {
       const [s, e] = span(t);
       need = Math.max(need, rows ? this.k.f32_gemm_workspace(e - s, n, k) : this.k.f32_gemm_workspace(m, e - s, k));
     }
-    d.ensureWorkspace(this.allocator, Math.max(need, 16));
+    if (d.state !== 'failed') d.ensureWorkspace(this.allocator, Math.max(need, 16));
+    if (!d.live) return d.solo(() => super.gemm(g));
+    const lda = ta ? m : k, ldb = tb ? k : n;
+    const a = g.a as number, b = g.b as number, c = g.c as number, bias = (g.bias as number | null) ?? 0;
     const A = d.ctl.f64;
     for (let t = 0; t < tiles; t++) {
       const o = t * ARG_STRIDE;
@@ -543,12 +709,13 @@ export class WasmThreadsBackend extends WasmBackend {
     this.d.adapt.force = on;
   }
 
-  /** Whether the workers keep the process alive until shutdown() (web Workers in Deno: pool.ts). */
+  private keepsAlive = false;
+  /** Whether the workers, once started, keep the process alive until shutdown() (web Workers in Deno: pool.ts). */
   get keepsProcessAlive(): boolean {
-    return this.d.workers.some((w) => w.keepsAlive);
+    return this.keepsAlive;
   }
 
-  /** Workers running (threads − 1 until dispose()). */
+  /** Workers created and not stopped (threads − 1 once they started, 0 before and after dispose()). */
   get workerCount(): number {
     return this.d.workers.length;
   }
@@ -559,7 +726,7 @@ export class WasmThreadsBackend extends WasmBackend {
    */
   _testFault(kind: 'exit' | 'hang' | 'terminate'): void {
     this.d.check();
-    if (this.d.workers.length === 0) throw new Error('_testFault needs a worker');
+    if (this.d.workers.length === 0 || !this.d.live) throw new Error('_testFault needs a running worker (await startWorkers())');
     if (kind === 'terminate') return this.d.workers[0].kill();
     // Negative op codes are claimed by workers only (the calling thread does not run them).
     this.d.exec(kind === 'exit' ? -1 : -2, 1);

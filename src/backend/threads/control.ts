@@ -16,6 +16,7 @@
 //            DEAD      0, or 1 + the id of a worker that exited (set by the worker's own exit hook)
 //            ERRLEN    bytes of ERRTEXT used
 //            SLEEPERS  workers blocked in Atomics.wait (the main thread skips notify when 0)
+//            READY     workers that have entered their loop (the main thread splits work from the first on)
 //   words 48…111       WS[id]: byte offset of thread id's gemm workspace (id 0 = the calling thread)
 //   bytes 512…1023     ERRTEXT: UTF-8 message of the first tile error
 //   words 256 + 16·g   CLAIM[g], one line per group g: (end << 16) | next, the group's unclaimed tiles
@@ -42,9 +43,16 @@ import { KERNEL_NAMES, type KernelExports } from '../wasm/exports.js';
 
 export const GEN = 0, OP = 1, TILES = 2, WSARG = 3, SHUTDOWN = 4, GROUPS = 5;
 export const DONE = 16;
-export const ERROR = 32, DEAD = 33, ERRLEN = 34, SLEEPERS = 35;
+export const ERROR = 32, DEAD = 33, ERRLEN = 34, SLEEPERS = 35, READY = 36;
 export const WS = 48;
 export const MAX_THREADS = 64;
+/**
+ * Milliseconds of kernel work that the workers would have shared, run on the calling thread, after which
+ * they start (backend.ts). Starting costs the calling thread ~3 ms per worker (Node's `new Worker`,
+ * measured on the 2-core EPYC) and each worker ~100 ms and tens of CPU ms before it answers, so work
+ * that ends sooner never pays for them; training (seconds) pays it in its first steps.
+ */
+export const POOL_START_MS = 20;
 export const ERRTEXT_BYTE = 512, ERRTEXT_BYTES = 512;
 export const CLAIM = 256, CLAIM_STRIDE = 16;
 export const ARGS_BYTE = (CLAIM + MAX_THREADS * CLAIM_STRIDE) * 4;

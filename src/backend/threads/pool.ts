@@ -1,6 +1,8 @@
 // Starting and stopping the workers: one module worker per extra thread, in Node and Deno
 // (worker_threads) and browsers (Worker), set up through Comlink. Kernel work never goes through here
-// (control.ts).
+// (control.ts). The backend starts them in the background (backend.ts): nothing waits for them, and
+// where the runtime allows it (worker_threads) neither they nor the timers here keep the process alive,
+// so a process that is done exits even while they are still starting.
 import * as Comlink from 'comlink';
 // Static although only Node and Deno use it: a few hundred bytes of plain JS with no Node import, and a
 // dynamic import() here would become a chunk of its own in the split build (scripts/build.mjs).
@@ -18,8 +20,9 @@ const isNode = !isDeno && typeof g.process?.versions?.node === 'string';
  * project's worker.js beside a bundle) loads fine and never answers, so only a timer ends that wait.
  * Measured on a 2-core machine busy with other work (load average 11–16): in Node the first answer came
  * after ~110 ms (median, 2 threads), and within 1.7 s with four extra busy loops, for 2, 8 or 64 threads;
- * a browser may also have to fetch the 9 KB script. 10 s is several times that, and still a bearable
- * wait before init() falls back to one thread with a note. Only the first answer is held to it: it
+ * a browser may also have to fetch the 9 KB script. 10 s is several times that; nothing waits for it
+ * (kernels run on the calling thread meanwhile), and after it the backend stays on one thread and says
+ * so in info().notes. Only the first answer is held to it: it
  * proves the script right. (Creating the workers is not timed: in Deno that alone took up to 43 s for
  * 64 workers under that load.)
  */
@@ -49,10 +52,10 @@ export interface PoolWorker {
 }
 
 export interface StartOptions {
-  /** The worker script (dist/worker.js); default: next to the bundle that holds this code. */
-  url?: string | URL;
-  /** Called once if a worker reports an error or exits while it is still wanted. */
-  onDeath(why: Death): void;
+  /** Called once if a worker reports an error or exits while it is still wanted; `answered`: after it had answered setup. */
+  onDeath(why: Death, answered: boolean): void;
+  /** Called with each worker as soon as it is created (so that it can be stopped before it answers). */
+  onSpawn?(worker: PoolWorker): void;
   /** Tests: milliseconds to wait for the first answer instead of HANDSHAKE_MS. */
   handshakeMs?: number;
 }
@@ -77,12 +80,20 @@ const nodeName = (m: string) => ['node', m].join(':'); // so web bundlers don't 
 // Two letters at least, so that a Windows path (C:\…) reads as a path.
 const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]+:/i.test(s);
 
+/** Where the workers come from (resolveUrl), checked: workerScript(). */
+export interface WorkerScript {
+  url: string | URL | undefined;
+  href: string;
+  /** Runs on node:worker_threads (a file, in Node or Deno), else as a web Worker. */
+  file: boolean;
+}
+
 /**
  * Where the workers come from. Node and Deno: a file (path or file: URL) runs on node:worker_threads,
  * whose unref() lets a process that forgets shutdown() exit (Deno's web Worker has no unref()); a string
  * without a scheme is a path, as Node's Worker reads it. Anything else runs as a web Worker.
  */
-function resolveUrl(url: string | URL | undefined): { url: string | URL | undefined; href: string; file: boolean } {
+function resolveUrl(url: string | URL | undefined): WorkerScript {
   if (!isNode && !isDeno) {
     let href = String(url ?? defaultWorkerUrl());
     try {
@@ -98,19 +109,19 @@ function resolveUrl(url: string | URL | undefined): { url: string | URL | undefi
 }
 
 /** The fix, for every message about a worker script that did not start. */
-const FIX = "pass init({ workerUrl }) the URL of simdnn's worker script (dist/worker.js in the package, exported as 'simdnn/worker')";
+const FIX =
+  "copy simdnn's worker script (node_modules/simdnn/dist/worker.js, exported as 'simdnn/worker') beside your bundle, or pass its URL as " +
+  'init({ workerUrl }); bundlers that follow new URL(..., import.meta.url) (Vite, webpack 5) copy it themselves, esbuild does not (README: Bundlers)';
 
 interface Spawned {
   worker: PoolWorker;
   /** Resolves when the worker answered setup; rejects when it failed or exited first. */
   ready: Promise<unknown>;
-  /** Lets the process exit while the worker runs (Node and Deno's worker_threads). */
-  unref(): void;
 }
 
 /** Starts one worker and sends it setup without waiting for the answer. */
-async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, onDeath: (why: Death) => void): Promise<Spawned> {
-  let wanted = true;
+async function spawn(setup: WorkerSetup, where: WorkerScript, onDeath: (why: Death, answered: boolean) => void): Promise<Spawned> {
+  let wanted = true, answered = false;
   let failed: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => (failed = reject));
   failure.catch(() => {});
@@ -118,7 +129,7 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
     failed(new Error(why));
     if (wanted) {
       wanted = false;
-      onDeath(why);
+      onDeath(why, answered);
     }
   };
   let endpoint: Comlink.Endpoint;
@@ -133,16 +144,16 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
     w.on('exit', (code: number) => die(`worker ${setup.id} exited (code ${code})`));
     endpoint = nodeEndpoint(w);
     stop = () => void Promise.resolve(w.terminate()).catch(() => {});
-    // A process that forgets shutdown() must still exit, so the worker must not keep it alive — but
-    // only once it is set up (a pending `await init()` must keep the process alive), and only after
-    // every listener is attached (adding the first 'message' listener refs the worker's port again).
+    // A process that is done (or forgets shutdown()) must still exit, so the worker must not keep it
+    // alive, from the start (nothing waits for it): unref'd once every listener is attached (adding the
+    // first 'message' listener refs the worker's port again), i.e. after Comlink.wrap below.
     unref = () => w.unref();
   } else {
     if (typeof Worker !== 'function') throw new Error('this runtime has no Worker');
     const w = browserWorker(where.url);
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault?.();
-      die(`worker ${setup.id} failed: ${e.message || 'could not load the worker script (see the console)'}`);
+      die(`worker ${setup.id} failed: ${e.message || `could not load the worker script ${where.href}`}; ${FIX}`);
     });
     w.addEventListener('messageerror', () => die(`worker ${setup.id}: a message could not be deserialised`));
     endpoint = w as unknown as Comlink.Endpoint;
@@ -161,16 +172,23 @@ async function spawn(setup: WorkerSetup, where: ReturnType<typeof resolveUrl>, o
     stop();
   };
   const ready = Promise.race([api.setup(setup), failure]);
-  ready.catch(() => {}); // startWorkers reads it; a late rejection after a timeout is not unhandled
-  return { worker: { api, terminate, kill: () => stop(), keepsAlive }, ready, unref };
+  ready.then(() => (answered = true), () => {}); // startWorkers reads it; a late rejection after a timeout is not unhandled
+  unref();
+  return { worker: { api, terminate, kill: () => stop(), keepsAlive }, ready };
+}
+
+/** Lets the process exit while a timer is pending (Node, Deno; a browser page has nothing to keep alive). */
+function unrefTimer(id: ReturnType<typeof setTimeout>): void {
+  if (typeof g.Deno?.unrefTimer === 'function') g.Deno.unrefTimer(id);
+  else (id as any)?.unref?.();
 }
 
 /**
- * Starts one worker per setup and waits until each has answered; rejects (never hangs) when a worker
- * cannot load, fails, or none answers within HANDSHAKE_MS, and then leaves none running.
+ * Where the workers come from, checked before anything starts: throws, naming the fix, when the script
+ * is a file that does not exist (a copy of the bundle without dist/worker.js, a wrong workerUrl).
  */
-export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): Promise<PoolWorker[]> {
-  const where = resolveUrl(opts.url);
+export async function workerScript(url: string | URL | undefined): Promise<WorkerScript> {
+  const where = resolveUrl(url);
   if (where.file) {
     const { existsSync } = await nodeBuiltin(nodeName('fs'));
     const { fileURLToPath } = await nodeBuiltin(nodeName('url'));
@@ -183,16 +201,35 @@ export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): P
     }
     if (!exists) throw new Error(`the worker script ${where.href} does not exist (build it with \`npm run build\`, or ${FIX})`);
   }
+  return where;
+}
+
+/** Whether workers from this script keep the process alive until they are terminated (web Workers in Deno). */
+export function keepsProcessAlive(where: WorkerScript): boolean {
+  return !where.file && isDeno;
+}
+
+/**
+ * Starts one worker per setup (from a script workerScript() checked) and waits until each has answered;
+ * rejects (never hangs) when a worker cannot load, fails, or none answers within HANDSHAKE_MS, and then
+ * leaves none running. Neither the workers nor its timers keep the process alive.
+ */
+export async function startWorkers(setups: WorkerSetup[], where: WorkerScript, opts: StartOptions): Promise<PoolWorker[]> {
   const spawned: Spawned[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    for (const s of setups) spawned.push(await spawn(s, where, opts.onDeath));
+    for (const s of setups) {
+      const one = await spawn(s, where, opts.onDeath);
+      spawned.push(one);
+      opts.onSpawn?.(one.worker);
+    }
     const handshakeMs = opts.handshakeMs ?? HANDSHAKE_MS;
     await new Promise<void>((resolve, reject) => {
       let left = spawned.length;
       const arm = (ms: number, why: () => string) => {
         clearTimeout(timer);
         timer = setTimeout(() => reject(new Error(why())), ms);
+        unrefTimer(timer);
       };
       arm(handshakeMs, () =>
         `the worker script ${where.href} did not answer within ${handshakeMs / 1000} s, so it is not simdnn's worker (or it could not load): ${FIX}`);
@@ -211,7 +248,6 @@ export async function startWorkers(setups: WorkerSetup[], opts: StartOptions): P
   } finally {
     clearTimeout(timer);
   }
-  for (const s of spawned) s.unref();
   return spawned.map((s) => s.worker);
 }
 
@@ -233,7 +269,6 @@ export function keepAliveHint(workers: number, calls: () => number): () => void 
     }
   }, 1000);
   // The timer itself must not be what keeps the process alive.
-  if (typeof g.Deno?.unrefTimer === 'function') g.Deno.unrefTimer(id);
-  else (id as any)?.unref?.();
+  unrefTimer(id);
   return () => clearInterval(id);
 }

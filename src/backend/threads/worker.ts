@@ -8,7 +8,7 @@
 import * as Comlink from 'comlink';
 import { nodeBuiltin } from '../features.js';
 import { instantiateKernels } from '../wasm/backend.js';
-import { Control, DEAD, DONE, GEN, SHUTDOWN, SLEEPERS } from './control.js';
+import { Control, DEAD, DONE, GEN, READY, SHUTDOWN, SLEEPERS } from './control.js';
 
 export interface WorkerSetup {
   /** The core kernel module, compiled for a shared memory. */
@@ -48,6 +48,9 @@ function loop(ctl: Control, id: number, spinMicros: number): void {
   const c = ctl.i32;
   const onFault = (op: number) => fault(id, op);
   let seen = Atomics.load(c, GEN);
+  // Counted in shared memory, not by the setup answer: a calling thread busy with kernels sees it at its
+  // next call without returning to its event loop (the answer waits for that).
+  Atomics.add(c, READY, 1);
   ctl.runClaimed(id, onFault); // a job may have started before this loop did
   const spinMs = spinMicros / 1000;
   for (;;) {

@@ -1,6 +1,6 @@
-import type { Backend, BackendStats, GemmArgs, Strides } from '../../core/backend.js';
+import type { Backend, BackendStats, GemmArgs, QGemmArgs, Strides } from '../../core/backend.js';
 import type { StreamState } from '../../core/random.js';
-import { checkCode, HYPER, Optim } from '../../core/optable.js';
+import { checkCode, HYPER, Optim, Unary } from '../../core/optable.js';
 import { Allocator, Workspace } from './allocator.js';
 import { buildName, buildParts, MAX_PAGES, moduleBytes, type BinaryName, type ModuleName } from './binaries.js';
 import { GEMM_NAMES, KERNEL_NAMES, type KernelExports } from './exports.js';
@@ -9,10 +9,12 @@ export interface WasmOptions {
   /** Which build to run. */
   binary: BinaryName;
   /**
-   * A precompiled core module (build/simdnn.simd.wasm; edge runtimes that forbid compiling bytes at run
-   * time). A relaxed build still compiles its relaxed gemm from the bundle, or runs this module's gemm.
+   * A precompiled core module (dist/kernels.wasm; edge runtimes that forbid compiling bytes at run
+   * time). A relaxed build takes `gemmModule`, else compiles its relaxed gemm, else runs this module's gemm.
    */
   module?: WebAssembly.Module;
+  /** The relaxed gemm module precompiled (dist/kernels-relaxed-gemm.wasm), beside `module`. */
+  gemmModule?: WebAssembly.Module;
   /** Upper bound of the memory in MiB (default 4096, the wasm32 limit). */
   maxMemoryMB?: number;
 }
@@ -31,12 +33,22 @@ const FILL_CHUNK = 8192;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
+const gw = globalThis as any;
+/**
+ * Node and Deno compile and instantiate on the calling thread (new WebAssembly.Module, new
+ * WebAssembly.Instance): with V8's lazy compilation that is only validation, ~1 ms for the core, where
+ * the promises' answers wait for a task on the event loop, later still on a busy machine (cold start,
+ * bench/lib/cold.mjs: compile 3–6 → 1.5 ms, instantiate 1.3 → 0.2 ms). Browsers refuse large synchronous
+ * compiles on the page's main thread, so they keep the asynchronous forms.
+ */
+const syncWasm = typeof gw.Deno?.version?.deno === 'string' || typeof gw.process?.versions?.node === 'string';
+
 /** Compiles a module, on a shared memory or not, once per process; later backends reuse it. */
 export function compileModule(name: ModuleName, shared: boolean): Promise<WebAssembly.Module> {
   const key = shared ? `${name}-shared` : name;
   let m = compiled.get(key);
   if (!m) {
-    const p = (async () => WebAssembly.compile(moduleBytes(name, shared) as BufferSource))();
+    const p = moduleBytes(name, shared).then((bytes) => (syncWasm ? new WebAssembly.Module(bytes) : WebAssembly.compile(bytes)));
     compiled.set(key, (m = p));
     // A failure is not kept: a later backend tries again (relaxed SIMD may have been enabled since).
     p.catch(() => compiled.get(key) === p && compiled.delete(key));
@@ -45,20 +57,23 @@ export function compileModule(name: ModuleName, shared: boolean): Promise<WebAss
 }
 
 /**
- * The compiled modules of a build. `module` (init's option) stands in for the core. When the relaxed
- * gemm does not compile here, the core's gemm runs instead and `note` says so.
+ * The compiled modules of a build. `module` and `gemmModule` (init's options) stand in for the core and
+ * the relaxed gemm. When the relaxed gemm does not compile here, the core's gemm runs instead and `note`
+ * says so.
  */
-export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
+export async function compileBuild(binary: BinaryName, module?: WebAssembly.Module, gemmModule?: WebAssembly.Module): Promise<{ modules: KernelModules; note: string | null }> {
   const { shared, relaxed } = buildParts(binary);
-  // Both compiles start at once: V8 compiles in the background, so they overlap.
-  const gemm = relaxed ? compileModule('relaxed-gemm', shared) : null;
+  // Both compiles start at once (in browsers V8 compiles in the background, so they overlap).
+  const gemm = !relaxed ? null : gemmModule ? Promise.resolve(gemmModule) : compileModule('relaxed-gemm', shared);
   gemm?.catch(() => {}); // awaited below, or dropped when the core fails
   const core = module ?? (await compileModule('core', shared));
   if (!gemm) return { modules: { core, gemm: null }, note: null };
   try {
     return { modules: { core, gemm: await gemm }, note: null };
   } catch (e) {
-    return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) };
+    // A runtime handed the core precompiled likely forbids compiling: say how to hand the gemm over too.
+    const hint = module ? "; pass it precompiled as init({ gemmModule }) ('simdnn/kernels-relaxed-gemm.wasm') to use it" : '';
+    return { modules: { core, gemm: null }, note: relaxedFallback('compile', e) + hint };
   }
 }
 
@@ -74,7 +89,8 @@ async function instantiate(module: WebAssembly.Module, given: Record<string, unk
         throw new Error(`simdnn internal error: kernel called the import ${imp.module}.${imp.name}`);
       };
   }
-  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
+  const imports = { env } as WebAssembly.Imports;
+  const instance = syncWasm ? new WebAssembly.Instance(module, imports) : await WebAssembly.instantiate(module, imports);
   return instance.exports as Record<string, unknown>;
 }
 
@@ -143,7 +159,7 @@ export class WasmBackend implements Backend {
     const { shared } = buildParts(opts.binary);
     const maxPages = Math.min(MAX_PAGES, Math.max(16, Math.floor(((opts.maxMemoryMB ?? 4096) * 1048576) / 65536)));
     const memory = new WebAssembly.Memory({ initial: 32, maximum: maxPages, shared } as WebAssembly.MemoryDescriptor);
-    const { modules, note } = await compileBuild(opts.binary, opts.module);
+    const { modules, note } = await compileBuild(opts.binary, opts.module, opts.gemmModule);
     const notes = note ? [note] : [];
     const exports = await instantiateKernels(modules, memory, (e) => {
       modules.gemm = null;
@@ -233,6 +249,9 @@ export class WasmBackend implements Backend {
   dropout(n: number, x: unknown, y: unknown, mask: unknown, keep: number, seed: number, offset: number): void {
     if (n > 0) this.k.f32_dropout(n, x as number, y as number, mask as number, keep, seed | 0, offset | 0);
   }
+  addNormal(n: number, y: unknown, std: number, seed: number, offset: number): void {
+    if (n > 0) this.k.f32_add_normal(n, y as number, std, seed | 0, offset | 0);
+  }
   /**
    * `hyper` is read by name (the op table's HYPER layouts); the kernels take the same scalars as arguments
    * in the table's order. Packed state (s2) is split here into pointers.
@@ -269,6 +288,18 @@ export class WasmBackend implements Backend {
       default:
         throw new Error(`simdnn internal error: the wasm backend lacks the optimizer ${kind} of the op table`);
     }
+  }
+
+  qgemm(g: QGemmArgs): void {
+    const { m, n, k } = g;
+    if (g.act !== Unary.identity && g.act !== Unary.relu && g.act !== Unary.leakyRelu)
+      throw new Error(`simdnn internal error: qgemm fuses identity, relu or leakyRelu, not unary code ${g.act}`);
+    if (m === 0 || n === 0) return;
+    const out = g.out === 'u7' ? 1 : 0;
+    this.k.q8_gemm(m, n, k, g.a as number, g.lda, g.b as number, g.c as number, g.ldc, g.scale as number, g.bias as number, g.act, g.alpha, out ? g.outScale : 0, out ? g.outZero : 0, out);
+  }
+  qquantize(n: number, x: unknown, y: unknown, invScale: number, zero: number): void {
+    if (n > 0) this.k.q8_quantize(n, x as number, y as number, invScale, zero);
   }
 
   fillNormal(n: number, y: unknown, mean: number, std: number, state: StreamState): void {

@@ -20,6 +20,7 @@ export interface KernelExports {
   f32_axpy(n: number, alpha: number, x: number, y: number): void;
   f32_gather_rows(rows: number, cols: number, x: number, idx: number, y: number): void;
   f32_dropout(n: number, x: number, y: number, mask: number, keep: number, seed: number, offset: number): void;
+  f32_add_normal(n: number, y: number, std: number, seed: number, offset: number): void;
   // Optimizer steps (assembly/optim.ts); flags are 0 or 1, unused state pointers 0.
   f32_sgd_step(n: number, p: number, g: number, buf: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: number, first: number, l1: number, gscale: number): void;
   f32_adam_step(n: number, p: number, g: number, m: number, v: number, vmax: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number, l1: number, gscale: number, amsgrad: number): void;
@@ -27,6 +28,9 @@ export interface KernelExports {
   f32_adagrad_step(n: number, p: number, g: number, sum: number, clr: number, eps: number, weightDecay: number, l1: number, gscale: number): void;
   /** Normal deviates continuing the seeded stream whose 32-byte state is at `state` (assembly/random.ts). */
   f32_fill_normal(n: number, y: number, state: number, mean: number, std: number): void;
+  /** The int8 dense product (assembly/qgemm.ts); out 0: float32 C, 1: u7 bytes. */
+  q8_gemm(m: number, n: number, k: number, a: number, lda: number, b: number, c: number, ldc: number, scale: number, bias: number, act: number, alpha: number, outScale: number, outZero: number, out: number): void;
+  q8_quantize(n: number, x: number, y: number, invScale: number, zero: number): void;
 }
 
 export type GemmFn = (
@@ -39,9 +43,10 @@ export type GemmFn = (
 export const KERNEL_NAMES: readonly (keyof KernelExports)[] = [
   'heap_base', 'f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt', 'f32_unary', 'f32_unary_grad',
   'f32_binary', 'f32_reduce', 'f32_softmax', 'f32_softmax_xent', 'f32_softmax_xent_grad', 'f32_transpose', 'f32_fill', 'f32_copy',
-  'f32_affine', 'f32_axpy', 'f32_gather_rows', 'f32_dropout',
+  'f32_affine', 'f32_axpy', 'f32_gather_rows', 'f32_dropout', 'f32_add_normal',
   'f32_sgd_step', 'f32_adam_step', 'f32_rmsprop_step', 'f32_adagrad_step', 'f32_fill_normal',
+  'q8_gemm', 'q8_quantize',
 ];
 
 /** The exports of the relaxed gemm module (binaries.ts), which replace the core's. */
-export const GEMM_NAMES: readonly (keyof KernelExports)[] = ['f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt'];
+export const GEMM_NAMES: readonly (keyof KernelExports)[] = ['f32_gemm_workspace', 'f32_gemm_nn', 'f32_gemm_nt', 'f32_gemm_tn', 'f32_gemm_tt', 'q8_gemm'];

@@ -519,6 +519,11 @@ export class WebGpuBackend implements Backend {
     this.elementwise('dropout', n, [n, hash32(seed >>> 0), offset >>> 0, k, scale], [x as GpuHandle, y as GpuHandle, mask as GpuHandle]);
   }
 
+  addNormal(n: number, y: unknown, std: number, seed: number, offset: number): void {
+    this.check('addNormal');
+    if (n > 0) this.elementwise('addNormal', n, [n, hash32(seed >>> 0), offset >>> 0, Math.fround(std)], [y as GpuHandle]);
+  }
+
   /** `hyper` is read by name (kernels.ts, OPTIM_UNIFORMS) and copied now: the caller reuses the array. */
   optimStep(kind: number, n: number, param: unknown, grad: unknown, s1: unknown, s2: unknown, h: readonly number[]): void {
     this.check('optimStep');

@@ -1,4 +1,7 @@
 import { WebGpuBackend } from './backend.js';
+import type { GpuEntry } from './entry.js';
+
+export type { GpuEntry } from './entry.js';
 
 /** Limits the kernels rely on (all at or below WebGPU's defaults, so any conforming adapter has them). */
 const NEEDED: Record<string, number> = {
@@ -24,13 +27,6 @@ const NEEDED: Record<string, number> = {
  */
 const entryPoints = new Set<object>();
 
-/**
- * What init({gpu}) takes: a WebGPU entry point (navigator.gpu, or in Node the object `create([])` returns
- * from the npm 'webgpu' package). Typed structurally so that users need no WebGPU type package.
- */
-export interface GpuEntry {
-  requestAdapter(options?: object): Promise<unknown>;
-}
 
 export interface WebGpuStart {
   backend: WebGpuBackend | null;

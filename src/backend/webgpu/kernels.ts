@@ -1,3 +1,4 @@
+import { COS2PI, SIN2PI } from '../math.js';
 // The WGSL compute kernels of the webgpu backend, one entry per pipeline. Each kernel names its uniform
 // fields (all 4-byte scalars, written in this order by the backend) and its storage buffers (bindings 1..k).
 // Binding 0 is the uniform block, taken from the backend's per-batch uniform arena at a dynamic offset.
@@ -445,6 +446,48 @@ fn main(${ELEM_ARGS}) {
 }`,
 };
 
+const addNormal: KernelSpec = {
+  name: 'addNormal',
+  fields: [['n', 'u32'], ['hseed', 'u32'], ['offset', 'u32'], ['sigma', 'f32']],
+  storage: ['y'],
+  math: true,
+  body: /* wgsl */ `
+fn hash32(v0: u32) -> u32 {
+  var v = v0;
+  v = v ^ (v >> 16u);
+  v = v * 0x7feb352du;
+  v = v ^ (v >> 15u);
+  v = v * 0x846ca68bu;
+  return v ^ (v >> 16u);
+}
+// cos(2πt) and sin(2πt)/t on [−½, ½] in powers of s = t² (src/backend/math.ts, COS2PI and SIN2PI).
+fn cos2pi(s: f32) -> f32 {
+  var p = ${COS2PI[10]};
+${COS2PI.slice(0, 10).map((c) => `  p = p * s + ${c};`).reverse().join('\n')}
+  return p;
+}
+fn sin2pi_t(s: f32) -> f32 {
+  var p = ${SIN2PI[10]};
+${SIN2PI.slice(0, 10).map((c) => `  p = p * s + ${c};`).reverse().join('\n')}
+  return p;
+}
+@compute @workgroup_size(${WG})
+fn main(${ELEM_ARGS}) {
+  let i = flat_id(wid, nwg, li);
+  if (i >= P.n) { return; }
+  // Box–Muller from two hashes of the pair's counter, as src/backend/math.ts normalAt.
+  let e = P.offset + i;
+  let h1 = hash32(P.hseed ^ hash32(e >> 1u));
+  let h2 = hash32(h1 ^ 0x9e3779b9u);
+  let u1 = select(f32(h1) * 2.3283064365386963e-10, 1.1641532182693481e-10, h1 == 0u);
+  let t = f32(h2 >> 8u) * 5.9604644775390625e-8 - 0.5;
+  let r = sqrt(-2.0 * log(u1));
+  let s = t * t;
+  let z = select(r * t * sin2pi_t(s), r * cos2pi(s), (e & 1u) == 0u);
+  y[i] = y[i] + P.sigma * z;
+}`,
+};
+
 const dropout: KernelSpec = {
   name: 'dropout',
   fields: [['n', 'u32'], ['hseed', 'u32'], ['offset', 'u32'], ['keep', 'f32'], ['scale', 'f32']],
@@ -723,7 +766,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 };
 
 export const KERNELS: readonly KernelSpec[] = [
-  gemm, unary, unaryGrad, binary, linear, reduceSerial, reduceWide, softmax, xent, xentGrad, transpose, gather, dropout, optim,
+  gemm, unary, unaryGrad, binary, linear, reduceSerial, reduceWide, softmax, xent, xentGrad, transpose, gather, dropout, addNormal, optim,
 ];
 
 /** Bits per slot in the uniform `map` (see the top of this file). */
