@@ -123,7 +123,7 @@ describe('simdnn tune', () => {
 
   it('help: the main help names the command, and `simdnn help tune` lists its options', async () => {
     const main = await cli(['--help']);
-    expect(main.out).toMatch(/simdnn tune \[data\.csv\] \[--budget 60s \| --trials N\]/);
+    expect(main.out).toMatch(/simdnn tune \[data\.csv \| digits \| iris \| diabetes\] \[--budget 60s \| --trials N\]/);
     const h = await cli(['help', 'tune']);
     expect(h.code).toBe(0);
     for (const flag of ['--budget T', '--trials N', '--folds K', '--val F', '--epochs N', '--out FILE']) expect(h.out).toContain(flag);

@@ -62,7 +62,7 @@ export function builtInDataset(name: sd.DatasetName = 'digits'): { file: string;
 }
 
 /** A positional that names a built-in dataset (and no file of that name is in the way). */
-function builtInName(arg: string | undefined, cwd: string): sd.DatasetName | null {
+export function builtInName(arg: string | undefined, cwd: string): sd.DatasetName | null {
   if (arg === undefined) return 'digits';
   return Object.hasOwn(sd.data.DATASETS, arg) && !existsSync(resolve(cwd, arg)) ? (arg as sd.DatasetName) : null;
 }

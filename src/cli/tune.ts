@@ -11,7 +11,7 @@ import { bytes, count, metric, plural, seconds, table } from './format.js';
 import { asInput, UsageError, version, type CliIO } from './io.js';
 import { ReadProgress } from './progress.js';
 import { ClassifierScores, probabilities, regressionSummary, scoreBatch } from './report.js';
-import { builtInDataset, describeBackend, display, moments, unscaleOutput } from './train.js';
+import { builtInDataset, builtInName, describeBackend, display, moments, unscaleOutput } from './train.js';
 
 const CMD = 'simdnn tune';
 
@@ -39,16 +39,17 @@ const DEFAULT_BUDGET_S = 60;
 const SHOWN = 5;
 
 export function tuneHelp(): string {
-  return `Usage: simdnn tune [data.csv] [options]
+  return `Usage: simdnn tune [data.csv | digits | iris | diabetes] [options]
 
 Searches hyperparameters for an MLP on a CSV table: random draws (hidden sizes, activation,
 learning rate, dropout, weight decay, batch size, optimizer) raced by successive halving on
 validation folds of the training rows, with a live leaderboard. Saves the best model, retrained on
 every training row, and prints its test metrics next to those of 'simdnn train' with its defaults
-on the same split. With no file: the built-in digits data.
+on the same split. With no file: the built-in digits data; 'iris' or 'diabetes' names another
+built-in table.
 
 Data
-  -t, --target COL        the column to predict (default: the last column; 'digit' for the built-in data)
+  -t, --target COL        the column to predict (default: the last column; a built-in table's own target)
       --features A,B,...  the feature columns (default: every other column)
       --task T            classification | regression (default: guessed from the target)
       --missing M         drop | mean | median | mostFrequent | error (default: drop rows)
@@ -101,9 +102,11 @@ export async function tune(argv: string[], io: CliIO): Promise<number> {
   if (o.folds !== undefined && o.val !== undefined) throw new UsageError(`${CMD}: give --folds or --val, not both.`);
   if (o.features && o.features.length === 0) throw new UsageError(`${CMD}: --features needs at least one column name.`);
   const seconds_ = o.budget ?? (o.trials === undefined ? DEFAULT_BUDGET_S : undefined);
-  const builtIn = positionals.length === 0;
-  const file = builtIn ? builtInDataset() : resolve(io.cwd, positionals[0]);
-  const target = str(v.target) ?? (builtIn ? 'digit' : undefined);
+  const named = builtInName(positionals[0], io.cwd);
+  const builtIn = named !== null;
+  const shipped = named ? builtInDataset(named) : null;
+  const file = shipped ? shipped.file : resolve(io.cwd, positionals[0]);
+  const target = str(v.target) ?? shipped?.target;
   if (!existsSync(file)) throw new UsageError(builtIn ? `${CMD}: the built-in dataset is missing at ${file}; reinstall simdnn, or pass a CSV file.` : `${CMD}: no such file '${positionals[0]}'.`);
   if (statSync(file).isDirectory()) throw new UsageError(`${CMD}: '${positionals[0]}' is a directory; give a CSV file.`);
   const out = resolve(io.cwd, o.out);

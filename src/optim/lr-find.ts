@@ -15,9 +15,13 @@ export interface LrCurve {
 
 /** Settings of a range test a schedule asks for (see lrFinder for their defaults). */
 export interface LrFindSettings {
+  /** Lowest rate tried. Default 1e-7 (fastai's `start_lr`). */
   minLr?: number;
+  /** Highest rate tried; the test usually stops before, when the loss diverges. Default 10 (fastai's `end_lr`). */
   maxLr?: number;
+  /** Rates tried, one training step each. Default 100 (fastai's `num_it`). */
   steps?: number;
+  /** Weight of the running average of the loss, in [0, 1); 0 leaves the curve raw. Default 0.8 (fastai: 0.98). */
   smoothing?: number;
 }
 

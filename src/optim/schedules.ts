@@ -252,7 +252,7 @@ export interface OneCycleScheduleOptions {
   threePhase?: boolean;
   /** Whether totalSteps counts batches or epochs. Default 'batch' (as PyTorch, stepped per batch). */
   unit?: ScheduleUnit;
-  /** With maxLr 'find': the range test's settings (minLr, maxLr, steps, smoothing). */
+  /** With maxLr 'find': the range test's settings (minLr, maxLr, steps, smoothing). Default: lrFinder's. No PyTorch/Keras equivalent (fastai: `lr_find`'s arguments). */
   finder?: LrFindSettings;
 }
 

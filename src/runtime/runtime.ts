@@ -35,7 +35,7 @@ export interface InitOptions {
   /**
    * The relaxed-SIMD gemm module precompiled (`simdnn/kernels-relaxed-gemm.wasm`), beside `module`: used
    * where relaxed SIMD is on. Without it such a runtime compiles it from bytes, or, where that is
-   * forbidden, runs the core's plain SIMD gemm (info().notes says so). Default: none.
+   * forbidden, runs the core's plain SIMD gemm (info().notes says so). Default: none. No PyTorch/Keras equivalent; TF.js: `setWasmPaths`.
    */
   gemmModule?: WasmModule;
   /** Upper bound of the wasm memory in MiB. Default 4096. No PyTorch/Keras equivalent (TF's `memory_limit` of a logical device is the nearest). */
@@ -173,8 +173,8 @@ function checkInitOptions(options: InitOptions): void {
       const file = key === 'module' ? 'kernels.wasm' : 'kernels-relaxed-gemm.wasm';
       const got = m === null ? 'null' : ArrayBuffer.isView(m) || m instanceof ArrayBuffer ? 'bytes' : typeof m;
       throw new TypeError(
-        `init: ${key} must be a compiled WebAssembly.Module of simdnn's kernels (import it from 'simdnn/${file}' where the platform compiles it, ` +
-          `as Cloudflare Workers do, or WebAssembly.compile its bytes), got ${got}. Elsewhere leave it out: simdnn compiles the kernels itself.`,
+        `init: ${key} must be a compiled WebAssembly.Module of simdnn's kernels, got ${got}. Import it from 'simdnn/${file}' where the platform ` +
+          `compiles .wasm imports (Cloudflare Workers), or WebAssembly.compile its bytes; elsewhere leave it out: simdnn compiles the kernels itself.`,
       );
     }
   }

@@ -20,7 +20,9 @@ import { hold } from './lock.js';
 import { posInt } from './options.js';
 import { Steps } from './step.js';
 
+/** lrFinder's options (fastai's `Learner.lr_find`; PyTorch and Keras have no built-in range test). */
 export interface LrFinderOptions extends LrFindSettings {
+  /** The loss to train with (required), as fit's `loss`. */
   loss: LossName;
   /**
    * The optimizer to test (default adam). Only its kind and options are read: the test steps a fresh
@@ -47,6 +49,7 @@ export interface LrFinderOptions extends LrFindSettings {
   signal?: AbortSignal;
 }
 
+/** What lrFinder returns: the curve, the suggested rate and why the test ended. */
 export interface LrFinderResult extends LrCurve {
   /** The rates tried, one per step, rising exponentially from minLr. */
   lrs: number[];

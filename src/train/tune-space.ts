@@ -8,8 +8,11 @@ import { checkOptions, show } from '../core/validate.js';
 
 /** A range to draw from: uniformly, or log-uniformly with log: true (the default for lr and weightDecay). */
 export interface Range {
+  /** The smallest value drawn. */
   min: number;
+  /** The largest value drawn. */
   max: number;
+  /** Draw log-uniformly (the default for lr and weightDecay), else uniformly. */
   log?: boolean;
 }
 
@@ -32,6 +35,7 @@ const OPTIMIZERS: readonly TuneOptimizer[] = ['adam', 'adamw', 'sgd', 'rmsprop']
 export interface SearchSpace {
   /** Hidden layer sizes: one list ([128, 64]), lists to choose from ([[64], [128, 64]]), or a HiddenRange. */
   hidden?: readonly number[] | readonly (readonly number[])[] | HiddenRange;
+  /** The hidden layers' activation: one, or several to choose from. */
   activation?: Exclude<Activation, 'linear'> | readonly Exclude<Activation, 'linear'>[];
   /** Learning rate (a range is log-uniform unless log: false). */
   lr?: number | readonly number[] | Range;
@@ -39,7 +43,9 @@ export interface SearchSpace {
   dropout?: number | readonly number[] | Range;
   /** Weight decay (L2 for adam, sgd and rmsprop, decoupled for adamw; a range is log-uniform unless log: false). */
   weightDecay?: number | readonly number[] | Range;
+  /** Rows per batch: one, or several to choose from. */
   batchSize?: number | readonly number[];
+  /** The optimizer: one, or several to choose from. */
   optimizer?: TuneOptimizer | readonly TuneOptimizer[];
   /** With a builder, any other dimension the builder reads (a value, choices, or a range). */
   [dimension: string]: unknown;
@@ -47,12 +53,19 @@ export interface SearchSpace {
 
 /** One trial's draw: every dimension of the space with a value. */
 export interface TrialParams {
+  /** Hidden layer widths, input side first. */
   hidden: number[];
+  /** The hidden layers' activation. */
   activation: Exclude<Activation, 'linear'>;
+  /** Learning rate. */
   lr: number;
+  /** Dropout after each hidden layer (0: none). */
   dropout: number;
+  /** Weight decay (0: none). */
   weightDecay: number;
+  /** Rows per batch. */
   batchSize: number;
+  /** The optimizer. */
   optimizer: TuneOptimizer;
   /** The trial's seed (initial weights, shuffling, dropout). */
   seed: number;

@@ -30,8 +30,10 @@ export { DEFAULT_SPACE, FIXED_DEFAULTS } from './tune-space.js';
 /** Builds a trial's model from its draw (with its preprocessing set, if it needs one). tune() disposes it. */
 export type ModelBuilder = (params: TrialParams) => Sequential;
 
+/** What ranks trials: validation accuracy, R², or the validation loss (lower is better; scored as −loss). */
 export type TuneMetric = 'accuracy' | 'r2' | 'loss';
 
+/** tune()'s progress callbacks (KerasTuner's `on_trial_begin` / `on_trial_end`). */
 export interface TuneCallbacks {
   /** A trial starts (or resumes) training towards `epochs`. */
   onTrialBegin?(trial: TrialInfo): void | Promise<void>;
@@ -39,7 +41,9 @@ export interface TuneCallbacks {
   onTrialEnd?(trial: TrialInfo, leaderboard: readonly TrialInfo[]): void | boolean | Promise<void | boolean>;
 }
 
+/** tune()'s options (scikit-learn's `HalvingRandomSearchCV`, KerasTuner's `Hyperband`). */
 export interface TuneOptions {
+  /** The loss every trial trains with (required), as fit's `loss`. */
   loss: LossName;
   /** With a builder: the space its draws come from ('auto': DEFAULT_SPACE). */
   space?: SearchSpace | 'auto';
@@ -84,6 +88,7 @@ export interface TuneOptions {
   delta?: number;
   /** Stops the search within one batch; tune() then resolves with the best trial so far. */
   signal?: AbortSignal;
+  /** Progress callbacks: a trial begins, a trial is scored. */
   callbacks?: TuneCallbacks;
 }
 
@@ -91,6 +96,7 @@ export interface TuneOptions {
 export interface TrialInfo {
   /** Draw order, from 0. */
   id: number;
+  /** The trial's draw from the search space. */
   params: TrialParams;
   /** The varying dimensions, in words. */
   summary: string;
@@ -104,6 +110,7 @@ export interface TrialInfo {
   valLoss: number | null;
   /** The score at the end of each stage reached. */
   scores: { epochs: number; score: number }[];
+  /** Where the trial stands: training, waiting for the next stage, dropped by halving, done, failed, or stopped by the signal or the budget. */
   status: 'running' | 'waiting' | 'dropped' | 'finished' | 'failed' | 'stopped';
   /** Why a trial failed (fit's error: a divergence, a NaN loss). */
   error?: string;
@@ -111,6 +118,7 @@ export interface TrialInfo {
   ms: number;
 }
 
+/** What tune() returns: the best model and the leaderboard. */
 export interface TuneResult {
   /** The best model (retrained on every row when refit), or null when no trial finished a stage. */
   model: Sequential | null;
@@ -120,7 +128,9 @@ export interface TuneResult {
   score: number | null;
   /** Every trial, best first (higher stage, then higher score); failed trials last. */
   leaderboard: TrialInfo[];
+  /** What ranked the trials. */
   metric: TuneMetric;
+  /** How the trials were scored: a hold-out fraction, or k folds. */
   validation: { kind: 'holdout'; fraction: number } | { kind: 'folds'; folds: number };
   /** Whether `model` was retrained on all the rows. */
   refit: boolean;

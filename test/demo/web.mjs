@@ -399,6 +399,40 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       figures.offlineHeatMs = +h.ms.toFixed(2);
     });
 
+    await step('offline: Find learning rate draws the range test and selects the rate it chose', async () => {
+      await page.click('#find-lr');
+      await waitFor(page, () => window.demo.state.lrFound !== null || /failed/.test(document.getElementById('auto-status').textContent), null, 60_000);
+      const s = await state(page);
+      assert(s.lrFound, `no range test result: ${await page.textContent('#auto-status')}`);
+      const lr = s.lrFound.suggestion;
+      assert(lr > 1e-5 && lr < 1, `suggested rate ${lr}`);
+      const points = Number(await page.getAttribute('#lr-chart path[data-series=smoothed]', 'data-points'));
+      assert(points === s.lrFound.steps && points >= 10, `the curve has ${points} points for ${s.lrFound.steps} steps`);
+      const marked = Number(await page.getAttribute('#lr-chart line[data-suggestion]', 'data-suggestion'));
+      assert(Math.abs(marked / lr - 1) < 0.05, `the chart marks ${marked}, the page chose ${lr}`);
+      assert(Number(await page.inputValue('#lr')) === lr, `the learning-rate control reads ${await page.inputValue('#lr')}, not ${lr}`);
+      figures.lrFound = lr;
+      figures.lrFindMs = Math.round(s.lrFound.ms);
+    });
+
+    await step('offline: Auto-tune for 5 s shows a leaderboard and adopts a tuned model ≥ 0.90', async () => {
+      await page.selectOption('#tune-budget', '5');
+      const t0 = Date.now();
+      await page.click('#auto-tune');
+      // The leaderboard fills while the search runs.
+      await waitFor(page, () => document.querySelectorAll('#leaderboard tbody tr').length > 0, null, 30_000);
+      await waitFor(page, () => window.demo.state.phase !== 'tuning', null, 60_000);
+      const s = await state(page);
+      assert(s.tune, `auto-tune did not finish: ${await page.textContent('#auto-status')}`);
+      assert(s.tune.trials >= 3, `${s.tune.trials} trials`);
+      assert(s.tune.accuracy >= 0.9, `tuned test accuracy ${s.tune.accuracy}`);
+      assert(s.testAccuracy === s.tune.accuracy, "the tuned model is the page's model");
+      figures.tuneTrials = s.tune.trials;
+      figures.tuneSeconds = +s.tune.seconds.toFixed(1);
+      figures.tuneAccuracy = s.tune.accuracy;
+      figures.tuneWallMs = Date.now() - t0;
+    });
+
     await step('offline: train a new model to ≥ 0.90', async () => {
       await page.fill('#epochs', '20');
       await page.click('#train');
