@@ -129,6 +129,7 @@ export function testGpu(): Promise<{ gpu: GpuEntry | null; reason: string }> {
 export async function initOptions(backend: 'js' | 'wasm' | 'wasm-threads'): Promise<{ backend: typeof backend; threads?: number; workerUrl?: URL }> {
   if (backend !== 'wasm-threads') return { backend };
   WasmThreadsBackend.grainForTests = 'fine';
+  WasmThreadsBackend.startAtOnceForTests = true; // every call split from the first: runs compared bit for bit never mix whole and tiled calls
   return { backend, threads: 2, workerUrl: await threadsWorkerUrl() };
 }
 

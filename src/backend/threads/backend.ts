@@ -554,6 +554,12 @@ export class WasmThreadsBackend extends WasmBackend {
   private readonly gemmOp: Record<string, number>;
   /** @internal Tests: the tile grain of backends that init() starts (their options have none). */
   static grainForTests: 'default' | 'fine' | undefined;
+  /**
+   * Tests: create() waits for the workers instead of starting them after POOL_START_MS of work. Fine tiles
+   * round some products differently from one whole call (the relaxed gemm's row edges), so a test that
+   * compares two runs must not have the workers join between them.
+   */
+  static startAtOnceForTests = false;
 
   private constructor(opts: ThreadsOptions, memory: WebAssembly.Memory, d: Dispatcher, maxBytes: number, notes: readonly string[]) {
     super(opts.binary, memory, tiledKernels(d), maxBytes, notes);
@@ -596,6 +602,7 @@ export class WasmThreadsBackend extends WasmBackend {
         handshakeMs: opts.startTimeoutMs,
       };
     b.keepsAlive = where !== null && keepsProcessAlive(where);
+    if (where && WasmThreadsBackend.startAtOnceForTests) await b.startWorkers();
     return b;
   }
 
