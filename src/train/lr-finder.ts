@@ -4,6 +4,7 @@
 // the batch size runs through the layers, the loss and autograd while its backend calls are recorded,
 // every later step replays them) and the optimizer is stepped with its rate set per step, as a schedule
 // sets it: no second copy of the math.
+import type { AbortSignalObject } from '../core/platform.js';
 import { engine } from '../core/engine.js';
 import { rng } from '../core/random.js';
 import { checkOptions } from '../core/validate.js';
@@ -46,7 +47,7 @@ export interface LrFinderOptions extends LrFindSettings {
   /** Huber's delta (default 1). */
   delta?: number;
   /** Stops the test between two steps; the result then holds the rates tried so far. */
-  signal?: AbortSignal;
+  signal?: AbortSignalObject;
 }
 
 /** What lrFinder returns: the curve, the suggested rate and why the test ended. */
@@ -94,7 +95,7 @@ export interface FinderSettings extends Required<LrFindSettings> {
   divergence: number;
   seed: number;
   delta: number;
-  signal: AbortSignal | undefined;
+  signal: AbortSignalObject | undefined;
   /** The caller already holds the model (fit): an in-place test must not take it again. */
   locked: boolean;
 }

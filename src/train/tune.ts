@@ -5,6 +5,7 @@
 // validation rows, and the best is returned, retrained on all the rows when asked. Trials share the
 // runtime and run one after another; each one's models and optimizers are freed when it drops out, so
 // memory stays flat however many trials run.
+import type { AbortSignalObject } from '../core/platform.js';
 import { engine } from '../core/engine.js';
 import { rng } from '../core/random.js';
 import { groupByClass, MAX_ROWS } from '../core/stratify.js';
@@ -87,7 +88,7 @@ export interface TuneOptions {
   /** Huber's delta (default 1). */
   delta?: number;
   /** Stops the search within one batch; tune() then resolves with the best trial so far. */
-  signal?: AbortSignal;
+  signal?: AbortSignalObject;
   /** Progress callbacks: a trial begins, a trial is scored. */
   callbacks?: TuneCallbacks;
 }
@@ -170,7 +171,7 @@ interface Settings {
   preprocessing: Preprocessing | undefined;
   scaleTarget: boolean | undefined;
   delta: number;
-  signal: AbortSignal | undefined;
+  signal: AbortSignalObject | undefined;
   callbacks: TuneCallbacks;
 }
 

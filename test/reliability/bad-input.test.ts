@@ -321,7 +321,7 @@ function cases(f: F, dir: string): Case[] {
     ['step size 0', () => sd.schedules.step({ stepSize: 0, gamma: 0.5 } as any), /schedules.step: stepSize must be/],
     ['exponential gamma NaN', () => sd.schedules.exponential({ gamma: NaN }), /schedules.exponential: gamma must be/],
     ['cosine warmup ≥ tMax', () => sd.schedules.cosine({ tMax: 5, warmup: 5 } as any), /schedules.cosine: warmup \(5\) must be less than tMax \(5\)/],
-    ['oneCycle missing', () => sd.schedules.oneCycle({} as any), /schedules.oneCycle: option .* is required/],
+    ['oneCycle maxLr not a number or find', () => sd.schedules.oneCycle({ maxLr: 'auto' } as any), /schedules.oneCycle: maxLr/],
     ['reduceOnPlateau factor 2', () => sd.schedules.reduceOnPlateau({ factor: 2 }), /schedules.reduceOnPlateau: factor must be/],
     ['constant unknown option', () => sd.schedules.constant({ lr: 1 } as any), /schedules.constant: unknown option 'lr'/],
     ['schedule lr bad time', () => sd.schedules.exponential({ gamma: 0.9 }).lr(0.1, { epoch: -1, step: 0 }), /schedules.exponential.lr: epoch must be an integer ≥ 0, got -1/],
