@@ -15,6 +15,8 @@ const state = {
   error: null,
   lrFound: null, // {suggestion, steps, ms} after Find learning rate
   tune: null, // {trials, seconds, best, accuracy} after Auto-tune
+  privacy: null, // {epsilon, target, delta, sigma, clip, batchSize} after a private run
+  plainAccuracy: null, // the test accuracy of the last run trained without privacy (the private run's yardstick)
 };
 
 // ---- the worker and a tiny request/response layer over postMessage ----
@@ -69,7 +71,8 @@ function onEpoch(m) {
   accChart.push('train', m.epoch, m.accuracy);
   accChart.push('test', m.epoch, m.valAccuracy);
   $('bar').style.width = pct(m.epoch / m.target);
-  setStatus(`Epoch ${m.epoch} of ${m.target} · loss ${m.loss.toFixed(3)} · test accuracy ${pct(m.valAccuracy)} · ${m.ms.toFixed(0)} ms per epoch`);
+  const eps = m.epsilon === null || m.epsilon === undefined ? '' : ` · ε spent ${m.epsilon.toFixed(2)}`;
+  setStatus(`Epoch ${m.epoch} of ${m.target} · loss ${m.loss.toFixed(3)} · test accuracy ${pct(m.valAccuracy)}${eps} · ${m.ms.toFixed(0)} ms per epoch`);
   // Watch the prediction of the current drawing change as the model learns.
   if (pad.lastRow) requestPrediction(pad.lastRow);
 }
@@ -108,7 +111,7 @@ function refresh() {
   $('load').disabled = busy || !state.saved;
   $('upload').disabled = busy;
   $('upload-label').classList.toggle('disabled', busy);
-  for (const id of ['hidden', 'lr', 'batch', 'epochs']) $(id).disabled = busy;
+  for (const id of ['hidden', 'lr', 'batch', 'epochs', 'private', 'epsilon']) $(id).disabled = busy;
   document.body.dataset.phase = p;
 }
 
@@ -120,7 +123,16 @@ const settings = () => ({
   oneCycle: $('lr').selectedOptions[0]?.dataset.found === 'true',
   batchSize: Number($('batch').value),
   epochs: epochsSetting(),
+  epsilon: $('private').checked ? Number($('epsilon').value) : null,
 });
+
+/** The private run's line: ε spent against its target, and what privacy cost in test accuracy. */
+function privacyText(p, accuracy) {
+  const spent = `Private (DP-SGD): ε = ${p.epsilon.toFixed(2)} of ${p.target} spent (δ = ${p.delta}, σ = ${p.sigma.toFixed(2)}, clip ${p.clip}, batch ${p.batchSize})`;
+  if (state.plainAccuracy === null) return `${spent}. Train once with the switch off to see what privacy costs in accuracy.`;
+  const cost = (state.plainAccuracy - accuracy) * 100;
+  return `${spent}. Cost: ${cost >= 0 ? `${cost.toFixed(1)} points below` : `${(-cost).toFixed(1)} points above`} the last run without privacy (${pct(state.plainAccuracy)}).`;
+}
 
 async function train(fresh) {
   const s = settings();
@@ -143,13 +155,15 @@ async function train(fresh) {
     state.testAccuracy = r.accuracy;
     state.confusion = r.confusion;
     state.seconds = r.seconds;
+    state.privacy = r.privacy;
+    if (!r.privacy && !r.stopped) state.plainAccuracy = r.accuracy;
     state.phase = r.stopped ? 'stopped' : 'done';
     lossChart.setXMax(r.target);
     accChart.setXMax(r.target);
     const hits = r.confusion.reduce((s, row, i) => s + row[i], 0);
-    setStatus(r.stopped
+    setStatus((r.stopped
       ? `Stopped after epoch ${r.done} of ${r.target} · test accuracy ${pct(r.accuracy)} · Resume continues with the same model and optimizer.`
-      : `Done: ${r.done} epochs in ${r.seconds.toFixed(1)} s · test accuracy ${pct(r.accuracy)} (${hits} of ${r.n} digits)`);
+      : `Done: ${r.done} epochs in ${r.seconds.toFixed(1)} s · test accuracy ${pct(r.accuracy)} (${hits} of ${r.n} digits)`) + (r.privacy ? ` · ${privacyText(r.privacy, r.accuracy)}` : ''));
     renderConfusion(r);
     if (pad.lastRow) requestPrediction(pad.lastRow);
   } catch (e) {

@@ -61,15 +61,33 @@ function newModel({ hidden, lr, seed }) {
     scaler: data.scaler, classes: data.classes, columns: data.columns, target: data.target, task: 'classification', encoding: data.encoding,
   };
   optimizer = sd.optimizers.adam({ lr });
-  run = { target: 0, done: 0, steps: 0, seconds: 0, controller: null, busy: false, origin: 'trained' };
+  run = { target: 0, done: 0, steps: 0, seconds: 0, controller: null, busy: false, origin: 'trained', privacy: null };
+}
+
+// Private training (DP-SGD): δ below 1/n for the 1,437 training digits, and each digit's gradient clipped to
+// norm 1. The run's noise is chosen when it starts, for its planned epochs; Resume keeps it and its batch
+// size, and ε then counts every private step of the run (it passes the target if you train on).
+const DP_DELTA = 1e-5;
+const DP_CLIP = 1;
+
+/** ε spent by the run's private steps so far. */
+function spentEpsilon(p, steps) {
+  return sd.privacy.epsilon({ n: data.train.x.shape[0], batchSize: p.batchSize, noiseMultiplier: p.sigma, steps, delta: DP_DELTA }).epsilon;
 }
 
 /** Trains until run.done reaches run.target, or until stopped; `oneCycle`: one cycle per run, peaking at lr. */
-async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize = 32, seed = 1, oneCycle = false }) {
+async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize = 32, seed = 1, oneCycle = false, epsilon = null }) {
   if (run?.busy) throw new Error('already training');
   if (fresh || !model) newModel({ hidden, lr, seed });
   if (fresh) run.target = epochs;
   else if (run.done >= run.target) run.target = run.done + epochs; // "train more"
+  if (fresh && epsilon) {
+    const n = data.train.x.shape[0];
+    // fit() runs ceil(n / batchSize) steps per epoch: the noise is chosen for exactly those steps.
+    run.privacy = { target: epsilon, batchSize, sigma: sd.privacy.noiseFor({ targetEpsilon: epsilon, delta: DP_DELTA, n, batchSize, steps: epochs * Math.ceil(n / batchSize) }) };
+  }
+  const p = run.privacy;
+  if (p) batchSize = p.batchSize; // a private run keeps its batch size (its noise was chosen for it)
   const r = run;
   r.busy = true;
   r.controller = new AbortController();
@@ -79,11 +97,13 @@ async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize =
   const epochEvent = (logs, partial) => ({
     type: 'epoch', epoch: first + logs.epoch + 1, target: r.target, partial,
     loss: logs.loss, accuracy: logs.accuracy, valLoss: logs.valLoss, valAccuracy: logs.valAccuracy, ms: logs.ms,
+    epsilon: p ? spentEpsilon(p, r.steps) : null,
   });
   try {
     const history = await model.fit(data.train.x, data.train.y, {
       loss: 'softmaxCrossEntropy', optimizer, epochs: r.target - r.done, batchSize, seed: seed + first,
       ...(oneCycle ? { schedule: sd.schedules.oneCycle({ maxLr: lr }) } : {}),
+      ...(p ? { privacy: { noiseMultiplier: p.sigma, maxGradNorm: DP_CLIP, delta: DP_DELTA } } : {}),
       validationData: [data.test.x, data.test.y], signal: r.controller.signal,
       callbacks: {
         onBatchEnd(batch, logs) {
@@ -102,7 +122,8 @@ async function train({ fresh, hidden = [64], lr = 1e-3, epochs = 30, batchSize =
     r.done += history.epochs.length;
     r.seconds += history.ms / 1000;
     const stopped = r.done < r.target;
-    return { stopped, done: r.done, target: r.target, seconds: r.seconds, ...testReport(), model: describe(model) };
+    const privacy = p ? { epsilon: spentEpsilon(p, r.steps), target: p.target, delta: DP_DELTA, sigma: p.sigma, clip: DP_CLIP, batchSize: p.batchSize } : null;
+    return { stopped, done: r.done, target: r.target, seconds: r.seconds, ...testReport(), model: describe(model), privacy };
   } finally {
     r.busy = false;
     r.controller = null;
@@ -121,7 +142,7 @@ function adopt(m, origin) {
   model = m;
   // Adam's moments are not part of the file: training a loaded model starts a fresh optimizer.
   optimizer = sd.optimizers.adam({ lr: 1e-3 });
-  run = { target: 0, done: 0, steps: 0, seconds: 0, controller: null, busy: false, origin };
+  run = { target: 0, done: 0, steps: 0, seconds: 0, controller: null, busy: false, origin, privacy: null };
   return { ...testReport(), model: describe(m), origin };
 }
 

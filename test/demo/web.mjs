@@ -442,6 +442,33 @@ export async function webTests(t, { executablePath = '/usr/bin/chromium', figure
       assert(s.testAccuracy >= 0.9, `test accuracy ${s.testAccuracy}`);
     });
 
+    await step('offline: private training (DP-SGD at ε = 3): ε spent within the target, and the accuracy it cost', async () => {
+      const plain = (await state(page)).testAccuracy;
+      await page.selectOption('#lr', '0.003');
+      await page.fill('#epochs', '30');
+      await page.check('#private');
+      await page.selectOption('#epsilon', '3');
+      await page.click('#train');
+      await waitFor(page, () => window.demo.state.phase === 'done' && window.demo.state.privacy !== null, null, 90_000);
+      const s = await state(page);
+      const p = s.privacy;
+      assert(p.target === 3 && p.epsilon <= 3 * (1 + 1e-9) && p.epsilon > 2.5, `ε spent ${p.epsilon} for a target of ${p.target}`);
+      assert(p.sigma > 0.5 && p.sigma < 5, `σ ${p.sigma}`);
+      assert(s.testAccuracy >= 0.8, `private test accuracy ${s.testAccuracy}`);
+      const text = await page.textContent('#status');
+      assert(text.includes(`ε = ${p.epsilon.toFixed(2)} of 3`), `the status line should show ε: ${text}`);
+      const cost = ((plain - s.testAccuracy) * 100).toFixed(1);
+      assert(text.includes(`${cost} points below`) || text.includes(`${(-cost).toFixed(1)} points above`), `the status line should show the cost against ${plain}: ${text}`);
+      figures.privateEpsilon = +p.epsilon.toFixed(3);
+      figures.privateSigma = +p.sigma.toFixed(3);
+      figures.privateAccuracy = s.testAccuracy;
+      figures.privateCostPoints = +cost;
+      // Back to an ordinary model for the drawing below.
+      await page.uncheck('#private');
+      await page.click('#train');
+      await waitFor(page, () => window.demo.state.phase === 'done' && window.demo.state.privacy === null, null, 60_000);
+    });
+
     await step('draw a 2 by hand, and take the screenshot (with its heat map)', async () => {
       // One continuous stroke, as a person draws a 2: an arc over the top, a diagonal, a base line.
       await page.click('#clear');
