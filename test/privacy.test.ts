@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { hash32, normalAt } from '../src/backend/math.js';
+import { engine } from '../src/core/engine.js';
 import { logA } from '../src/train/accountant.js';
 import { privateStepGradients } from '../src/train/step.js';
 import type { Privacy } from '../src/train/privacy.js';
@@ -164,6 +165,40 @@ describe.each(backends)('private training on %s', (backend) => {
     expect(a.acc).toBeGreaterThan(0.8);
     sd.dispose([x, y]);
     expect(sd.memory().tensors).toBe(0);
+  });
+
+  it('addNormal: a stream split into calls at any offset and length adds the bits of one call, and 2^18 values stay within float32 rounding of normalAt', () => {
+    const be = engine.requireBackend();
+    const N = 1 << 18;
+    for (const [seed, base] of [[3, 0], [77, 0x7ffffff7], [0xdeadbeef, 0xfffe0001]]) {
+      const key = hash32(seed);
+      const h = be.alloc(N);
+      be.write(h, new Float32Array(N));
+      be.addNormal(N, h, 1, seed, base);
+      const whole = be.readSync(h, N);
+      be.free(h);
+      // Box–Muller in float32 (wasm): the polynomials and log leave ~2e-7·(1 + |z|); rounding u1 = h1·2^-32 to
+      // float32 moves u1 by up to 2^-25 relatively, which moves r = √(−2 ln u1) by up to 2^-25/r near u1 = 1
+      // (and by at most 2^-12 where u1 rounds to 1): the second term. js is the float64 reference itself.
+      let bad = '';
+      for (let i = 0; i < N && !bad; i++) {
+        const z = normalAt(key, (base + i) >>> 0), az = Math.abs(z);
+        if (Math.abs(whole[i] - z) > 5e-7 * (1 + az) + 2 ** -24 / Math.max(az, 2 ** -12)) bad = `element ${i} (counter ${(base + i) >>> 0}): ${whole[i]}, normalAt ${z}`;
+      }
+      expect(bad).toBe('');
+      // Slices through every path of the kernels: an odd start, the 16-value body, an 8-value group, the tail.
+      for (const [start, len] of [[0, 1], [1, 2], [3, 7], [5, 8], [8, 9], [13, 15], [16, 16], [17, 17], [31, 23], [40, 24], [63, 25], [100, 33], [1001, 4099]]) {
+        const part = be.alloc(len);
+        const y0 = rng(start).array(len);
+        be.write(part, y0);
+        be.addNormal(len, part, 1.5, seed, (base + start) >>> 0);
+        const got = be.readSync(part, len);
+        be.free(part);
+        // y0 + 1.5·z in float32, z the bits of the one call (the kernels' float32 operations; js adds 1.5·z in float64).
+        const want = y0.map((v, i) => (backend === 'js' ? v + 1.5 * normalAt(key, (base + start + i) >>> 0) : v + Math.fround(1.5 * whole[start + i])));
+        expect(Array.from(got), `seed ${seed} offset ${base}+${start}, ${len} values`).toEqual(Array.from(want));
+      }
+    }
   });
 
   it('bad privacy options, δ ≥ 1/n, a batch above n, and a layer the clipper cannot handle are refused before any training', async () => {
