@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { hash32, normalAt } from '../src/backend/math.js';
 import { engine } from '../src/core/engine.js';
-import { logA } from '../src/train/accountant.js';
+import { epsilonOf, logA, ORDERS, rdpStep } from '../src/train/accountant.js';
 import { privateStepGradients } from '../src/train/step.js';
 import type { Privacy } from '../src/train/privacy.js';
 import { initOptions, rng, threadsAvailable } from './helpers.js';
@@ -256,6 +256,31 @@ describe('the noise and the accountant', () => {
     expect(tf.epsilon).toBeGreaterThan(2.9);
     expect(tf.epsilon).toBeLessThan(3.1);
     for (const a of ref.logA) expect(Math.abs(logA(a.q, a.sigma, a.alpha) / a.logA - 1), JSON.stringify(a)).toBeLessThan(1e-6);
+  });
+
+  it('ε from the memoised per-step RDP curve equals the conversion computed afresh, also after the memo has turned over', () => {
+    // The curve computed here once per setting, and the classic conversion written out again.
+    const curve = (q: number, sigma: number) => ORDERS.map((a) => rdpStep(q, sigma, a));
+    const fresh = (rdp: number[], steps: number, delta: number) => {
+      let best = { epsilon: Infinity, order: NaN };
+      ORDERS.forEach((a, j) => {
+        const e = steps * rdp[j] + Math.log(1 / delta) / (a - 1);
+        if (e < best.epsilon) best = { epsilon: e, order: a };
+      });
+      return best;
+    };
+    const settings = ([[128 / 8000, 1.1], [256 / 60000, 1.1], [64 / 1437, 0.7], [0.5, 3], [1, 2], [0.01, 0]] as const).map(([q, sigma]) => ({ q, sigma, rdp: curve(q, sigma) }));
+    for (let round = 0; round < 2; round++) {
+      for (const { q, sigma, rdp } of settings) {
+        for (const steps of [1, 63, 630, 10_000])
+          for (const delta of [1e-5, 1e-7]) expect(epsilonOf(q, sigma, steps, delta), `q ${q} σ ${sigma} steps ${steps} δ ${delta}`).toEqual(fresh(rdp, steps, delta));
+        expect(epsilonOf(q, sigma, 63, 1e-5, false)).toEqual(fresh(rdp, 63, 1e-5));
+      }
+      // Other settings push the first ones out of the memo before the next round.
+      for (let k = 0; k < 10; k++) epsilonOf(0.02 + k / 1000, 1 + k / 10, 10, 1e-5);
+    }
+    const e = sd.privacy.epsilon({ n: 8000, batchSize: 128, noiseMultiplier: 1.1, steps: 63, delta: 1e-5 });
+    expect({ epsilon: e.epsilon, order: e.order }).toEqual(fresh(settings[0].rdp, 63, 1e-5));
   });
 
   it('noiseFor inverts epsilon: the σ it finds spends at most the target, and 1% less noise would spend more', () => {
