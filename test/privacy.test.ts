@@ -8,7 +8,7 @@ import { hash32, normalAt } from '../src/backend/math.js';
 import { engine } from '../src/core/engine.js';
 import { epsilonOf, logA, ORDERS, rdpStep } from '../src/train/accountant.js';
 import { privateStepGradients } from '../src/train/step.js';
-import type { Privacy } from '../src/train/privacy.js';
+import { bucket, type Privacy } from '../src/train/privacy.js';
 import { initOptions, rng, threadsAvailable } from './helpers.js';
 
 const backends = ['js', 'wasm', ...((await threadsAvailable()) ? ['wasm-threads' as const] : [])] as const;
@@ -281,6 +281,24 @@ describe('the noise and the accountant', () => {
     }
     const e = sd.privacy.epsilon({ n: 8000, batchSize: 128, noiseMultiplier: 1.1, steps: 63, delta: 1e-5 });
     expect({ epsilon: e.epsilon, order: e.order }).toEqual(fresh(settings[0].rdp, 63, 1e-5));
+  });
+
+  it('Poisson batches are padded to bucket sizes: monotone, at least 16, padding below max(8, √rows) rows, few sizes per fit', () => {
+    let prev = 0;
+    for (let rows = 0; rows <= 20_000; rows++) {
+      const b = bucket(rows);
+      expect(b >= rows && b >= 16 && b >= prev && b % 8 === 0, `rows ${rows} → ${b}`).toBe(true);
+      // Padding costs a whole row's work each: keep it within the spread of Poisson batch sizes (σ ≈ √batch).
+      if (rows >= 16) expect(b - rows, `rows ${rows} → ${b}`).toBeLessThan(Math.max(8, Math.sqrt(rows)));
+      prev = b;
+    }
+    // Each size is a program of its own: batch sizes within ±4σ of the expected batch meet at most ~16.
+    for (const batch of [32, 128, 256, 1000, 4096, 20_000]) {
+      const sd4 = 4 * Math.sqrt(batch);
+      const sizes = new Set<number>();
+      for (let rows = Math.max(0, Math.floor(batch - sd4)); rows <= batch + sd4; rows++) sizes.add(bucket(rows));
+      expect(sizes.size, `batch ${batch}`).toBeLessThanOrEqual(17);
+    }
   });
 
   it('noiseFor inverts epsilon: the σ it finds spends at most the target, and 1% less noise would spend more', () => {
