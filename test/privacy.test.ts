@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sd from '../src/index.js';
 import { hash32, normalAt } from '../src/backend/math.js';
-import { logA } from '../src/train/accountant.js';
+import { engine } from '../src/core/engine.js';
+import { epsilonOf, logA, ORDERS, rdpStep } from '../src/train/accountant.js';
 import { privateStepGradients } from '../src/train/step.js';
-import type { Privacy } from '../src/train/privacy.js';
+import { bucket, type Privacy } from '../src/train/privacy.js';
 import { initOptions, rng, threadsAvailable } from './helpers.js';
 
 const backends = ['js', 'wasm', ...((await threadsAvailable()) ? ['wasm-threads' as const] : [])] as const;
@@ -166,6 +167,40 @@ describe.each(backends)('private training on %s', (backend) => {
     expect(sd.memory().tensors).toBe(0);
   });
 
+  it('addNormal: a stream split into calls at any offset and length adds the bits of one call, and 2^18 values stay within float32 rounding of normalAt', () => {
+    const be = engine.requireBackend();
+    const N = 1 << 18;
+    for (const [seed, base] of [[3, 0], [77, 0x7ffffff7], [0xdeadbeef, 0xfffe0001]]) {
+      const key = hash32(seed);
+      const h = be.alloc(N);
+      be.write(h, new Float32Array(N));
+      be.addNormal(N, h, 1, seed, base);
+      const whole = be.readSync(h, N);
+      be.free(h);
+      // Box–Muller in float32 (wasm): the polynomials and log leave ~2e-7·(1 + |z|); rounding u1 = h1·2^-32 to
+      // float32 moves u1 by up to 2^-25 relatively, which moves r = √(−2 ln u1) by up to 2^-25/r near u1 = 1
+      // (and by at most 2^-12 where u1 rounds to 1): the second term. js is the float64 reference itself.
+      let bad = '';
+      for (let i = 0; i < N && !bad; i++) {
+        const z = normalAt(key, (base + i) >>> 0), az = Math.abs(z);
+        if (Math.abs(whole[i] - z) > 5e-7 * (1 + az) + 2 ** -24 / Math.max(az, 2 ** -12)) bad = `element ${i} (counter ${(base + i) >>> 0}): ${whole[i]}, normalAt ${z}`;
+      }
+      expect(bad).toBe('');
+      // Slices through every path of the kernels: an odd start, the 16-value body, an 8-value group, the tail.
+      for (const [start, len] of [[0, 1], [1, 2], [3, 7], [5, 8], [8, 9], [13, 15], [16, 16], [17, 17], [31, 23], [40, 24], [63, 25], [100, 33], [1001, 4099]]) {
+        const part = be.alloc(len);
+        const y0 = rng(start).array(len);
+        be.write(part, y0);
+        be.addNormal(len, part, 1.5, seed, (base + start) >>> 0);
+        const got = be.readSync(part, len);
+        be.free(part);
+        // y0 + 1.5·z in float32, z the bits of the one call (the kernels' float32 operations; js adds 1.5·z in float64).
+        const want = y0.map((v, i) => (backend === 'js' ? v + 1.5 * normalAt(key, (base + start + i) >>> 0) : v + Math.fround(1.5 * whole[start + i])));
+        expect(Array.from(got), `seed ${seed} offset ${base}+${start}, ${len} values`).toEqual(Array.from(want));
+      }
+    }
+  });
+
   it('bad privacy options, δ ≥ 1/n, a batch above n, and a layer the clipper cannot handle are refused before any training', async () => {
     const r = rng(2);
     const x = sd.tensor(r.array(20 * 3), [20, 3]), y = sd.tensor(Array.from({ length: 20 }, () => r.int(2)));
@@ -221,6 +256,49 @@ describe('the noise and the accountant', () => {
     expect(tf.epsilon).toBeGreaterThan(2.9);
     expect(tf.epsilon).toBeLessThan(3.1);
     for (const a of ref.logA) expect(Math.abs(logA(a.q, a.sigma, a.alpha) / a.logA - 1), JSON.stringify(a)).toBeLessThan(1e-6);
+  });
+
+  it('ε from the memoised per-step RDP curve equals the conversion computed afresh, also after the memo has turned over', () => {
+    // The curve computed here once per setting, and the classic conversion written out again.
+    const curve = (q: number, sigma: number) => ORDERS.map((a) => rdpStep(q, sigma, a));
+    const fresh = (rdp: number[], steps: number, delta: number) => {
+      let best = { epsilon: Infinity, order: NaN };
+      ORDERS.forEach((a, j) => {
+        const e = steps * rdp[j] + Math.log(1 / delta) / (a - 1);
+        if (e < best.epsilon) best = { epsilon: e, order: a };
+      });
+      return best;
+    };
+    const settings = ([[128 / 8000, 1.1], [256 / 60000, 1.1], [64 / 1437, 0.7], [0.5, 3], [1, 2], [0.01, 0]] as const).map(([q, sigma]) => ({ q, sigma, rdp: curve(q, sigma) }));
+    for (let round = 0; round < 2; round++) {
+      for (const { q, sigma, rdp } of settings) {
+        for (const steps of [1, 63, 630, 10_000])
+          for (const delta of [1e-5, 1e-7]) expect(epsilonOf(q, sigma, steps, delta), `q ${q} σ ${sigma} steps ${steps} δ ${delta}`).toEqual(fresh(rdp, steps, delta));
+        expect(epsilonOf(q, sigma, 63, 1e-5, false)).toEqual(fresh(rdp, 63, 1e-5));
+      }
+      // Other settings push the first ones out of the memo before the next round.
+      for (let k = 0; k < 10; k++) epsilonOf(0.02 + k / 1000, 1 + k / 10, 10, 1e-5);
+    }
+    const e = sd.privacy.epsilon({ n: 8000, batchSize: 128, noiseMultiplier: 1.1, steps: 63, delta: 1e-5 });
+    expect({ epsilon: e.epsilon, order: e.order }).toEqual(fresh(settings[0].rdp, 63, 1e-5));
+  });
+
+  it('Poisson batches are padded to bucket sizes: monotone, at least 16, padding below max(8, √rows) rows, few sizes per fit', () => {
+    let prev = 0;
+    for (let rows = 0; rows <= 20_000; rows++) {
+      const b = bucket(rows);
+      expect(b >= rows && b >= 16 && b >= prev && b % 8 === 0, `rows ${rows} → ${b}`).toBe(true);
+      // Padding costs a whole row's work each: keep it within the spread of Poisson batch sizes (σ ≈ √batch).
+      if (rows >= 16) expect(b - rows, `rows ${rows} → ${b}`).toBeLessThan(Math.max(8, Math.sqrt(rows)));
+      prev = b;
+    }
+    // Each size is a program of its own: batch sizes within ±4σ of the expected batch meet at most ~16.
+    for (const batch of [32, 128, 256, 1000, 4096, 20_000]) {
+      const sd4 = 4 * Math.sqrt(batch);
+      const sizes = new Set<number>();
+      for (let rows = Math.max(0, Math.floor(batch - sd4)); rows <= batch + sd4; rows++) sizes.add(bucket(rows));
+      expect(sizes.size, `batch ${batch}`).toBeLessThanOrEqual(17);
+    }
   });
 
   it('noiseFor inverts epsilon: the σ it finds spends at most the target, and 1% less noise would spend more', () => {

@@ -80,7 +80,7 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
       }
   });
 
-  it('elementwise, binary, reductions, softmax, losses, gather, dropout and optimizer steps', () => {
+  it('elementwise, binary, reductions, softmax, losses, gather, dropout, noise and optimizer steps', () => {
     const r = rng(12);
     const N = 200_003; // over every grain, not a multiple of any alignment
     const x = r.array(N, -4, 4), y = r.array(N, -4, 4), z = r.array(N);
@@ -111,6 +111,13 @@ describe.runIf(available)('wasm-threads results are bit-identical to one thread 
     const idx = Float32Array.from({ length: 3000 }, () => r.int(2000));
     agree('gatherRows', [x, idx], [3000 * 100], (b, [xi, ii], [o]) => b.gatherRows(3000, 100, xi, ii, o));
     agree('dropout with an offset', [x], [N, N], (b, [xi], [o, mask]) => b.dropout(N, xi, o, mask, 0.7, 1234, 987654));
+    // The noise of private training: tiles start on 16-value boundaries, so an odd counter offset makes every
+    // tile start odd (its first value one by one) and lengths off 16 give tiles a group of 8 and a tail.
+    for (const [n, offset] of [[N, 0], [N, 987655], [N - 8, 0xfffffff1], [70_001, 3]])
+      agree(`addNormal of ${n} values at offset ${offset}`, [x], [n], (b, [xi], [o]) => {
+        b.copy(n, xi, o);
+        b.addNormal(n, o, 0.7, 4321, offset);
+      });
     agree('fill, copy, affine, axpy', [x, y], [N, N], (b, [xi, yi], [o, p]) => {
       b.fill(N, o, 2.5);
       b.copy(N, xi, p);

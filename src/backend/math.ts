@@ -105,8 +105,9 @@ export function hash32(x: number): number {
 
 /**
  * cos(2πt) and sin(2πt)/t on [−½, ½] as polynomials in s = t²: their Taylor series to the (2πt)^20 and
- * (2πt)^21 terms, whose remainders are below π^22/22! ≈ 8e-11 and π^23/23! ≈ 2e-11 there. The kernels
- * evaluate them in float32 by Horner's rule.
+ * (2πt)^21 terms, whose remainders are below π^22/22! ≈ 8e-11 and π^23/23! ≈ 2e-11 there. The WGSL kernel
+ * evaluates them in float32 by Horner's rule (the wasm kernel folds t into [−¼, ¼] first and uses shorter
+ * polynomials there: assembly/train.ts).
  */
 export const COS2PI: readonly number[] = Array.from({ length: 11 }, (_, k) => ((-1) ** k * (2 * Math.PI) ** (2 * k)) / factorial(2 * k));
 export const SIN2PI: readonly number[] = Array.from({ length: 11 }, (_, k) => ((-1) ** k * (2 * Math.PI) ** (2 * k + 1)) / factorial(2 * k + 1));

@@ -18,7 +18,7 @@
 // (n = 60,000, batch 256, σ = 1.1, 60 epochs, δ = 1e-5: ε ≈ 3.0).
 import { checkOptions } from '../core/validate.js';
 
-const ORDERS: readonly number[] = [
+export const ORDERS: readonly number[] = [
   ...Array.from({ length: 99 }, (_, i) => 1 + (i + 1) / 10),
   ...Array.from({ length: 53 }, (_, i) => 11 + i),
   64, 128, 256, 512,
@@ -126,14 +126,46 @@ export function rdpStep(q: number, sigma: number, alpha: number): number {
   return logA(q, sigma, alpha) / (alpha - 1);
 }
 
-/** (ε, the best order) of `steps` steps at (q, σ) for δ, by the classic RDP → (ε, δ) conversion. */
-export function epsilonOf(q: number, sigma: number, steps: number, delta: number): { epsilon: number; order: number } {
+/** The per-step RDP at every order of ORDERS, for (q, σ). */
+function rdpCurve(q: number, sigma: number): Float64Array {
+  return Float64Array.from(ORDERS, (a) => rdpStep(q, sigma, a));
+}
+
+// RDP curves of recent (q, σ): q and σ stay fixed through a fit, which asks for ε after every epoch, and one
+// curve costs ~15 ms (the fractional orders' series of erfc terms), against microseconds for the minimum over
+// orders. A few entries suffice (one fit's setting, or a handful being compared); the oldest goes first.
+const curves = new Map<string, Float64Array>();
+const CURVES_KEPT = 8;
+
+function memoCurve(q: number, sigma: number): Float64Array {
+  const key = `${q}:${sigma}`;
+  let c = curves.get(key);
+  if (!c) {
+    c = rdpCurve(q, sigma);
+    if (curves.size >= CURVES_KEPT) curves.delete(curves.keys().next().value!);
+    curves.set(key, c);
+  }
+  return c;
+}
+
+/** The classic RDP → (ε, δ) conversion of `steps` steps of the per-step curve `rdp`. */
+function convert(rdp: Float64Array, steps: number, delta: number): { epsilon: number; order: number } {
   let best = { epsilon: Infinity, order: NaN };
-  for (const a of ORDERS) {
-    const e = steps * rdpStep(q, sigma, a) + Math.log(1 / delta) / (a - 1);
+  for (let j = 0; j < ORDERS.length; j++) {
+    const a = ORDERS[j];
+    const e = steps * rdp[j] + Math.log(1 / delta) / (a - 1);
     if (e < best.epsilon) best = { epsilon: e, order: a };
   }
   return best;
+}
+
+/**
+ * (ε, the best order) of `steps` steps at (q, σ) for δ, by the classic RDP → (ε, δ) conversion. The
+ * per-step curve is memoised per (q, σ); `cache: false` computes it afresh (noiseFor's bisection, whose σ
+ * are each asked once, would only crowd out the curves worth keeping).
+ */
+export function epsilonOf(q: number, sigma: number, steps: number, delta: number, cache = true): { epsilon: number; order: number } {
+  return convert(cache ? memoCurve(q, sigma) : rdpCurve(q, sigma), steps, delta);
 }
 
 /** What privacy.epsilon needs to know of a training run. */
@@ -204,7 +236,7 @@ export function noiseFor(options: { targetEpsilon: number; delta: number; n: num
   if (typeof target !== 'number' || !(target > 0) || !Number.isFinite(target)) throw new RangeError(`${op}: targetEpsilon must be a positive finite number, got ${String(target)}.`);
   const steps = stepsOf(o, n, batchSize, op);
   const q = batchSize / n;
-  const eps = (s: number) => epsilonOf(q, s, steps, delta).epsilon;
+  const eps = (s: number) => epsilonOf(q, s, steps, delta, false).epsilon;
   let lo = 0.01, hi = 1;
   while (eps(hi) > target) {
     hi *= 2;

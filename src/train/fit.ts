@@ -115,7 +115,7 @@ class Run {
     this.privacy = privacy;
     const poisson = privacy?.sampling === 'poisson';
     // Poisson batches vary around batchSize: buffers for 6 standard deviations above it (a larger batch,
-    // rarer than 1e-9, grows them), in buckets of 16 rows (privacy.ts).
+    // rarer than 1e-9, grows them), each rounded up to a bucket size (privacy.ts, bucket).
     const maxRows = poisson ? Math.min(bucket(n), bucket(batchSize + Math.ceil(6 * Math.sqrt(batchSize)))) : Math.min(batchSize, n);
     const steps = (this.steps = new Steps(model.layers, {
       ...stepOptions,
