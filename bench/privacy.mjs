@@ -72,7 +72,8 @@ async function utility() {
     const plain = await run(undefined);
     say(`\n${name} (${n} training rows, ${t.epochs} epochs, batch ${t.batchSize}, C = 1, δ = 1e-5): non-private test accuracy ${(100 * plain.acc).toFixed(2)}%`);
     for (const target of [1, 3, 8]) {
-      const sigma = sd.privacy.noiseFor({ targetEpsilon: target, delta: 1e-5, n, batchSize: t.batchSize, epochs: t.epochs });
+      // fit runs ⌈n / batchSize⌉ steps per epoch: σ for exactly those steps.
+      const sigma = sd.privacy.noiseFor({ targetEpsilon: target, delta: 1e-5, n, batchSize: t.batchSize, steps: t.epochs * Math.ceil(n / t.batchSize) });
       const r = await run({ noiseMultiplier: sigma, maxGradNorm: 1, delta: 1e-5 });
       say(`  ε = ${r.eps.toFixed(2)} (σ = ${sigma.toFixed(3)}): test accuracy ${(100 * r.acc).toFixed(2)}%  (${(100 * (r.acc - plain.acc)).toFixed(2)} points)`);
     }

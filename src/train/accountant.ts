@@ -176,7 +176,11 @@ export interface AccountingOptions {
   batchSize: number;
   /** σ: the noise's standard deviation over the clipping norm. */
   noiseMultiplier: number;
-  /** Training length in epochs (steps = ⌈epochs · n / batchSize⌉); give this or steps. */
+  /**
+   * Training length in epochs, counted as TensorFlow Privacy counts them: steps = ⌈epochs · n / batchSize⌉.
+   * fit() runs ⌈n / batchSize⌉ steps per epoch, a few more: for a fit's exact figure give
+   * steps = epochs · ⌈n / batchSize⌉ (or pass targetEpsilon to fit, which does). Give this or steps.
+   */
   epochs?: number;
   /** Training length in steps (batches); give this or epochs. */
   steps?: number;
@@ -226,7 +230,8 @@ export function epsilon(options: AccountingOptions): { epsilon: number; order: n
 
 /**
  * The smallest noise multiplier σ (within 0.1%) for which training spends at most targetEpsilon, by
- * bisection on σ (ε falls as σ grows).
+ * bisection on σ (ε falls as σ grows). `epochs` counts steps as privacy.epsilon does; to choose σ for a
+ * fit() of E epochs give steps: E · ⌈n / batchSize⌉, or let fit choose it (privacy.targetEpsilon).
  */
 export function noiseFor(options: { targetEpsilon: number; delta: number; n: number; batchSize: number; epochs?: number; steps?: number }): number {
   const op = 'privacy.noiseFor';
