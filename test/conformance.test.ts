@@ -651,6 +651,10 @@ describe.each(list.map((c) => [c.name, c] as const))('%s conforms to the js orac
       // fdlibm reduces nothing up to π/4's high word, 219 draws past π/4)
       for (let q = 0; q <= 4; q++) for (let dt = -300; dt <= 300; dt += q % 4 ? 1 : 3) await exact(craft(draw(), (q * 2 ** 30 + dt + 2 ** 32) % 2 ** 32, salt++), `t2 = ${q}·2³⁰ + ${dt}`);
       for (const c of [2 ** 29, 3 * 2 ** 29]) for (let dt = -30; dt <= 260; dt++) await exact(craft(draw(), c + dt, salt++), `t2 = ${c} + ${dt}`);
+      // θ - q·π/2 near ±2⁻¹⁷ (≈ 5215 draws), where the kernel's two-pair path hands θ to the scalar path
+      for (let q = 0; q <= 4; q++) for (const dt of [-5225, -5220, -5217, -5216, -5215, -5214, -5213, -5210, 5210, 5213, 5214, 5215, 5216, 5217, 5220, 5225]) {
+        if (q * 2 ** 30 + dt >= 0 && q * 2 ** 30 + dt < 2 ** 32) await exact(craft(draw(), q * 2 ** 30 + dt, salt++), `t2 = ${q}·2³⁰ + ${dt}`);
+      }
       // 1 - u near 2^-j (f within 2⁻²⁰ of 0 in the log), and u near 0 and 1
       for (let j = 1; j <= 31; j++) for (let dt = -6; dt <= 6; dt++) await exact(craft((2 ** 32 - 2 ** (32 - j) + dt + 2 ** 32) % 2 ** 32, draw(), salt++), `t1 near 2³² - 2^${32 - j}`);
       for (let dt = 0; dt <= 40; dt++) await exact(craft(dt, draw(), salt++), `t1 = ${dt}`), await exact(craft(2 ** 32 - 1 - dt, draw(), salt++), `t1 = 2³² - 1 - ${dt}`);
