@@ -8,7 +8,7 @@
 // `simdnn train --explain` adds the same global ranking to its report (explainReport): permutation
 // importance on the test rows, as the drop of the test metric when a feature's column is shuffled, in
 // the units a reader of that report already has in mind (accuracy, R²).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openText, streamCsv } from '../data/csv-stream.js';
 import * as sd from '../index.js';
@@ -16,7 +16,7 @@ import { choice, int, parse, str, type OptionSpec } from './args.js';
 import { BACKENDS, DEFAULTS } from './defaults.js';
 import { count, csvField, f32, names, plural } from './format.js';
 import { asInput, oneLine, UsageError, type CliIO } from './io.js';
-import { encodingOf, fileSink, type Sink } from './predict.js';
+import { checkInputFiles, encodingOf, featureColumns, fileSink, type Sink } from './predict.js';
 import { ReadProgress } from './progress.js';
 import { display } from './train.js';
 
@@ -81,10 +81,7 @@ export async function explain(argv: string[], io: CliIO): Promise<number> {
 
   const [modelArg, csvArg] = positionals;
   const modelPath = resolve(io.cwd, modelArg), csvPath = resolve(io.cwd, csvArg);
-  for (const [p, shown] of [[modelPath, modelArg], [csvPath, csvArg]]) {
-    if (!existsSync(p)) throw new UsageError(`${CMD}: no such file '${shown}'.`);
-    if (statSync(p).isDirectory()) throw new UsageError(`${CMD}: '${shown}' is a directory, not a file.`);
-  }
+  checkInputFiles(CMD, [[modelPath, modelArg], [csvPath, csvArg]]);
   const outArg = str(v.out);
   const toStdout = outArg === '-';
   const outPath = outArg === undefined || toStdout ? null : resolve(io.cwd, outArg);
@@ -120,13 +117,7 @@ export async function explain(argv: string[], io: CliIO): Promise<number> {
       if (!header) {
         header = rows[0].map((h) => h.trim());
         i = 1;
-        const lacking = encoding.features.map((f) => f.name).filter((nm) => !header!.includes(nm));
-        if (lacking.length)
-          throw new UsageError(
-            `${CMD}: '${csvArg}' lacks the feature column${lacking.length > 1 ? 's' : ''} ${names(lacking)} that the model was trained on ` +
-              `(it needs ${names(encoding.features.map((f) => f.name), 12)}; the file has ${names(header, 12)}).`,
-          );
-        featureCols = encoding.features.map((f) => header!.indexOf(f.name));
+        featureCols = featureColumns(CMD, header, encoding, csvArg);
         ti = targetCol ? header.indexOf(targetCol) : -1;
         if (method === 'permutation' && ti < 0)
           throw new UsageError(

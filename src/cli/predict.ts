@@ -16,6 +16,26 @@ import { ReadProgress } from './progress.js';
 import { ClassifierScores, probabilities, regressionSummary, scoreBatch } from './report.js';
 import { display } from './train.js';
 
+
+/** Refuses input files (`[path, as the user typed it]`) that do not exist or are directories. */
+export function checkInputFiles(cmd: string, files: readonly (readonly [string, string])[]): void {
+  for (const [p, shown] of files) {
+    if (!existsSync(p)) throw new UsageError(`${cmd}: no such file '${shown}'.`);
+    if (statSync(p).isDirectory()) throw new UsageError(`${cmd}: '${shown}' is a directory, not a file.`);
+  }
+}
+
+/** The column of each of the model's features in a CSV header; refuses a header that lacks any. */
+export function featureColumns(cmd: string, header: readonly string[], encoding: { features: readonly { name: string }[] }, csvArg: string): number[] {
+  const lacking = encoding.features.map((f) => f.name).filter((nm) => !header.includes(nm));
+  if (lacking.length)
+    throw new UsageError(
+      `${cmd}: '${csvArg}' lacks the feature column${lacking.length > 1 ? 's' : ''} ${names(lacking)} that the model was trained on ` +
+        `(it needs ${names(encoding.features.map((f) => f.name), 12)}; the file has ${names(header as string[], 12)}).`,
+    );
+  return encoding.features.map((f) => header.indexOf(f.name));
+}
+
 const CMD = 'simdnn predict';
 
 const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000'];
@@ -78,10 +98,7 @@ export async function predict(argv: string[], io: CliIO): Promise<number> {
   const backend = choice(CMD, 'backend', str(v.backend), 'auto', BACKENDS);
   const [modelArg, csvArg] = positionals;
   const modelPath = resolve(io.cwd, modelArg), csvPath = resolve(io.cwd, csvArg);
-  for (const [p, shown] of [[modelPath, modelArg], [csvPath, csvArg]]) {
-    if (!existsSync(p)) throw new UsageError(`${CMD}: no such file '${shown}'.`);
-    if (statSync(p).isDirectory()) throw new UsageError(`${CMD}: '${shown}' is a directory, not a file.`);
-  }
+  checkInputFiles(CMD, [[modelPath, modelArg], [csvPath, csvArg]]);
   const outArg = str(v.out);
   const outPath = outArg === undefined ? null : resolve(io.cwd, outArg);
   if (outPath !== null) {
@@ -121,13 +138,7 @@ export async function predict(argv: string[], io: CliIO): Promise<number> {
       if (!header) {
         header = rows[0].map((h) => h.trim());
         i = 1;
-        const lacking = encoding.features.map((f) => f.name).filter((nm) => !header!.includes(nm));
-        if (lacking.length)
-          throw new UsageError(
-            `${CMD}: '${csvArg}' lacks the feature column${lacking.length > 1 ? 's' : ''} ${names(lacking)} that the model was trained on ` +
-              `(it needs ${names(encoding.features.map((f) => f.name), 12)}; the file has ${names(header, 12)}).`,
-          );
-        featureCols = encoding.features.map((f) => header!.indexOf(f.name));
+        featureCols = featureColumns(CMD, header, encoding, csvArg);
         ti = target ? header.indexOf(target) : -1;
       }
       for (; i < rows.length; i += batch) predictRows(rows.slice(i, i + batch), first + i + 1);

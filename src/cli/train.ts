@@ -271,19 +271,21 @@ function cliWording(w: string): string {
     .replace(/out of the features\b/g, 'out of --features');
 }
 
-function checkFile(path: string, shown: string, builtIn: boolean): void {
+/** Refuses a training table that does not exist or is a directory. */
+export function checkFile(path: string, shown: string, builtIn: boolean, cmd = CMD): void {
   if (!existsSync(path)) {
-    if (builtIn) throw new UsageError(`${CMD}: the built-in dataset is missing at ${path}; reinstall simdnn, or pass a CSV file.`);
-    throw new UsageError(`${CMD}: no such file '${shown}'.`);
+    if (builtIn) throw new UsageError(`${cmd}: the built-in dataset is missing at ${path}; reinstall simdnn, or pass a CSV file.`);
+    throw new UsageError(`${cmd}: no such file '${shown}'.`);
   }
-  if (statSync(path).isDirectory()) throw new UsageError(`${CMD}: '${shown}' is a directory; give a CSV file.`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${cmd}: '${shown}' is a directory; give a CSV file.`);
 }
 
-function checkOut(path: string, shown: string): void {
-  if (shown === '') throw new UsageError(`${CMD}: --out needs a file name.`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${CMD}: --out '${shown}' is a directory; give a file name such as model.safetensors.`);
+/** Refuses a model path (--out) that is empty, a directory, or in a directory that does not exist. */
+export function checkOut(path: string, shown: string, cmd = CMD): void {
+  if (shown === '') throw new UsageError(`${cmd}: --out needs a file name.`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${cmd}: --out '${shown}' is a directory; give a file name such as model.safetensors.`);
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${CMD}: cannot save to '${shown}': the directory '${dir}' does not exist.`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${cmd}: cannot save to '${shown}': the directory '${dir}' does not exist.`);
 }
 
 export function describeBackend(info: sd.Info): string {

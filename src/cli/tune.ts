@@ -2,8 +2,8 @@
 // does, search hyperparameters with tune() on the training rows (a live leaderboard on a terminal, a line
 // per new best elsewhere), save the best model retrained on every training row, then score it on the
 // test rows next to the model `simdnn train` makes with its defaults on the same split.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as sd from '../index.js';
 import { BACKENDS, DEFAULTS } from './defaults.js';
 import { choice, int, nameList, parse, real, str, type OptionSpec } from './args.js';
@@ -11,7 +11,7 @@ import { bytes, count, metric, plural, seconds, table } from './format.js';
 import { asInput, UsageError, version, type CliIO } from './io.js';
 import { ReadProgress } from './progress.js';
 import { ClassifierScores, probabilities, regressionSummary, scoreBatch } from './report.js';
-import { builtInDataset, builtInName, describeBackend, display, moments, unscaleOutput } from './train.js';
+import { builtInDataset, builtInName, checkFile, checkOut, describeBackend, display, moments, unscaleOutput } from './train.js';
 
 const CMD = 'simdnn tune';
 
@@ -107,11 +107,9 @@ export async function tune(argv: string[], io: CliIO): Promise<number> {
   const shipped = named ? builtInDataset(named) : null;
   const file = shipped ? shipped.file : resolve(io.cwd, positionals[0]);
   const target = str(v.target) ?? shipped?.target;
-  if (!existsSync(file)) throw new UsageError(builtIn ? `${CMD}: the built-in dataset is missing at ${file}; reinstall simdnn, or pass a CSV file.` : `${CMD}: no such file '${positionals[0]}'.`);
-  if (statSync(file).isDirectory()) throw new UsageError(`${CMD}: '${positionals[0]}' is a directory; give a CSV file.`);
+  checkFile(file, builtIn ? 'the built-in dataset' : positionals[0], builtIn, CMD);
   const out = resolve(io.cwd, o.out);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`${CMD}: --out '${o.out}' is a directory; give a file name such as model.safetensors.`);
-  if (!existsSync(dirname(out))) throw new UsageError(`${CMD}: cannot save to '${o.out}': the directory '${dirname(out)}' does not exist.`);
+  checkOut(out, o.out, CMD);
   const say = (s: string) => void (o.quiet || io.stdout(s));
 
   const info = await sd.init({ backend: o.backend });
