@@ -3,7 +3,8 @@
 
 const NS = 'http://www.w3.org/2000/svg';
 
-function el(name, attrs = {}, text) {
+/** An SVG element with these attributes (and text). */
+export function el(name, attrs = {}, text) {
   const e = document.createElementNS(NS, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;

@@ -1,14 +1,7 @@
 // The learning-rate range test as an inline SVG: the loss of each step against its rate on a log axis
 // (the raw losses faint, the smoothed curve bold), the chosen rate marked.
 
-const NS = 'http://www.w3.org/2000/svg';
-
-function el(name, attrs = {}, text) {
-  const e = document.createElementNS(NS, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { el } from './chart.js';
 
 const sup = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 const decade = (k) => `10${String(k).replace(/./g, (c) => sup[c] ?? c)}`;
