@@ -35,6 +35,8 @@ try {
   try {
     out.desc = await sys.init();
     if (sys.build) out.build = sys.build;
+    // Threads that start in the background (simdnn's workers) are running before anything is measured.
+    await sys.startThreads?.();
   } catch (e) {
     out.skipped = e.message.split('\n')[0];
     finish();

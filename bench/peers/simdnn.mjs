@@ -34,6 +34,23 @@ export async function create(variant) {
       if (want.threads && info.threads !== undefined && info.threads !== want.threads) throw new Error(`asked for ${want.threads} threads, got ${info.threads}`);
       return `simdnn ${info.backend}${info.binary ? ` (${info.binary} kernels)` : ''}${info.notes.length ? `; ${info.notes.join('; ')}` : ''}`;
     },
+    /**
+     * wasm-threads starts its workers in the background after 20 ms of work large enough to split: keep
+     * such work going until info() no longer says they are idle or starting (at most 10 s), so the
+     * threads columns measure the threads, not a run that is joined midway.
+     */
+    async startThreads() {
+      if (!variant.startsWith('wasm-threads') || parseVariant(variant).threads < 2) return;
+      const a = s.tensor(new Float32Array(256 * 256).fill(0.5), [256, 256]);
+      const t0 = performance.now();
+      const waiting = () => s.info().notes.some((n) => /workers (start in the background|are starting)/.test(n));
+      while (waiting() && performance.now() - t0 < 10_000) {
+        s.tidy(() => s.matmul(a, a));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      a.dispose();
+      if (waiting()) throw new Error('wasm-threads: the workers did not start within 10 s');
+    },
     setData(d) {
       x = s.tensor(d.xTrain, [d.nTrain, 784]);
       y = s.tensor(Float32Array.from(d.yTrain), [d.nTrain]);
