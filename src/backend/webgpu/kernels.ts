@@ -446,12 +446,8 @@ fn main(${ELEM_ARGS}) {
 }`,
 };
 
-const addNormal: KernelSpec = {
-  name: 'addNormal',
-  fields: [['n', 'u32'], ['hseed', 'u32'], ['offset', 'u32'], ['sigma', 'f32']],
-  storage: ['y'],
-  math: true,
-  body: /* wgsl */ `
+/** lowbias32, as src/backend/math.ts hash32: u32 arithmetic wraps exactly like Math.imul(...) >>> 0. */
+const HASH32 = /* wgsl */ `
 fn hash32(v0: u32) -> u32 {
   var v = v0;
   v = v ^ (v >> 16u);
@@ -460,7 +456,15 @@ fn hash32(v0: u32) -> u32 {
   v = v * 0x846ca68bu;
   return v ^ (v >> 16u);
 }
-// cos(2πt) and sin(2πt)/t on [−½, ½] in powers of s = t² (src/backend/math.ts, COS2PI and SIN2PI).
+`;
+
+const addNormal: KernelSpec = {
+  name: 'addNormal',
+  fields: [['n', 'u32'], ['hseed', 'u32'], ['offset', 'u32'], ['sigma', 'f32']],
+  storage: ['y'],
+  math: true,
+  body: /* wgsl */ `
+${HASH32}// cos(2πt) and sin(2πt)/t on [−½, ½] in powers of s = t² (src/backend/math.ts, COS2PI and SIN2PI).
 fn cos2pi(s: f32) -> f32 {
   var p = ${COS2PI[10]};
 ${COS2PI.slice(0, 10).map((c) => `  p = p * s + ${c};`).reverse().join('\n')}
@@ -494,16 +498,7 @@ const dropout: KernelSpec = {
   storage: ['x', 'y', 'mask'],
   math: false,
   body: /* wgsl */ `
-// lowbias32, as src/backend/math.ts hash32: u32 arithmetic wraps exactly like Math.imul(...) >>> 0.
-fn hash32(v0: u32) -> u32 {
-  var v = v0;
-  v = v ^ (v >> 16u);
-  v = v * 0x7feb352du;
-  v = v ^ (v >> 15u);
-  v = v * 0x846ca68bu;
-  return v ^ (v >> 16u);
-}
-@compute @workgroup_size(${WG})
+${HASH32}@compute @workgroup_size(${WG})
 fn main(${ELEM_ARGS}) {
   let i = flat_id(wid, nwg, li);
   if (i >= P.n) { return; }
